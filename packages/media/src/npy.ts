@@ -53,8 +53,9 @@ export function parseNpy(bytes: Uint8Array, maxElements = 64 * 1024 * 1024): Npy
   if (dataStart + byteLength > bytes.length) {
     throw new MediaError('NPY_TRUNCATED', `.npy data is truncated: expected ${byteLength} bytes, found ${bytes.length - dataStart}`);
   }
-  // Copy so the result is aligned and owns its memory.
-  const raw = bytes.slice(dataStart, dataStart + byteLength).buffer;
+  // Copy so the result is aligned and owns its memory. Uint8Array's slice, not the
+  // argument's own: a Node Buffer's slice is a view into a shared pool.
+  const raw = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLength).buffer;
   const data = (() => {
     switch (kind.dtype) {
       case 'float32': return new Float32Array(raw);

@@ -27,6 +27,14 @@ describe('parseNpy', () => {
     expect(a.shape).toEqual([3]);
     expect(Array.from(a.data as BigInt64Array)).toEqual([49406n, 7n, 49407n]);
   });
+  it('reads from a Node Buffer view into a larger pool (readFileSync, Buffer.from)', () => {
+    const values = new Float32Array([0.25, 7, -1]);
+    const file = npyBytes('<f4', '(3,)', new Uint8Array(values.buffer));
+    const pool = Buffer.alloc(file.length + 100, 0xff);
+    pool.set(file, 37);
+    const view = pool.subarray(37, 37 + file.length);
+    expect(Array.from(parseNpy(view).data as Float32Array)).toEqual([0.25, 7, -1]);
+  });
   it('refuses truncated data with a stable code', () => {
     const bytes = npyBytes('<f4', '(2, 2)', new Uint8Array(8));
     expect(() => parseNpy(bytes)).toThrowError(MediaError);

@@ -1,0 +1,92 @@
+import { fileTypeFromBuffer } from 'file-type';
+import { oggCodec } from './audio/ogg-pages.js';
+
+export type MediaKind = 'audio' | 'image' | 'video' | 'npy' | 'text' | 'unknown';
+
+export interface SniffResult {
+  kind: MediaKind;
+  /**
+   * Short format name: wav, flac, mp3, ogg-vorbis, ogg-opus, ogg-flac, aiff, aac, m4a,
+   * mp4, mov, webm, mkv, avi, ogv, png, jpeg, webp, gif, tiff, avif, heic, npy, text, ...
+   * (file-type's extension for anything else; 'unknown' when nothing matched).
+   */
+  format: string;
+  mime?: string;
+}
+
+// file-type's extension -> our name, where they differ.
+const RENAME: Record<string, string> = { jpg: 'jpeg', tif: 'tiff', aif: 'aiff' };
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY" (numpy/lib/format.py)
+
+/**
+ * Tells what a file is from its bytes (magic numbers), never from its name. Binary formats
+ * come from `file-type` (maintained signatures for ~150 formats, so an unsupported upload can be
+ * named in the error); Ogg is split by the codec of its first packet; .npy and plain text are
+ * recognised here.
+ */
+export async function sniffMediaType(bytes: Uint8Array): Promise<SniffResult> {
+  if (bytes.length === 0) return { kind: 'unknown', format: 'empty' };
+  if (NPY_MAGIC.every((b, i) => bytes[i] === b)) return { kind: 'npy', format: 'npy', mime: 'application/x-npy' };
+  const type = await fileTypeFromBuffer(bytes);
+  if (type) {
+    const format = RENAME[type.ext] ?? type.ext;
+    if (['ogg', 'oga', 'ogv', 'ogm', 'ogx', 'opus', 'spx'].includes(type.ext)) return sniffOgg(bytes, type.mime);
+    if (format === 'xml') return { kind: 'text', format, mime: type.mime };
+    const kind = type.mime.startsWith('audio/') ? 'audio'
+      : type.mime.startsWith('video/') ? 'video'
+      : type.mime.startsWith('image/') ? 'image'
+      : 'unknown';
+    return { kind, format, mime: type.mime };
+  }
+  if (looksLikeText(bytes)) return { kind: 'text', format: 'text', mime: 'text/plain' };
+  return { kind: 'unknown', format: 'unknown' };
+}
+
+/** "a png image file", "a text file", "a file of unknown format": for error messages. */
+export function describeSniffed(sniffed: SniffResult): string {
+  if (sniffed.kind === 'unknown') return sniffed.format === 'unknown' ? 'a file of unknown format' : `a ${sniffed.format} file`;
+  if (sniffed.kind === 'text') return sniffed.format === 'text' ? 'a text file' : `an ${sniffed.format} text file`;
+  if (sniffed.kind === 'npy') return 'a .npy array';
+  return `${/^[aeiou]/i.test(sniffed.format) ? 'an' : 'a'} ${sniffed.format} ${sniffed.kind} file`;
+}
+
+function sniffOgg(bytes: Uint8Array, mime: string): SniffResult {
+  const codec = oggCodec(bytes);
+  switch (codec) {
+    case 'vorbis': return { kind: 'audio', format: 'ogg-vorbis', mime: 'audio/ogg' };
+    case 'opus': return { kind: 'audio', format: 'ogg-opus', mime: 'audio/ogg' };
+    case 'flac': return { kind: 'audio', format: 'ogg-flac', mime: 'audio/ogg' };
+    case 'theora': return { kind: 'video', format: 'ogv', mime: 'video/ogg' };
+    default: return { kind: mime.startsWith('video/') ? 'video' : 'audio', format: `ogg-${codec}`, mime };
+  }
+}
+
+/**
+ * Valid UTF-8 (checked on the first 64 KiB, a code point cut at that edge allowed) with no
+ * control characters but tab, new line, carriage return and form feed.
+ */
+export function looksLikeText(bytes: Uint8Array): boolean {
+  const head = bytes.subarray(0, 65536);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(trimPartialCodePoint(head, bytes.length > head.length));
+  } catch {
+    return false;
+  }
+  // eslint-disable-next-line no-control-regex
+  return !/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text);
+}
+
+function trimPartialCodePoint(head: Uint8Array, cut: boolean): Uint8Array {
+  if (!cut) return head;
+  // Drop a trailing lead byte and its continuation bytes when the cut fell inside a code point.
+  let end = head.length;
+  for (let back = 1; back <= 3 && end - back >= 0; back++) {
+    const b = head[end - back]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte
+    if (b >= 0xc0) end -= back; // a lead byte whose sequence may be incomplete
+    break;
+  }
+  return head.subarray(0, end);
+}

@@ -1,0 +1,28 @@
+export { UnclipError } from './unclip-error.js';
+export {
+  SCHEDULER_NAMES, type Scheduler, type SchedulerName, type StepOptions, type StepResult,
+} from './schedulers/scheduler.js';
+export {
+  BETA_SCHEDULES, PREDICTION_TYPES, TIMESTEP_SPACINGS, resolveSchedulerConfig,
+  type BetaSchedule, type PredictionType, type SchedulerConfig, type SchedulerConfigInput, type TimestepSpacing,
+} from './schedulers/scheduler-config.js';
+export { makeNoiseSchedule, betasForAlphaBar, sigmasFromAlphasCumprod, type NoiseSchedule } from './schedulers/noise-schedule.js';
+export { createScheduler, type SchedulerOptions } from './schedulers/create-scheduler.js';
+export { DdpmScheduler } from './schedulers/ddpm.js';
+export { DdimScheduler, type DdimOptions } from './schedulers/ddim.js';
+export { PndmScheduler, type PndmOptions } from './schedulers/pndm.js';
+export { EulerDiscreteScheduler } from './schedulers/euler-discrete.js';
+export { DpmSolverMultistepScheduler, type DpmSolverOptions } from './schedulers/dpm-solver-multistep.js';
+export { classifierFreeGuidance, duplicateBatch, stackUncondCond } from './guidance.js';
+export { timestepEmbedding, type TimestepEmbeddingOptions } from './timestep-embedding.js';
+export { NoiseAugmentation, type NoiseAugmentationConfig } from './noise-augmentation.js';
+export {
+  NOISE_DOMAINS, philox4x32, philoxNormals, seededNormal, seededNormalRows, type NoiseStream,
+} from './seeded-noise.js';
+export { sampleDecoder, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
+export { samplePrior, type SamplePriorOptions, type SamplePriorResult } from './samplers/sample-prior.js';
+export { denoise, type StepProgress, type SamplingStage } from './samplers/denoise-loop.js';
+export { LatentPreview } from './samplers/latent-preview.js';
+export { decodeLatents } from './samplers/vae-decode.js';
+export type { RgbImage } from './samplers/rgb-image.js';
+export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';

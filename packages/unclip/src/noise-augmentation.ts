@@ -1,0 +1,102 @@
+import { badOption, expectBoolean, expectInteger, expectKnownKeys, expectNumber, expectOneOf, expectLength } from './option-guards.js';
+import { addNoiseDdpm } from './schedulers/scheduler.js';
+import { makeNoiseSchedule } from './schedulers/noise-schedule.js';
+import { BETA_SCHEDULES, type BetaSchedule } from './schedulers/scheduler-config.js';
+import { timestepEmbedding, type TimestepEmbeddingOptions } from './timestep-embedding.js';
+
+/** A manifest's `decoder.noiseAugmentation` section (Stable unCLIP's image_normalizer + image_noising_scheduler). */
+export interface NoiseAugmentationConfig {
+  mean: readonly number[];
+  std: readonly number[];
+  numTrainTimesteps: number;
+  betaSchedule: BetaSchedule;
+  betaStart?: number;
+  betaEnd?: number;
+  timestepEmbedding: TimestepEmbeddingOptions;
+}
+
+/**
+ * Stable unCLIP's conditioning on an image embedding e [B, D] at an integer noise level
+ * (diffusers pipeline_stable_unclip_img2img.py `noise_image_embeddings`):
+ *   class_labels = [ unscale(addNoise(scale(e), noise, level)) ; timestepEmbedding(level) ]  [B, D + E]
+ * with scale(x) = (x - mean) / std and unscale(x) = x std + mean (StableUnCLIPImageNormalizer),
+ * addNoise the DDPM forward process of the noising schedule (squaredcos_cap_v2 in Stable unCLIP).
+ * Unconditional class labels are zeros (the manifest's guidance.unconditionalClassLabels).
+ */
+export class NoiseAugmentation {
+  readonly dim: number;
+  readonly classLabelDim: number;
+  readonly numTrainTimesteps: number;
+  private readonly mean: Float64Array;
+  private readonly std: Float64Array;
+  private readonly alphasCumprod: Float64Array;
+  private readonly embedding: TimestepEmbeddingOptions;
+
+  constructor(config: NoiseAugmentationConfig, name = 'decoder.noiseAugmentation') {
+    if (typeof config !== 'object' || config === null) throw badOption('an object', name, config);
+    expectKnownKeys(config, ['mean', 'std', 'numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEnd', 'timestepEmbedding'], name);
+    this.mean = numberVector(config.mean, `${name}.mean`);
+    this.std = numberVector(config.std, `${name}.std`);
+    this.dim = this.mean.length;
+    expectLength(this.std, this.dim, `${name}.std`);
+    if (this.std.some((s) => s === 0)) throw badOption('non-zero values', `${name}.std`, config.std);
+    this.numTrainTimesteps = expectInteger(config.numTrainTimesteps, `${name}.numTrainTimesteps`, 2, 100_000);
+    this.alphasCumprod = makeNoiseSchedule({
+      numTrainTimesteps: this.numTrainTimesteps,
+      betaSchedule: expectOneOf(config.betaSchedule, `${name}.betaSchedule`, BETA_SCHEDULES),
+      betaStart: expectNumber(config.betaStart ?? 0.0001, `${name}.betaStart`, 0, 1),
+      betaEnd: expectNumber(config.betaEnd ?? 0.02, `${name}.betaEnd`, 0, 1),
+    }).alphasCumprod;
+    const te = config.timestepEmbedding;
+    if (typeof te !== 'object' || te === null) throw badOption('an object', `${name}.timestepEmbedding`, te);
+    expectKnownKeys(te, ['dim', 'flipSinToCos', 'downscaleFreqShift', 'scale', 'maxPeriod'], `${name}.timestepEmbedding`);
+    this.embedding = {
+      dim: expectInteger(te.dim, `${name}.timestepEmbedding.dim`, 1, 1 << 20),
+      flipSinToCos: expectBoolean(te.flipSinToCos, `${name}.timestepEmbedding.flipSinToCos`),
+      downscaleFreqShift: expectNumber(te.downscaleFreqShift, `${name}.timestepEmbedding.downscaleFreqShift`),
+      scale: expectNumber(te.scale ?? 1, `${name}.timestepEmbedding.scale`),
+      maxPeriod: expectNumber(te.maxPeriod ?? 10000, `${name}.timestepEmbedding.maxPeriod`, 1),
+    };
+    this.classLabelDim = this.dim + this.embedding.dim;
+  }
+
+  /**
+   * class_labels [B, D + E] for image embeddings [B, D] at `noiseLevel`, with standard-normal
+   * `noise` [B, D] (drawn even at level 0: diffusers adds sqrt(1 - alpha_bar_0) noise there too).
+   */
+  classLabels(imageEmbeddings: Float32Array, noiseLevel: number, noise: Float32Array): Float32Array {
+    const level = expectInteger(noiseLevel, 'noiseLevel', 0, this.numTrainTimesteps - 1);
+    const D = this.dim;
+    if (imageEmbeddings.length === 0 || imageEmbeddings.length % D !== 0) {
+      throw badOption(`a multiple of ${D} values (image embeddings [B, ${D}])`, 'imageEmbeddings', imageEmbeddings, 'TENSOR_SIZE_MISMATCH');
+    }
+    expectLength(noise, imageEmbeddings.length, 'noise');
+    const batch = imageEmbeddings.length / D;
+    // 1. scale: (x - mean) / std
+    const scaled = new Float32Array(imageEmbeddings.length);
+    for (let i = 0; i < scaled.length; i++) scaled[i] = (imageEmbeddings[i]! - this.mean[i % D]!) / this.std[i % D]!;
+    // 2. forward diffusion to the noise level
+    const noised = addNoiseDdpm(this.alphasCumprod, scaled, noise, level);
+    // 3. unscale and 4. concatenate the noise level's embedding
+    const embedding = timestepEmbedding([level], this.embedding);
+    const E = this.embedding.dim;
+    const out = new Float32Array(batch * (D + E));
+    for (let b = 0; b < batch; b++) {
+      for (let i = 0; i < D; i++) out[b * (D + E) + i] = noised[b * D + i]! * this.std[i]! + this.mean[i]!;
+      out.set(embedding, b * (D + E) + D);
+    }
+    return out;
+  }
+
+  /** Unconditional class labels: zeros [B, D + E]. */
+  unconditionalClassLabels(batch: number): Float32Array {
+    return new Float32Array(batch * this.classLabelDim);
+  }
+}
+
+function numberVector(value: unknown, name: string): Float64Array {
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
+    throw badOption('a non-empty array of finite numbers', name, value);
+  }
+  return Float64Array.from(value as number[]);
+}

@@ -1,0 +1,46 @@
+import { badOption } from '../option-guards.js';
+import { toByte, type RgbImage } from './rgb-image.js';
+
+/**
+ * A cheap preview of latents [B, C, h, w]: each latent pixel's C values through the pack's
+ * linear map to RGB, rgb = latent^T W + b in [-1, 1] (W [C][3]; the "latent_rgb_factors"
+ * idea ComfyUI uses), as h x w RGB bytes. Costs B h w C 3 multiply-adds, nothing like a VAE decode.
+ */
+export class LatentPreview {
+  private readonly weights: Float64Array; // [C, 3]
+  private readonly bias: Float64Array; // [3]
+
+  constructor(
+    private readonly latentShape: readonly [number, number, number],
+    latentToRgb: ReadonlyArray<readonly number[]>,
+    bias: readonly number[],
+  ) {
+    const channels = latentShape[0];
+    if (!Array.isArray(latentToRgb) || latentToRgb.length !== channels || latentToRgb.some((row) => !Array.isArray(row) || row.length !== 3)) {
+      throw badOption(`a ${channels} x 3 matrix`, 'decoder.preview.latentToRgb', latentToRgb);
+    }
+    if (!Array.isArray(bias) || bias.length !== 3) throw badOption('3 numbers', 'decoder.preview.bias', bias);
+    this.weights = Float64Array.from(latentToRgb.flat());
+    this.bias = Float64Array.from(bias);
+  }
+
+  render(latents: Float32Array): RgbImage[] {
+    const [channels, height, width] = this.latentShape;
+    const plane = height * width;
+    const batch = latents.length / (channels * plane);
+    const images: RgbImage[] = [];
+    for (let b = 0; b < batch; b++) {
+      const data = new Uint8Array(plane * 3);
+      const base = b * channels * plane;
+      for (let p = 0; p < plane; p++) {
+        for (let rgb = 0; rgb < 3; rgb++) {
+          let value = this.bias[rgb]!;
+          for (let c = 0; c < channels; c++) value += latents[base + c * plane + p]! * this.weights[c * 3 + rgb]!;
+          data[p * 3 + rgb] = toByte(value, -1, 1);
+        }
+      }
+      images.push({ width, height, data });
+    }
+    return images;
+  }
+}

@@ -1,0 +1,66 @@
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { UnclipError } from '../unclip-error.js';
+
+/** Refuses a session that lacks an input or output the manifest names. */
+export function checkSessionNames(session: InferenceSession, inputs: readonly string[], output: string, what: string): void {
+  for (const name of inputs) {
+    if (!session.inputNames.includes(name)) {
+      throw new UnclipError('MODEL_SIGNATURE_MISMATCH', `The ${what} model has no input "${name}" (it has ${session.inputNames.join(', ')})`);
+    }
+  }
+  if (!session.outputNames.includes(output)) {
+    throw new UnclipError('MODEL_SIGNATURE_MISMATCH', `The ${what} model has no output "${output}" (it has ${session.outputNames.join(', ')})`);
+  }
+}
+
+export type TimestepType = 'int64' | 'float32';
+
+/** The timestep input's element type, from the session's input metadata (int64 or float32). */
+export function timestepType(session: InferenceSession, inputName: string, what: string): TimestepType {
+  const meta = session.inputMetadata.find((m) => m.name === inputName);
+  const type = meta && meta.isTensor ? meta.type : undefined;
+  if (type === 'int64' || type === 'float32') return type;
+  throw new UnclipError(
+    'MODEL_SIGNATURE_MISMATCH',
+    `Expected the ${what} timestep input "${inputName}" to be int64 or float32 but it is ${String(type ?? 'not a tensor')}`,
+  );
+}
+
+/** The timestep t for every row [rows], in the model's element type. */
+export function timestepTensor(type: TimestepType, t: number, rows: number, what: string): Tensor {
+  if (type === 'float32') return new Tensor('float32', new Float32Array(rows).fill(t), [rows]);
+  if (!Number.isInteger(t)) {
+    throw new UnclipError(
+      'TIMESTEP_NOT_INTEGER',
+      `The ${what} model takes int64 timesteps but the scheduler gave ${t}; use a spacing with integer timesteps ("leading" or "trailing") or another scheduler`,
+    );
+  }
+  return new Tensor('int64', new BigInt64Array(rows).fill(BigInt(t)), [rows]);
+}
+
+export function floatTensor(data: Float32Array, dims: readonly number[]): Tensor {
+  return new Tensor('float32', data, dims);
+}
+
+/** Runs the session and returns its named float32 output, checking its size. */
+export async function runFloat(
+  session: InferenceSession,
+  feeds: Record<string, Tensor>,
+  output: string,
+  expectedLength: number,
+  what: string,
+): Promise<Float32Array> {
+  const results = await session.run(feeds, [output]);
+  const tensor = results[output];
+  if (!tensor || tensor.type !== 'float32') {
+    throw new UnclipError('MODEL_OUTPUT_INVALID', `The ${what} model's output "${output}" is ${tensor ? tensor.type : 'missing'}, not float32`);
+  }
+  const data = tensor.data as Float32Array;
+  if (data.length !== expectedLength) {
+    throw new UnclipError(
+      'MODEL_OUTPUT_INVALID',
+      `Expected ${expectedLength} values from the ${what} model's output "${output}" but received ${data.length} (dims ${tensor.dims.join('x')})`,
+    );
+  }
+  return data;
+}

@@ -1,0 +1,170 @@
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { NoiseAugmentation } from '../noise-augmentation.js';
+import { badOption, expectInteger } from '../option-guards.js';
+import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
+import type { SchedulerName } from '../schedulers/scheduler.js';
+import { stackUncondCond } from '../guidance.js';
+import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
+import { UnclipError } from '../unclip-error.js';
+import { denoise, type StepProgress } from './denoise-loop.js';
+import { LatentPreview } from './latent-preview.js';
+import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
+import { checkSessionNames, floatTensor, runFloat, timestepTensor, timestepType } from './onnx-io.js';
+import type { RgbImage } from './rgb-image.js';
+import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
+import { decodeLatents } from './vae-decode.js';
+
+export interface DecoderPreview {
+  step: number;
+  steps: number;
+  /** One small RGB image per batch row, latent-sized (h x w). */
+  images: RgbImage[];
+}
+
+export interface SampleDecoderOptions {
+  unet: InferenceSession;
+  /** Absent or null: return the latents only. */
+  vae?: InferenceSession | null;
+  manifestDecoder: DecoderManifest;
+  /** Image embeddings [B, D], or [1, D] for the same embedding in every image. */
+  imageEmbeddings: Float32Array;
+  /**
+   * Token hidden states of the prompt and of the unconditional prompt, each [77, W] (same
+   * for every image) or [B, 77, W]. Required when the manifest has promptConditioning.
+   */
+  promptHiddenStates?: { conditional: Float32Array; unconditional: Float32Array };
+  /** Stable unCLIP noise level in [0, noiseAugmentation.numTrainTimesteps). */
+  noiseLevel: number;
+  /** One seed per image: image i's noise comes from seeds[i] only. */
+  seeds?: readonly number[];
+  /** Standard-normal initial latents [B, C, h, w] (instead of seeds' lane 0). */
+  initialNoise?: Float32Array;
+  /** Standard-normal noise for the image embeddings [B, D] (instead of the seeds'). */
+  augmentationNoise?: Float32Array;
+  steps: number;
+  guidanceScale: number;
+  scheduler: SchedulerName;
+  schedulerOptions?: SchedulerOptions;
+  signal?: AbortSignal;
+  onProgress?: (progress: StepProgress) => void;
+  /** Preview every N steps (0 or absent: never). */
+  previewEvery?: number;
+  onPreview?: (preview: DecoderPreview) => void;
+}
+
+export interface SampleDecoderResult {
+  /** RGB bytes [H, W, 3] per image; null without a VAE session. */
+  images: RgbImage[] | null;
+  /** Final latents [B, C, h, w] (unet space, before / scalingFactor). */
+  latents: Float32Array;
+  timesteps: readonly number[];
+}
+
+/**
+ * Stable unCLIP's decoder loop (diffusers StableUnCLIPImg2ImgPipeline.__call__ given image
+ * embeddings): class_labels from the noised embedding, CFG with zero class labels and the
+ * unconditional prompt's hidden states in one UNet call per step, VAE decode at the end.
+ */
+export async function sampleDecoder(options: SampleDecoderOptions): Promise<SampleDecoderResult> {
+  const manifest = options.manifestDecoder;
+  const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'decoder');
+  const latentShape = expectShape(manifest.latentShape, 3, 'decoder.latentShape') as [number, number, number];
+  expectShape(manifest.imageSize, 2, 'decoder.imageSize');
+  const latentSize = latentShape[0] * latentShape[1] * latentShape[2];
+  const batch = batchSize(options.seeds, options.initialNoise, latentSize, manifest.limits?.maxImages, 'decoder');
+
+  // 1. the UNet's signature
+  const names = manifest.unet.inputs;
+  const sampleName = expectName(names.sample, 'decoder.unet.inputs.sample');
+  const timestepName = expectName(names.timestep, 'decoder.unet.inputs.timestep');
+  const classLabelsName = expectName(names.classLabels, 'decoder.unet.inputs.classLabels');
+  const hiddenName = manifest.promptConditioning ? expectName(names.encoderHiddenStates, 'decoder.unet.inputs.encoderHiddenStates') : null;
+  const output = expectName(manifest.unet.output, 'decoder.unet.output');
+  checkSessionNames(options.unet, [sampleName, timestepName, classLabelsName, ...(hiddenName ? [hiddenName] : [])], output, 'UNet');
+  const tsType = timestepType(options.unet, timestepName, 'UNet');
+
+  // 2. class labels [B, 2D]: noised, normalised image embeddings + noise-level embedding
+  const augmentation = new NoiseAugmentation(manifest.noiseAugmentation);
+  const D = augmentation.dim;
+  const embeddings = broadcastRows(options.imageEmbeddings, D, batch, 'imageEmbeddings');
+  rescaleRows(embeddings, D, manifest.embeddingNorm);
+  const augmentationNoise = options.augmentationNoise
+    ?? seededNormalRows(requireSeeds(options.seeds, 'the noise augmentation'), D, { domain: NOISE_DOMAINS.noiseAugmentation });
+  const noiseLevel = expectInteger(options.noiseLevel, 'noiseLevel', 0, augmentation.numTrainTimesteps - 1);
+  const classLabels = augmentation.classLabels(embeddings, noiseLevel, augmentationNoise);
+  const guided = guidanceScale > 1;
+  const L = augmentation.classLabelDim;
+  const classLabelRows = guided ? stackUncondCond(augmentation.unconditionalClassLabels(batch), classLabels) : classLabels;
+
+  // 3. prompt hidden states [rows, 77, W]
+  let hiddenFeed: Tensor | null = null;
+  if (hiddenName) {
+    const [tokens, width] = expectShape(manifest.promptConditioning!.shape, 2, 'decoder.promptConditioning.shape') as [number, number];
+    const prompt = options.promptHiddenStates;
+    if (!prompt) {
+      throw new UnclipError(
+        'PROMPT_CONDITIONING_REQUIRED',
+        'This decoder takes prompt hidden states: give promptHiddenStates (encode the manifest\'s unconditionalPrompt for both when there is no prompt)',
+      );
+    }
+    const cond = broadcastRows(prompt.conditional, tokens * width, batch, 'promptHiddenStates.conditional');
+    const rows = guided ? stackUncondCond(broadcastRows(prompt.unconditional, tokens * width, batch, 'promptHiddenStates.unconditional'), cond) : cond;
+    hiddenFeed = floatTensor(rows, [rows.length / (tokens * width), tokens, width]);
+  }
+
+  // 4. scheduler and initial latents x_T = sigma_init * N(0, I)
+  const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'decoder.scheduler');
+  scheduler.setTimesteps(steps);
+  const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the initial latents'), latentSize, { domain: NOISE_DOMAINS.decoderLatents });
+  const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
+
+  // 5. previews
+  const previewEvery = options.previewEvery ?? 0;
+  expectInteger(previewEvery, 'previewEvery', 0, 10_000);
+  let preview: LatentPreview | null = null;
+  if (previewEvery > 0 && options.onPreview) {
+    if (!manifest.preview) throw new UnclipError('PREVIEW_UNAVAILABLE', 'This model pack has no decoder.preview projection: previews are not available');
+    preview = new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias);
+  }
+
+  // 6. the loop: one UNet call per step over [uncond; cond] rows
+  const { sample } = await denoise({
+    stage: 'decode',
+    scheduler,
+    initialSample,
+    guidanceScale,
+    signal: options.signal,
+    stepNoise: (k) => seededNormalRows(requireSeeds(options.seeds, `the ${schedulerName} scheduler`), latentSize, { lane: k + 1, domain: NOISE_DOMAINS.decoderLatents }),
+    runModel: (modelInput, t) => {
+      const rows = modelInput.length / latentSize;
+      const feeds: Record<string, Tensor> = {
+        [sampleName]: floatTensor(modelInput, [rows, ...latentShape]),
+        [timestepName]: timestepTensor(tsType, t, rows, 'UNet'),
+        [classLabelsName]: floatTensor(classLabelRows, [rows, L]),
+      };
+      if (hiddenName && hiddenFeed) feeds[hiddenName] = hiddenFeed;
+      return runFloat(options.unet, feeds, output, rows * latentSize, 'UNet');
+    },
+    onStep: (progress, result) => {
+      options.onProgress?.(progress);
+      if (preview && progress.step % previewEvery === 0) {
+        options.onPreview!({ step: progress.step, steps: progress.steps, images: preview.render(result.predOriginalSample) });
+      }
+    },
+  });
+
+  // 7. VAE decode
+  const images = options.vae ? await decodeLatents(options.vae, manifest, sample, batch) : null;
+  return { images, latents: sample, timesteps: scheduler.timesteps };
+}
+
+/** x [1, n] repeated to [batch, n], or x [batch, n] copied. */
+export function broadcastRows(x: Float32Array, rowLength: number, batch: number, name: string): Float32Array {
+  if (x.length === rowLength * batch) return Float32Array.from(x);
+  if (x.length === rowLength) {
+    const out = new Float32Array(rowLength * batch);
+    for (let b = 0; b < batch; b++) out.set(x, b * rowLength);
+    return out;
+  }
+  throw badOption(`[1, ${rowLength}] or [${batch}, ${rowLength}] values`, name, x, 'TENSOR_SIZE_MISMATCH');
+}

@@ -1,0 +1,103 @@
+import type { InferenceSession } from 'onnxruntime-node';
+import { badOption, expectLength } from '../option-guards.js';
+import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
+import type { SchedulerName } from '../schedulers/scheduler.js';
+import { stackUncondCond } from '../guidance.js';
+import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
+import { denoise, type StepProgress } from './denoise-loop.js';
+import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
+import { checkSessionNames, floatTensor, runFloat, timestepTensor, timestepType } from './onnx-io.js';
+import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
+
+export interface SamplePriorOptions {
+  session: InferenceSession;
+  manifestPrior: PriorManifest;
+  /** The query embedding(s) [D]: one for every image, or one per image. */
+  condition: readonly Float32Array[];
+  /** One seed per image. */
+  seeds?: readonly number[];
+  /** Standard-normal initial samples [B, D] (instead of the seeds' lane 0). */
+  initialNoise?: Float32Array;
+  steps: number;
+  guidanceScale: number;
+  scheduler: SchedulerName;
+  schedulerOptions?: SchedulerOptions;
+  signal?: AbortSignal;
+  onStep?: (progress: StepProgress) => void;
+}
+
+export interface SamplePriorResult {
+  /** Image embeddings [B, D], un-normalised and rescaled to outputNorm. */
+  imageEmbeddings: Float32Array;
+  timesteps: readonly number[];
+}
+
+/**
+ * DALLE-2 style prior (Ramesh et al. 2022, sec. 2.1): a diffusion model over image embeddings
+ * conditioned on the query embedding, sampled in the normaliser's space (x - mean) / std, with
+ * classifier-free guidance against a zero condition in one call per step.
+ */
+export async function samplePrior(options: SamplePriorOptions): Promise<SamplePriorResult> {
+  const manifest = options.manifestPrior;
+  const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'prior');
+  if (!Array.isArray(options.condition) || options.condition.length === 0) {
+    throw badOption('a non-empty array of embeddings', 'prior condition', options.condition);
+  }
+  const D = options.condition[0]!.length;
+  options.condition.forEach((c, i) => expectLength(c, D, `prior condition[${i}]`));
+  const batch = batchSize(options.seeds, options.initialNoise, D, manifest.limits?.maxImages, 'prior');
+  if (options.condition.length !== 1 && options.condition.length !== batch) {
+    throw badOption(`1 or ${batch} embeddings`, 'prior condition', options.condition);
+  }
+
+  // 1. the prior's signature
+  const sampleName = expectName(manifest.inputs.sample, 'prior.inputs.sample');
+  const timestepName = expectName(manifest.inputs.timestep, 'prior.inputs.timestep');
+  const conditionName = expectName(manifest.inputs.condition, 'prior.inputs.condition');
+  const output = expectName(manifest.output, 'prior.output');
+  checkSessionNames(options.session, [sampleName, timestepName, conditionName], output, 'prior');
+  const tsType = timestepType(options.session, timestepName, 'prior');
+
+  // 2. condition rows [B, D] at conditionNorm; unconditional rows are zeros
+  const condition = new Float32Array(batch * D);
+  for (let b = 0; b < batch; b++) condition.set(options.condition[options.condition.length === 1 ? 0 : b]!, b * D);
+  rescaleRows(condition, D, manifest.conditionNorm);
+  const guided = guidanceScale > 1;
+  const conditionRows = guided ? stackUncondCond(new Float32Array(batch * D), condition) : condition;
+
+  // 3. scheduler and x_T
+  const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'prior.scheduler');
+  scheduler.setTimesteps(steps);
+  const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the prior'), D, { domain: NOISE_DOMAINS.priorSample });
+  const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
+
+  // 4. the loop
+  const { sample } = await denoise({
+    stage: 'prior',
+    scheduler,
+    initialSample,
+    guidanceScale,
+    signal: options.signal,
+    stepNoise: (k) => seededNormalRows(requireSeeds(options.seeds, `the ${schedulerName} scheduler`), D, { lane: k + 1, domain: NOISE_DOMAINS.priorSample }),
+    runModel: (modelInput, t) => {
+      const rows = modelInput.length / D;
+      return runFloat(options.session, {
+        [sampleName]: floatTensor(modelInput, [rows, D]),
+        [timestepName]: timestepTensor(tsType, t, rows, 'prior'),
+        [conditionName]: floatTensor(conditionRows, [rows, D]),
+      }, output, rows * D, 'prior');
+    },
+    onStep: (progress) => options.onStep?.(progress),
+  });
+
+  // 5. back from the normaliser's space: x std + mean, then outputNorm
+  const embeddings = Float32Array.from(sample);
+  if (manifest.normalizer) {
+    const { mean, std } = manifest.normalizer;
+    expectLength(mean, D, 'prior.normalizer.mean');
+    expectLength(std, D, 'prior.normalizer.std');
+    for (let i = 0; i < embeddings.length; i++) embeddings[i] = embeddings[i]! * std[i % D]! + mean[i % D]!;
+  }
+  rescaleRows(embeddings, D, manifest.outputNorm);
+  return { imageEmbeddings: embeddings, timesteps: scheduler.timesteps };
+}

@@ -1,0 +1,142 @@
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ImageBindError } from '../imagebind-error.js';
+import { expectPositiveInteger } from '../validate.js';
+import { averageGroups, postprocessRows } from './embedding-postprocess.js';
+import { parseEncoderManifest, type EncoderManifest } from './encoder-manifest.js';
+
+/**
+ * One input to embed: one or more rows of the encoder's input (an image is 1 row, an
+ * audio file 3 clips, a video its views). The rows' embeddings are averaged.
+ */
+export interface EncoderInput {
+  /** [rows, ...input.shape[1:]], Float32Array for float32 inputs, BigInt64Array for int64. */
+  data: Float32Array | BigInt64Array;
+  /** Rows in `data`; checked when given, otherwise data.length / row size. */
+  rows?: number;
+}
+
+export interface EncoderOptions {
+  /** Passed to onnxruntime-node's InferenceSession.create (providers, threads...). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Rows per session.run call (default: all rows of a `run` in one call). */
+  maxBatchRows?: number;
+}
+
+export interface Encoder {
+  readonly modality: string;
+  /** Embedding space the outputs live in (manifest `space`). */
+  readonly space: string;
+  /** Embedding size D. */
+  readonly dim: number;
+  /** One input row's shape: input.shape without the batch dimension. */
+  readonly rowShape: readonly number[];
+  /**
+   * Embeds each input: batched session runs, postprocess per row (L2-normalise, scale),
+   * then the mean of each input's rows. @returns one Float32Array [D] per input.
+   */
+  run(inputs: readonly EncoderInput[]): Promise<Float32Array[]>;
+  release(): Promise<void>;
+}
+
+const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
+
+/**
+ * Opens `encoders.<modality>.file` from the pack with onnxruntime-node and checks that the
+ * manifest's input and output names exist in the graph. Video has no file of its own: build
+ * the encoder its `encoder` field names (vision) and give it `videoViews(...)` rows.
+ */
+export async function createEncoder(packDir: string, modality: string, encoderManifest: EncoderManifest | unknown, options: EncoderOptions = {}): Promise<Encoder> {
+  const m = parseEncoderManifest(encoderManifest, `encoders.${modality}`);
+  if (m.file === undefined) {
+    throw new ImageBindError(
+      'ENCODER_NO_FILE',
+      `encoders.${modality} has no ONNX file: its inputs go through the "${m.encoder}" encoder (create that one and feed it ${modality} rows)`,
+    );
+  }
+  const maxBatchRows = options.maxBatchRows === undefined ? Infinity : expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
+  const path = join(packDir, m.file);
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(path, options.sessionOptions ?? {});
+  } catch (e) {
+    throw new ImageBindError('ENCODER_LOAD_FAILED', `Could not load the ${modality} encoder ${path}: ${(e as Error).message}`);
+  }
+  for (const [kind, spec, names] of [
+    ['input', m.input, session.inputNames],
+    ['output', m.output, session.outputNames],
+  ] as const) {
+    if (!names.includes(spec.name)) {
+      await session.release();
+      throw new ImageBindError(
+        'INVALID_MANIFEST',
+        `Expected an ${kind} named ${JSON.stringify(spec.name)} in ${m.file} (encoders.${modality}.${kind}.name) but the graph has ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+      );
+    }
+  }
+  const rowShape = m.input.shape.slice(1);
+  const rowSize = product(rowShape);
+  const dim = m.output.shape[1]!;
+
+  function checkInput(input: EncoderInput, index: number): number {
+    const wantType = m.input.dtype === 'int64' ? BigInt64Array : Float32Array;
+    if (!(input.data instanceof wantType)) {
+      throw new ImageBindError('ENCODER_INPUT_MISMATCH', `Expected a ${wantType.name} for ${modality} input ${index} (${m.input.dtype}) but received ${input.data?.constructor?.name ?? typeof input.data}`);
+    }
+    const rows = input.data.length / rowSize;
+    if (!Number.isInteger(rows) || rows < 1 || (input.rows !== undefined && input.rows !== rows)) {
+      throw new ImageBindError(
+        'ENCODER_INPUT_MISMATCH',
+        `Expected ${input.rows ?? 'a whole number of'} rows of [${rowShape.join(', ')}] (${rowSize} values each) for ${modality} input ${index} but received ${input.data.length} values`,
+      );
+    }
+    return rows;
+  }
+
+  async function runRows(data: Float32Array | BigInt64Array, rows: number): Promise<Float32Array> {
+    const tensor = new ort.Tensor(m.input.dtype, data, [rows, ...rowShape]);
+    const result = await session.run({ [m.input.name]: tensor }, [m.output.name]);
+    const out = result[m.output.name];
+    if (!out || out.type !== 'float32' || out.dims.length !== 2 || out.dims[0] !== rows || out.dims[1] !== dim) {
+      throw new ImageBindError(
+        'ENCODER_OUTPUT_MISMATCH',
+        `Expected ${modality} output ${m.output.name} as float32 [${rows}, ${dim}] but received ${out ? `${out.type} [${out.dims.join(', ')}]` : 'nothing'}`,
+      );
+    }
+    return out.data as Float32Array;
+  }
+
+  return {
+    modality,
+    space: m.space,
+    dim,
+    rowShape,
+    async run(inputs) {
+      const groups = inputs.map(checkInput);
+      const total = groups.reduce((a, b) => a + b, 0);
+      if (total === 0) return [];
+      const Batch = m.input.dtype === 'int64' ? BigInt64Array : Float32Array;
+      const batch = new Batch(total * rowSize);
+      let offset = 0;
+      for (const input of inputs) {
+        (batch as Float32Array).set(input.data as Float32Array, offset);
+        offset += input.data.length;
+      }
+      const embeddings = new Float32Array(total * dim);
+      for (let start = 0; start < total; start += maxBatchRows) {
+        const rows = Math.min(maxBatchRows, total - start);
+        // A copy, not a view: the tensor owns a buffer that starts at its first value.
+        const chunk = rows === total ? batch : batch.slice(start * rowSize, (start + rows) * rowSize);
+        embeddings.set(await runRows(chunk, rows), start * dim);
+      }
+      for (let i = 0; i < embeddings.length; i++) {
+        if (!Number.isFinite(embeddings[i]!)) {
+          throw new ImageBindError('NON_FINITE_VALUE', `Expected finite values from the ${modality} encoder but row ${Math.floor(i / dim)} holds ${embeddings[i]}`);
+        }
+      }
+      postprocessRows(embeddings, dim, m.postprocess.normalize, m.postprocess.scale);
+      return averageGroups(embeddings, dim, groups);
+    },
+    release: () => session.release(),
+  };
+}

@@ -1,0 +1,221 @@
+import { randomInt } from 'node:crypto';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  ERROR_CODES,
+  TERMINAL_STATUSES,
+  embeddingRequestSchema,
+  embeddingResultSchema,
+  generationLinks,
+  generationRequestSchema,
+  parseOrThrow,
+  resolveGenerationRequest,
+  resolveInputs,
+  toGenerationStatus,
+  type EmbeddingJob,
+  type EmbeddingResult,
+  type GenerationCreated,
+  type GenerationJob,
+  type GenerationStatus,
+  type ImageFormat,
+  type JobState,
+  type JobStateStore,
+  type PackDescription,
+  type Priority,
+  type RedisLayout,
+  type ServerConfig,
+  type UploadedFiles,
+} from '@a2i/protocol';
+import { ApiError } from './api-error.js';
+import { canAccess, newJobToken, sha256Hex, type Credentials } from './job-access.js';
+import type { PackSource } from './pack-source.js';
+import type { QueuePositions } from './queue-position.js';
+
+/** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
+const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
+const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', webp: 'webp', jpeg: 'jpg' };
+export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
+
+export interface GenerationServiceDeps {
+  config: ServerConfig;
+  layout: RedisLayout;
+  redis: Redis;
+  store: JobStateStore;
+  generations: Queue<GenerationJob>;
+  embeddings: Queue<EmbeddingJob, EmbeddingResult>;
+  embeddingEvents: QueueEvents;
+  positions: QueuePositions;
+  pack: PackSource;
+}
+
+/**
+ * What the HTTP routes and socket handlers do, without HTTP: accept, look up, cancel jobs,
+ * find their images, run embeddings. Ownership is checked here, once: a job the caller may
+ * not see is NOT_FOUND, exactly like a job that does not exist.
+ */
+export class GenerationService {
+  constructor(private readonly deps: GenerationServiceDeps) {}
+
+  /** 401 when API keys are configured and the caller has none of them. */
+  requireApiKey(credentials: Credentials): void {
+    const keys = this.deps.config.apiKeys;
+    if (keys.length === 0) return;
+    if (credentials.apiKeyHash === undefined || !keys.some((key) => sha256Hex(key) === credentials.apiKeyHash)) {
+      throw new ApiError(ERROR_CODES.UNAUTHORIZED, 'Expected a valid API key (Authorization: Bearer <key> or X-API-Key)');
+    }
+  }
+
+  /** 503 QUEUE_FULL (with Retry-After) before anything is uploaded. */
+  async requireQueueRoom(): Promise<void> {
+    const depth = await this.deps.positions.depth();
+    if (depth >= this.deps.config.limits.queueDepth) {
+      throw new ApiError(
+        ERROR_CODES.QUEUE_FULL,
+        `The queue is full (${depth} jobs waiting, limit ${this.deps.config.limits.queueDepth}); try again later`,
+        this.deps.config.queueRetryAfterSeconds,
+      );
+    }
+  }
+
+  async requirePack(): Promise<PackDescription> {
+    const description = await this.deps.pack.description();
+    if (!description) {
+      throw new ApiError(ERROR_CODES.PACK_UNAVAILABLE, 'No worker has published its model pack yet; try again shortly', 5);
+    }
+    return description;
+  }
+
+  /** Validates, stores the state, enqueues. `files` are uploads already on disk (removed on refusal). */
+  async submit(body: unknown, id: string, credentials: Credentials, files?: UploadedFiles): Promise<GenerationCreated> {
+    const { config, store, generations } = this.deps;
+    try {
+      const pack = await this.requirePack();
+      const request = parseOrThrow(generationRequestSchema, body);
+      const job = resolveGenerationRequest(request, pack, this.requestLimits(), {
+        id,
+        createdAt: Date.now(),
+        ...(files ? { files } : {}),
+        randomSeed: () => randomInt(0, 0xffff_ffff),
+      });
+      const token = newJobToken();
+      await store.create(
+        {
+          id,
+          tokenHash: sha256Hex(token),
+          owner: config.apiKeys.length > 0 ? (credentials.apiKeyHash ?? '') : '',
+          seed: job.options.seed,
+          numImages: job.options.numImages,
+          format: job.options.format,
+          createdAt: job.createdAt,
+        },
+        config.jobStateTtlSeconds,
+      );
+      await generations.add('generate', job, {
+        jobId: id,
+        priority: PRIORITY[job.options.priority],
+        attempts: config.worker.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: config.resultTtlSeconds },
+        removeOnFail: { age: config.resultTtlSeconds },
+      });
+      // Tells every api instance the queue changed, so watched jobs get fresh positions.
+      await store.publishPosition(id, await this.deps.positions.position(id));
+      return { id, token, links: generationLinks(id) };
+    } catch (error) {
+      if (files?.uploadDir) await rm(files.uploadDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** The job's state if the caller may see it, else NOT_FOUND. */
+  async authorizedState(id: string, credentials: Credentials): Promise<JobState> {
+    const state = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.deps.store.get(id) : null;
+    if (!state || !canAccess(state, credentials)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such generation');
+    return state;
+  }
+
+  async status(id: string, credentials: Credentials): Promise<GenerationStatus> {
+    const state = await this.authorizedState(id, credentials);
+    const position = state.status === 'queued' ? await this.deps.positions.position(id) : null;
+    return toGenerationStatus(state, position);
+  }
+
+  /**
+   * A queued job is removed from the queue and never starts; a running one is marked
+   * canceled at once and its worker told on the cancel channel (it aborts the pipeline's
+   * signal within a step). Canceling a canceled job is a no-op; a finished one is 409.
+   */
+  async cancel(id: string, credentials: Credentials): Promise<GenerationStatus> {
+    const state = await this.authorizedState(id, credentials);
+    if (state.status === 'canceled') return toGenerationStatus(state, null);
+    if (TERMINAL_STATUSES.has(state.status)) throw new ApiError(ERROR_CODES.JOB_FINISHED, `The generation already ${state.status}`);
+    const { store, generations, redis, layout, config } = this.deps;
+    const recorded = await store.canceled(id, config.resultTtlSeconds);
+    // Remove it if it still waits (returns 0 when a worker holds the lock); else reach its worker.
+    const removed = await generations.remove(id).catch(() => 0);
+    if (removed === 0) await redis.publish(layout.cancelChannel, id);
+    if (!recorded.applied) {
+      const now = await this.authorizedState(id, credentials);
+      if (now.status !== 'canceled') throw new ApiError(ERROR_CODES.JOB_FINISHED, `The generation already ${now.status}`);
+    }
+    return this.status(id, credentials);
+  }
+
+  /** Path and type of image `index` of a succeeded job. */
+  async image(id: string, index: number, credentials: Credentials): Promise<{ path: string; mime: string }> {
+    const state = await this.authorizedState(id, credentials);
+    if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
+    if (!Number.isInteger(index) || index < 0 || index >= (state.images?.length ?? 0)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such image');
+    const format = state.format as ImageFormat;
+    const path = join(this.deps.config.dirs.results, id, `${index}.${EXTENSIONS[format]}`);
+    const exists = await stat(path).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) throw new ApiError(ERROR_CODES.RESULT_EXPIRED, 'The image has expired');
+    return { path, mime: IMAGE_MIME[format] };
+  }
+
+  /**
+   * Embeddings need the pipeline, which only workers hold: the request becomes a job on the
+   * `embeddings` queue (no retries, removed soon after) and this call waits for its result
+   * up to A2I_EMBED_TIMEOUT_MS through BullMQ's QueueEvents.
+   */
+  async embed(body: unknown, files?: UploadedFiles): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
+    const { config, embeddings, embeddingEvents } = this.deps;
+    try {
+      const pack = await this.requirePack();
+      if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
+      const request = parseOrThrow(embeddingRequestSchema, body);
+      const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files);
+      const data: EmbeddingJob = { inputs };
+      if (files?.uploadDir) data.uploadDir = files.uploadDir;
+      const job = await embeddings.add('embed', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } });
+      let result: unknown;
+      try {
+        result = await job.waitUntilFinished(embeddingEvents, config.embedTimeoutMs);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (/timed out/.test(message)) {
+          await job.remove().catch(() => undefined);
+          throw new ApiError(ERROR_CODES.EMBEDDING_TIMEOUT, `No worker finished the embedding within ${config.embedTimeoutMs} ms`);
+        }
+        const coded = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/.exec(message);
+        if (coded && coded[1] !== ERROR_CODES.INTERNAL) throw new ApiError(coded[1]!, coded[2]!);
+        throw new Error(`embedding job failed: ${message}`);
+      }
+      const parsed = embeddingResultSchema.parse(result);
+      return { dim: pack.dim, vectors: parsed.vectors, combined: parsed.combined };
+    } catch (error) {
+      if (files?.uploadDir) await rm(files.uploadDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  private requestLimits() {
+    const { limits } = this.deps.config;
+    return { maxSteps: limits.steps, maxImages: limits.images, maxInputs: limits.inputs, maxTextChars: limits.textChars };
+  }
+}

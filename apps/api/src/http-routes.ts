@@ -1,0 +1,255 @@
+import { rm } from 'node:fs/promises';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { ERROR_CODES, RequestError, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
+import { WEB_ROOT } from '@a2i/web';
+import { ApiError, httpStatusFor } from './api-error.js';
+import { sseFrame } from './event-encoding.js';
+import type { GenerationService } from './generation-service.js';
+import { credentialsOf, newJobId } from './job-access.js';
+import type { JobEventHub } from './job-event-hub.js';
+import type { ApiMetrics } from './metrics.js';
+import { receiveMultipart } from './multipart-upload.js';
+import type { PackSource } from './pack-source.js';
+
+const SSE_KEEPALIVE_MS = 15_000;
+
+export interface RouteDeps {
+  config: ServerConfig;
+  service: GenerationService;
+  hub: JobEventHub;
+  pack: PackSource;
+  redis: Redis;
+  metrics: ApiMetrics;
+  logger: Logger;
+}
+
+type Handler = (req: Request, res: Response) => Promise<void>;
+/** Express 5 passes rejected promises to the error handler; this only types the handlers. */
+const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+
+function isMultipart(req: Request): boolean {
+  return req.is('multipart/form-data') === 'multipart/form-data';
+}
+
+/** The `request` field of a multipart body, parsed as JSON. */
+function requestField(fields: Record<string, string>): unknown {
+  const raw = fields.request;
+  if (raw === undefined) throw new ApiError(ERROR_CODES.INVALID_REQUEST, 'Expected a "request" field holding the JSON request in the multipart body');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ApiError(ERROR_CODES.INVALID_JSON, 'Expected JSON in the "request" field');
+  }
+}
+
+export function createHttpApp(deps: RouteDeps): express.Express {
+  const { config, service, hub, pack, redis, metrics, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const routePath = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      metrics.httpRequests.observe({ method: req.method, route: routePath, status: String(res.statusCode) }, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+  const json = express.json({ limit: config.limits.jsonBytes });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get(
+    '/readyz',
+    route(async (_req, res) => {
+      const redisOk = await redis.ping().then(
+        (reply) => reply === 'PONG',
+        () => false,
+      );
+      const workers = redisOk ? await pack.workersAlive() : 0;
+      const description = redisOk ? await pack.description() : null;
+      if (!redisOk || workers === 0 || !description) {
+        const why = !redisOk ? 'Redis does not answer' : workers === 0 ? 'no worker has its models loaded' : 'no model pack published';
+        res.status(503).json(errorBody(ERROR_CODES.NOT_READY, `Not ready: ${why}`));
+        return;
+      }
+      res.json({ ready: true, workers, pack: description.name });
+    }),
+  );
+  app.get(
+    '/metrics',
+    route(async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    }),
+  );
+
+  const v1 = express.Router();
+  v1.get(
+    '/pack',
+    route(async (_req, res) => {
+      res.json(await service.requirePack());
+    }),
+  );
+
+  v1.post(
+    '/generations',
+    json,
+    route(async (req, res) => {
+      const credentials = credentialsOf(req);
+      service.requireApiKey(credentials);
+      await service.requireQueueRoom();
+      const id = newJobId();
+      let created;
+      if (isMultipart(req)) {
+        const received = await receiveMultipart(req, res, config.dirs.uploads, id, {
+          fileBytes: config.limits.uploadBytes,
+          files: config.limits.uploadFiles,
+          fieldBytes: config.limits.fieldBytes,
+        });
+        let body: unknown;
+        try {
+          body = requestField(received.fields);
+        } catch (error) {
+          await rm(received.dir, { recursive: true, force: true });
+          throw error;
+        }
+        created = await service.submit(body, id, credentials, { byPart: received.files, uploadDir: received.dir });
+      } else if (req.is('application/json')) {
+        created = await service.submit(req.body, id, credentials);
+      } else {
+        throw new ApiError(ERROR_CODES.UNSUPPORTED_CONTENT_TYPE, 'Expected application/json or multipart/form-data');
+      }
+      metrics.generationsSubmitted.inc({ outcome: 'accepted' });
+      res.status(202).location(created.links.self).json(created);
+    }),
+  );
+
+  v1.get(
+    '/generations/:id',
+    route(async (req, res) => {
+      res.json(await service.status(String(req.params.id), credentialsOf(req)));
+    }),
+  );
+
+  v1.post(
+    '/generations/:id/cancel',
+    route(async (req, res) => {
+      res.json(await service.cancel(String(req.params.id), credentialsOf(req)));
+    }),
+  );
+
+  v1.get(
+    '/generations/:id/images/:n',
+    route(async (req, res) => {
+      const index = /^\d{1,3}$/.test(String(req.params.n)) ? Number(req.params.n) : -1;
+      const image = await service.image(String(req.params.id), index, credentialsOf(req));
+      res.set('cache-control', 'private, max-age=3600');
+      await new Promise<void>((resolve, reject) => res.type(image.mime).sendFile(image.path, (error) => (error ? reject(error) : resolve())));
+    }),
+  );
+
+  v1.get(
+    '/generations/:id/events',
+    route(async (req, res) => {
+      const id = String(req.params.id);
+      await service.authorizedState(id, credentialsOf(req));
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      res.write(': events of one generation (job:queued ... job:succeeded | job:failed | job:canceled)\n\n');
+      let closed = false;
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(keepalive);
+        unsubscribe?.();
+        res.end();
+      };
+      const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+      let unsubscribe: (() => void) | undefined;
+      req.on('close', close);
+      unsubscribe = await hub.subscribe(id, {
+        send(event) {
+          if (closed) return;
+          res.write(sseFrame(event));
+          if (TERMINAL_EVENT_TYPES.has(event.type)) setImmediate(close);
+        },
+      });
+      if (closed) unsubscribe();
+    }),
+  );
+
+  v1.post(
+    '/embeddings',
+    json,
+    route(async (req, res) => {
+      service.requireApiKey(credentialsOf(req));
+      if (isMultipart(req)) {
+        const id = newJobId();
+        const received = await receiveMultipart(req, res, config.dirs.uploads, `embed-${id}`, {
+          fileBytes: config.limits.uploadBytes,
+          files: config.limits.uploadFiles,
+          fieldBytes: config.limits.fieldBytes,
+        });
+        const files = { byPart: received.files, uploadDir: received.dir };
+        let body: unknown;
+        try {
+          body = requestField(received.fields);
+        } catch (error) {
+          await rm(received.dir, { recursive: true, force: true });
+          throw error;
+        }
+        res.json(await service.embed(body, files));
+      } else if (req.is('application/json')) {
+        res.json(await service.embed(req.body));
+      } else {
+        throw new ApiError(ERROR_CODES.UNSUPPORTED_CONTENT_TYPE, 'Expected application/json or multipart/form-data');
+      }
+    }),
+  );
+
+  app.use('/v1', v1);
+  app.use(express.static(WEB_ROOT, { index: 'index.html', maxAge: '1h' }));
+
+  app.use((req, _res, next) => next(new ApiError(ERROR_CODES.NOT_FOUND, `No route for ${req.method} ${req.path}`)));
+
+  // Every error becomes { error: { code, message } }; only exposed messages reach the client.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    let code: string = ERROR_CODES.INTERNAL;
+    let message = 'Internal error';
+    let retryAfter: number | undefined;
+    const bodyParserType = (error as { type?: unknown }).type;
+    if (error instanceof ApiError) {
+      ({ code, message } = error);
+      retryAfter = error.retryAfterSeconds;
+    } else if (error instanceof RequestError) {
+      ({ code, message } = error);
+    } else if (bodyParserType === 'entity.parse.failed') {
+      code = ERROR_CODES.INVALID_JSON;
+      message = 'Expected a valid JSON body';
+    } else if (bodyParserType === 'entity.too.large') {
+      code = ERROR_CODES.UPLOAD_TOO_LARGE;
+      message = `Expected a JSON body of at most ${config.limits.jsonBytes} bytes`;
+    } else {
+      logger.error({ err: error, method: req.method, url: req.path }, 'request failed');
+    }
+    const status = httpStatusFor(code);
+    if (req.path.startsWith('/v1/generations') && req.method === 'POST' && !req.path.endsWith('/cancel')) {
+      metrics.generationsSubmitted.inc({ outcome: code });
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    if (retryAfter !== undefined) res.set('retry-after', String(retryAfter));
+    res.status(status).json(errorBody(code, message));
+  });
+  return app;
+}

@@ -1,0 +1,126 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { Logger } from 'pino';
+import {
+  ERROR_CODES,
+  errorBody,
+  handshakeAuthSchema,
+  subscribeRequestSchema,
+  type ClientToServerEvents,
+  type JobEvent,
+  type ServerToClientEvents,
+  type SubscribeAck,
+} from '@a2i/protocol';
+import { ApiError } from './api-error.js';
+import type { GenerationService } from './generation-service.js';
+import { sha256Hex, type Credentials } from './job-access.js';
+import type { EventSink, JobEventHub } from './job-event-hub.js';
+import type { ApiMetrics } from './metrics.js';
+
+interface SocketData {
+  credentials: Credentials;
+  /** Job named in the handshake, already authorized: subscribed once connected. */
+  handshakeJobId?: string;
+  subscriptions: Map<string, () => void>;
+}
+
+type JobSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+const MAX_SUBSCRIPTIONS_PER_SOCKET = 64;
+
+function ackError(error: unknown): SubscribeAck {
+  if (error instanceof ApiError) return errorBody(error.code, error.message);
+  return errorBody(ERROR_CODES.INTERNAL, 'Internal error');
+}
+
+/**
+ * socket.io on the api's HTTP server. Auth at connection: the handshake's `auth` may carry
+ * `{ jobId, token }` (subscribe at once; a wrong pair refuses the connection with
+ * err.data = { code, message }) and `apiKey`. Later `job:subscribe` / `job:unsubscribe` /
+ * `job:cancel` messages, each acknowledged with `{ ok: true }` or `{ error: { code, message } }`.
+ */
+export function attachSocketServer(httpServer: HttpServer, deps: { service: GenerationService; hub: JobEventHub; metrics: ApiMetrics; logger: Logger }) {
+  const { service, hub, metrics, logger } = deps;
+  const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
+    serveClient: true,
+    maxHttpBufferSize: 64 * 1024,
+  });
+
+  const subscribe = async (socket: JobSocket, id: string, credentials: Credentials) => {
+    if (socket.data.subscriptions.has(id)) return;
+    if (socket.data.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+      throw new ApiError(ERROR_CODES.LIMIT_EXCEEDED, `Expected at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
+    }
+    await service.authorizedState(id, credentials);
+    const sink: EventSink = {
+      send: (event: JobEvent) => (socket.emit as (type: string, payload: unknown) => boolean)(event.type, event.payload),
+    };
+    socket.data.subscriptions.set(id, () => undefined);
+    try {
+      socket.data.subscriptions.set(id, await hub.subscribe(id, sink));
+    } catch (error) {
+      socket.data.subscriptions.delete(id);
+      throw error;
+    }
+  };
+
+  io.use((socket, next) => {
+    const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
+    const refuse = (code: string, message: string) => next(Object.assign(new Error(message), { data: errorBody(code, message).error }));
+    if (!auth.success) return refuse(ERROR_CODES.INVALID_REQUEST, 'Expected { jobId?, token?, apiKey? } strings in the handshake auth');
+    socket.data.credentials = { token: auth.data.token, apiKeyHash: auth.data.apiKey ? sha256Hex(auth.data.apiKey) : undefined };
+    socket.data.subscriptions = new Map();
+    if (!auth.data.jobId) return next();
+    const jobId = auth.data.jobId;
+    service.authorizedState(jobId, socket.data.credentials).then(
+      () => {
+        socket.data.handshakeJobId = jobId;
+        next();
+      },
+      (error: unknown) => {
+        const body = ackError(error) as { error: { code: string; message: string } };
+        refuse(body.error.code, body.error.message);
+      },
+    );
+  });
+
+  io.on('connection', (socket) => {
+    metrics.socketConnections.inc();
+    if (socket.data.handshakeJobId) {
+      subscribe(socket, socket.data.handshakeJobId, socket.data.credentials).catch((error: unknown) =>
+        logger.warn({ err: error }, 'handshake subscription failed'),
+      );
+    }
+    socket.on('job:subscribe', (request, ack) => {
+      const parsed = subscribeRequestSchema.safeParse(request);
+      if (!parsed.success) return ack?.(errorBody(ERROR_CODES.INVALID_REQUEST, 'Expected { id, token? } for job:subscribe'));
+      const credentials = { ...socket.data.credentials, ...(parsed.data.token ? { token: parsed.data.token } : {}) };
+      subscribe(socket, parsed.data.id, credentials).then(
+        () => ack?.({ ok: true }),
+        (error: unknown) => ack?.(ackError(error)),
+      );
+    });
+    socket.on('job:unsubscribe', (request, ack) => {
+      const id = typeof request?.id === 'string' ? request.id : '';
+      socket.data.subscriptions.get(id)?.();
+      socket.data.subscriptions.delete(id);
+      ack?.({ ok: true });
+    });
+    socket.on('job:cancel', (request, ack) => {
+      const parsed = subscribeRequestSchema.safeParse(request);
+      if (!parsed.success) return ack?.(errorBody(ERROR_CODES.INVALID_REQUEST, 'Expected { id, token? } for job:cancel'));
+      const credentials = { ...socket.data.credentials, ...(parsed.data.token ? { token: parsed.data.token } : {}) };
+      service.cancel(parsed.data.id, credentials).then(
+        () => ack?.({ ok: true }),
+        (error: unknown) => ack?.(ackError(error)),
+      );
+    });
+    socket.on('disconnect', () => {
+      metrics.socketConnections.dec();
+      for (const unsubscribe of socket.data.subscriptions.values()) unsubscribe();
+      socket.data.subscriptions.clear();
+    });
+  });
+  io.engine.on('connection_error', (error: { message: string }) => logger.debug({ err: error.message }, 'socket.io connection error'));
+  return io;
+}

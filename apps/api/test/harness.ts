@@ -1,0 +1,135 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { io, type Socket } from 'socket.io-client';
+import { createParser } from 'eventsource-parser';
+import { loadServerConfig, type ClientToServerEvents, type ServerConfig, type ServerToClientEvents } from '@a2i/protocol';
+import { startWorker, type RunningWorker } from '@a2i/worker';
+import { createApp, type ApiApp } from '../src/index.js';
+
+export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const silent = pino({ level: 'silent' });
+
+/** A config on a fresh Redis prefix and fresh temp dirs; `env` overrides A2I_* variables. */
+export async function testConfig(env: Record<string, string> = {}): Promise<ServerConfig & { tmp: string }> {
+  const tmp = await mkdtemp(join(tmpdir(), 'a2i-test-'));
+  const config = loadServerConfig({
+    A2I_REDIS_URL: REDIS_URL,
+    A2I_REDIS_PREFIX: `a2i-test-${randomBytes(6).toString('hex')}`,
+    A2I_UPLOADS_DIR: join(tmp, 'uploads'),
+    A2I_RESULTS_DIR: join(tmp, 'results'),
+    A2I_LOG_LEVEL: 'silent',
+    A2I_SYNTHETIC_STEP_MS: '5',
+    A2I_PROGRESS_INTERVAL_MS: '0',
+    A2I_HEARTBEAT_INTERVAL_MS: '500',
+    A2I_LOCK_DURATION_MS: '5000',
+    A2I_STALLED_INTERVAL_MS: '2000',
+    ...env,
+  });
+  return { ...config, tmp };
+}
+
+/** Deletes every key under the prefix (queues, job states, heartbeats). */
+export async function removePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+export interface Stack {
+  config: ServerConfig & { tmp: string };
+  apis: ApiApp[];
+  urls: string[];
+  workers: RunningWorker[];
+  close(): Promise<void>;
+}
+
+/** Real api instance(s) on ephemeral ports + in-process worker(s) (pipeline in its thread). */
+export async function startStack(options: { env?: Record<string, string>; apis?: number; workers?: number } = {}): Promise<Stack> {
+  const config = await testConfig(options.env);
+  const workers: RunningWorker[] = [];
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    workers.push(await startWorker({ config: { ...config, worker: { ...config.worker, name: `test-worker-${i}` } }, logger: silent }));
+  }
+  const apis: ApiApp[] = [];
+  const urls: string[] = [];
+  for (let i = 0; i < (options.apis ?? 1); i++) {
+    const api = await createApp({ config, logger: silent });
+    urls.push(await api.listen(0, '127.0.0.1'));
+    apis.push(api);
+  }
+  return {
+    config,
+    apis,
+    urls,
+    workers,
+    async close() {
+      for (const api of apis) await api.close();
+      for (const worker of workers) await worker.close();
+      await removePrefix(config.redis.prefix);
+      await rm(config.tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function connectSocket(url: string, auth: Record<string, string> = {}): TestSocket {
+  return io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+}
+
+export interface RecordedEvent {
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** Records every job event on a socket, in order. */
+export function recordSocketEvents(socket: TestSocket): RecordedEvent[] {
+  const events: RecordedEvent[] = [];
+  socket.onAny((type: string, payload: Record<string, unknown>) => events.push({ type, payload }));
+  return events;
+}
+
+/** Reads an SSE stream until it ends (the server ends it after a terminal event). */
+export async function readSse(url: string, headers: Record<string, string> = {}): Promise<RecordedEvent[]> {
+  const response = await fetch(url, { headers });
+  if (!response.ok || !response.body) throw new Error(`SSE answered ${response.status}: ${await response.text()}`);
+  const events: RecordedEvent[] = [];
+  const parser = createParser({ onEvent: (event) => events.push({ type: event.event ?? 'message', payload: JSON.parse(event.data) }) });
+  const decoder = new TextDecoder();
+  for await (const chunk of response.body) parser.feed(decoder.decode(chunk as Uint8Array, { stream: true }));
+  return events;
+}
+
+export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as T;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A response body as JSON, typed loosely for assertions. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json(response: Response): Promise<any> {
+  return response.json();
+}

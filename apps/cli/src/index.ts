@@ -1,0 +1,3 @@
+export { buildRequest, parseInputFlag, type BuiltRequest, type CliInput } from './build-request.js';
+export { generateRemote, embedRemote, ServerAnswerError } from './remote.js';
+export { generateLocal } from './local.js';

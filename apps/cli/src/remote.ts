@@ -1,0 +1,67 @@
+import { openAsBlob } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import type { ClientToServerEvents, GenerationCreated, ImageLink, ServerToClientEvents } from '@a2i/protocol';
+import type { BuiltRequest } from './build-request.js';
+import { createProgressDisplay } from './progress-display.js';
+
+export class ServerAnswerError extends Error {
+  override readonly name = 'ServerAnswerError';
+  readonly expose = true;
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function answer<T>(response: Response): Promise<T> {
+  const body = (await response.json()) as T & { error?: { code: string; message: string } };
+  if (!response.ok) throw new ServerAnswerError(body.error?.code ?? 'HTTP_' + response.status, body.error?.message ?? response.statusText);
+  return body;
+}
+
+async function multipart(built: BuiltRequest): Promise<FormData> {
+  const form = new FormData();
+  form.set('request', JSON.stringify(built.request));
+  for (const file of built.files) form.set(file.part, await openAsBlob(file.path), file.filename);
+  return form;
+}
+
+function headers(apiKey?: string): Record<string, string> {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+/** Sends the request, follows the job over socket.io with a progress bar, saves the images. */
+export async function generateRemote(server: string, built: BuiltRequest, out: string, options: { apiKey?: string; progress: boolean }): Promise<string[]> {
+  const created = await answer<GenerationCreated>(await fetch(new URL('/v1/generations', server), { method: 'POST', body: await multipart(built), headers: headers(options.apiKey) }));
+  const display = createProgressDisplay(options.progress);
+  const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(server, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'] });
+  const links = await new Promise<ImageLink[]>((resolve, reject) => {
+    socket.on('connect_error', (error) => reject(new ServerAnswerError((error as { data?: { code?: string } }).data?.code ?? 'CONNECT_ERROR', error.message)));
+    socket.on('job:queued', ({ position }) => display.note(`queued${position ? ` at position ${position}` : ''}`));
+    socket.on('job:progress', (p) => display.update(p));
+    socket.on('job:succeeded', ({ images }) => resolve(images));
+    socket.on('job:failed', ({ code, message }) => reject(new ServerAnswerError(code, message)));
+    socket.on('job:canceled', () => reject(new ServerAnswerError('CANCELED', 'The generation was canceled')));
+  }).finally(() => {
+    display.stop();
+    socket.close();
+  });
+  await mkdir(out, { recursive: true });
+  const saved: string[] = [];
+  for (const link of links) {
+    const response = await fetch(new URL(link.url, server), { headers: { 'x-job-token': created.token } });
+    if (!response.ok) await answer(response);
+    const path = join(out, `${created.id}-${link.index}.${link.format === 'jpeg' ? 'jpg' : link.format}`);
+    await writeFile(path, Buffer.from(await response.arrayBuffer()));
+    saved.push(path);
+  }
+  return saved;
+}
+
+export async function embedRemote(server: string, built: BuiltRequest, apiKey?: string): Promise<unknown> {
+  return answer(await fetch(new URL('/v1/embeddings', server), { method: 'POST', body: await multipart({ ...built, request: { inputs: built.request.inputs } }), headers: headers(apiKey) }));
+}

@@ -1,0 +1,37 @@
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadServerConfig } from '@a2i/protocol';
+import { startWorker } from './worker-app.js';
+
+/**
+ * `tsx apps/worker/src/main.ts [--pipeline synthetic|<module path>]`: one worker process.
+ * Configuration from A2I_* environment variables (packages/protocol/src/server-config.ts);
+ * `--pipeline` overrides A2I_PIPELINE. SIGTERM/SIGINT finish the current job's bookkeeping
+ * and close; a job still running is picked up by another worker once its lock expires.
+ */
+const { values } = parseArgs({ options: { pipeline: { type: 'string' } } });
+const env = values.pipeline ? { ...process.env, A2I_PIPELINE: values.pipeline } : process.env;
+const config = loadServerConfig(env);
+const logger = pino({ level: config.logLevel, base: { app: 'worker', name: config.worker.name } });
+
+try {
+  const worker = await startWorker({ config, logger });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker stopping');
+    worker.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'worker did not close cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+} catch (error) {
+  logger.fatal({ err: error }, 'worker could not start');
+  process.exit(1);
+}

@@ -1,0 +1,136 @@
+import { Worker } from 'node:worker_threads';
+import type {
+  EmbedOutput,
+  GenerationHooks,
+  GenerationJob,
+  GenerationOutput,
+  GenerationPipeline,
+  PackDescription,
+  PipelineInput,
+} from '@a2i/protocol';
+import type { PipelineSpec } from './load-pipeline.js';
+import { PipelineError } from './pipeline-error.js';
+import type { FromPipelineThread, ToPipelineThread } from './pipeline-thread-messages.js';
+
+const THREAD_ENTRY = new URL('./pipeline-thread-entry.mjs', import.meta.url);
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  hooks?: GenerationHooks;
+}
+
+/**
+ * The main thread's handle on the pipeline thread: the same GenerationPipeline interface,
+ * each call a message, aborts forwarded, progress and previews called back here. If the
+ * thread dies, pending calls fail (as server faults, so BullMQ may retry them) and the next
+ * call starts a fresh thread.
+ */
+export class ThreadedPipeline implements GenerationPipeline {
+  private thread!: Worker;
+  private description!: PackDescription;
+  private ready: Promise<void>;
+  private readonly pending = new Map<number, PendingCall>();
+  private nextCallId = 1;
+  private closing = false;
+
+  private constructor(private readonly spec: PipelineSpec) {
+    this.ready = this.spawn();
+  }
+
+  /** Starts the thread and waits until the pipeline has loaded. */
+  static async start(spec: PipelineSpec): Promise<ThreadedPipeline> {
+    const host = new ThreadedPipeline(spec);
+    await host.ready;
+    return host;
+  }
+
+  describe(): PackDescription {
+    return this.description;
+  }
+
+  async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {
+    return (await this.call((callId) => ({ type: 'embed', callId, inputs }), signal)) as EmbedOutput;
+  }
+
+  async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
+    return (await this.call((callId) => ({ type: 'generate', callId, job }), hooks.signal, hooks)) as GenerationOutput;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.thread.terminate();
+  }
+
+  private async call(message: (callId: number) => ToPipelineThread, signal?: AbortSignal, hooks?: GenerationHooks): Promise<unknown> {
+    signal?.throwIfAborted();
+    await this.ready;
+    const callId = this.nextCallId++;
+    const thread = this.thread;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => thread.postMessage({ type: 'abort', callId } satisfies ToPipelineThread);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const done = <T>(settle: (value: T) => void) => (value: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(callId);
+        settle(value);
+      };
+      const pending: PendingCall = { resolve: done(resolve), reject: done(reject) };
+      if (hooks) pending.hooks = hooks;
+      this.pending.set(callId, pending);
+      thread.postMessage(message(callId));
+    });
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const thread = new Worker(THREAD_ENTRY, { workerData: this.spec });
+      this.thread = thread;
+      let loaded = false;
+      thread.on('message', (message: FromPipelineThread) => {
+        if (message.type === 'ready') {
+          this.description = message.description;
+          loaded = true;
+          resolve();
+          return;
+        }
+        if (message.type === 'init-error') {
+          reject(new PipelineError(message.error));
+          return;
+        }
+        const pending = this.pending.get(message.callId);
+        if (!pending) return;
+        switch (message.type) {
+          case 'progress':
+            pending.hooks?.onProgress(message.progress);
+            break;
+          case 'preview':
+            pending.hooks?.onPreview(message.preview);
+            break;
+          case 'generated':
+            pending.resolve(message.output);
+            break;
+          case 'embedded':
+            pending.resolve(message.output);
+            break;
+          case 'error':
+            pending.reject(new PipelineError(message.error));
+            break;
+        }
+      });
+      thread.on('error', (error) => {
+        if (!loaded) reject(error);
+      });
+      thread.on('exit', (exitCode) => {
+        const lost = new PipelineError({ name: 'PipelineThreadExit', message: `The pipeline thread exited (code ${exitCode})`, code: 'INTERNAL' });
+        for (const pending of this.pending.values()) pending.reject(lost);
+        this.pending.clear();
+        if (!loaded) reject(lost);
+        else if (!this.closing) {
+          this.ready = this.spawn();
+          this.ready.catch(() => {}); // the next call sees the failure
+        }
+      });
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { modalitySchema } from './modalities.js';
+import { IMAGE_FORMATS, PRIORITIES } from './generation-request.js';
+
+/**
+ * The job data the api enqueues and the worker validates again before it runs anything:
+ * every default resolved against the pack, files as paths on the shared uploads disk.
+ */
+
+const finite = z.number().refine(Number.isFinite, 'Expected a finite number');
+
+/** One input as the pipeline receives it. */
+export const pipelineInputSchema = z.object({
+  modality: modalitySchema,
+  weight: finite,
+  /** Absolute path of the uploaded file (file modalities). */
+  file: z.string().min(1).optional(),
+  text: z.string().optional(),
+  vector: z.array(finite).optional(),
+});
+export type PipelineInput = z.infer<typeof pipelineInputSchema>;
+
+export const generationOptionsSchema = z.object({
+  prompt: z.string(),
+  /** Seed of image 0; image i uses seed + i (mod 2^32). */
+  seed: z.number().int().min(0).max(0xffff_ffff),
+  steps: z.number().int().min(1),
+  guidance: finite,
+  /** Resolved from on|off|auto against the pack: whether the prior runs. */
+  usePrior: z.boolean(),
+  noiseLevel: z.number().int().min(0),
+  numImages: z.number().int().min(1),
+  format: z.enum(IMAGE_FORMATS),
+  previewEvery: z.number().int().min(0),
+  priority: z.enum(PRIORITIES),
+});
+export type GenerationOptions = z.infer<typeof generationOptionsSchema>;
+
+export const generationJobSchema = z.object({
+  id: z.string().min(1),
+  createdAt: z.number().int(),
+  inputs: z.array(pipelineInputSchema).min(1),
+  options: generationOptionsSchema,
+  /** Folder holding this job's uploads (removed when the job ends). */
+  uploadDir: z.string().optional(),
+});
+export type GenerationJob = z.infer<typeof generationJobSchema>;
+
+export const embeddingJobSchema = z.object({
+  inputs: z.array(pipelineInputSchema).min(1),
+  uploadDir: z.string().optional(),
+});
+export type EmbeddingJob = z.infer<typeof embeddingJobSchema>;
+
+/** What the worker returns for an embedding job (BullMQ return value, JSON). */
+export const embeddingResultSchema = z.object({
+  vectors: z.array(z.array(finite)),
+  combined: z.array(finite),
+});
+export type EmbeddingResult = z.infer<typeof embeddingResultSchema>;

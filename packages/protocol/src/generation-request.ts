@@ -1,0 +1,74 @@
+import { z } from 'zod';
+import { modalitySchema } from './modalities.js';
+
+/**
+ * What a client sends (JSON body of POST /v1/generations, or the `request` field of a
+ * multipart body). Limits that depend on the pack (dims, max steps, max images) are checked
+ * afterwards by `resolveGenerationRequest`; this schema checks shape and absolute bounds.
+ *
+ * Multipart: the part named `request` holds this JSON; an input with `"file": "<part name>"`
+ * takes its content from the file part of that name. JSON bodies cannot carry files.
+ */
+
+const finiteNumber = z.number().refine(Number.isFinite, 'Expected a finite number');
+
+export const inputSpecSchema = z
+  .object({
+    modality: modalitySchema,
+    /** Weight of this input in the mix (embedding arithmetic: sum of weight x embedding). */
+    weight: finiteNumber.default(1),
+    /** Multipart part name holding the file (audio, image, video, depth, thermal, imu). */
+    file: z.string().min(1).max(100).optional(),
+    /** The text, for modality `text`. */
+    text: z.string().min(1).optional(),
+    /** A raw vector in the pack's space, for modality `embedding`. */
+    vector: z.array(finiteNumber).min(1).optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    const wants = input.modality === 'text' ? 'text' : input.modality === 'embedding' ? 'vector' : 'file';
+    for (const key of ['file', 'text', 'vector'] as const) {
+      if (key === wants && input[key] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `Expected ${key} for a ${input.modality} input but received nothing` });
+      }
+      if (key !== wants && input[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `Expected no ${key} for a ${input.modality} input (it takes ${wants})` });
+      }
+    }
+  });
+export type InputSpec = z.infer<typeof inputSpecSchema>;
+
+export const IMAGE_FORMATS = ['png', 'webp', 'jpeg'] as const;
+export type ImageFormat = (typeof IMAGE_FORMATS)[number];
+export const PRIORITIES = ['high', 'normal', 'low'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+export const PRIOR_MODES = ['on', 'off', 'auto'] as const;
+export type PriorMode = (typeof PRIOR_MODES)[number];
+
+const inputsSchema = z
+  .array(inputSpecSchema)
+  .min(1, 'Expected at least one input')
+  .refine((inputs) => inputs.some((input) => input.weight !== 0), 'Expected at least one input with a non-zero weight');
+
+export const generationRequestSchema = z
+  .object({
+    inputs: inputsSchema,
+    /** Text prompt for the decoder's prompt conditioning (Stable unCLIP's encoder_hidden_states). */
+    prompt: z.string().max(2000).optional(),
+    seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+    steps: z.number().int().min(1).optional(),
+    guidance: finiteNumber.pipe(z.number().min(0).max(100)).optional(),
+    prior: z.enum(PRIOR_MODES).default('auto'),
+    noiseLevel: z.number().int().min(0).optional(),
+    numImages: z.number().int().min(1).optional(),
+    format: z.enum(IMAGE_FORMATS).default('png'),
+    /** Send a preview every N denoising steps; 0 turns previews off. */
+    previewEvery: z.number().int().min(0).max(1000).default(5),
+    priority: z.enum(PRIORITIES).default('normal'),
+  })
+  .strict();
+export type GenerationRequest = z.infer<typeof generationRequestSchema>;
+export type GenerationRequestInput = z.input<typeof generationRequestSchema>;
+
+export const embeddingRequestSchema = z.object({ inputs: inputsSchema }).strict();
+export type EmbeddingRequest = z.infer<typeof embeddingRequestSchema>;

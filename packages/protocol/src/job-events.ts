@@ -1,0 +1,129 @@
+import { z } from 'zod';
+import { errorBodySchema, errorCodeSchema } from './error-codes.js';
+import { IMAGE_FORMATS } from './generation-request.js';
+
+/**
+ * Events a client sees for one job, in this order:
+ *   job:queued (position) -> job:started -> job:progress* (step monotonic within a stage)
+ *   -> job:preview* (interleaved) -> job:succeeded | job:failed | job:canceled
+ * The same names and payloads travel over socket.io and over Server-Sent Events (where
+ * the preview's bytes are base64 in `image`). `seq` orders the state-changing events of a
+ * job; previews and queue-position refreshes are not state changes and carry the `seq` of
+ * the state they were seen in.
+ */
+
+const eventBase = {
+  id: z.string().min(1),
+  /** Per-job sequence number of the state this event belongs to. */
+  seq: z.number().int().nonnegative(),
+  /** Milliseconds since the epoch, when the event was made. */
+  at: z.number().int().nonnegative(),
+};
+
+export const jobQueuedEventSchema = z.object({
+  ...eventBase,
+  /** 1 = next to start; null when the job is between attempts or not found in the queue. */
+  position: z.number().int().positive().nullable(),
+});
+
+export const jobStartedEventSchema = z.object({ ...eventBase, attempt: z.number().int().positive() });
+
+export const pipelineStageSchema = z.enum(['embed', 'prior', 'decode']);
+
+export const jobProgressEventSchema = z.object({
+  ...eventBase,
+  stage: pipelineStageSchema,
+  step: z.number().int().nonnegative(),
+  steps: z.number().int().positive(),
+  /** Estimated milliseconds left for the whole job; null before there is a rate to go by. */
+  etaMs: z.number().nonnegative().nullable(),
+});
+
+export const PREVIEW_MIME_TYPES = ['image/webp', 'image/jpeg'] as const;
+
+export const jobPreviewEventSchema = z.object({
+  ...eventBase,
+  stage: z.enum(['prior', 'decode']),
+  step: z.number().int().nonnegative(),
+  index: z.number().int().nonnegative(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  mime: z.enum(PREVIEW_MIME_TYPES),
+  /** Encoded image bytes (socket.io: binary; SSE: base64 string). */
+  image: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'Expected image bytes'),
+});
+
+export const imageLinkSchema = z.object({
+  index: z.number().int().nonnegative(),
+  /** Path under the api: /v1/generations/:id/images/:index */
+  url: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  seed: z.number().int().nonnegative(),
+  format: z.enum(IMAGE_FORMATS),
+  bytes: z.number().int().nonnegative(),
+});
+export type ImageLink = z.infer<typeof imageLinkSchema>;
+
+export const jobSucceededEventSchema = z.object({ ...eventBase, images: z.array(imageLinkSchema).min(1) });
+export const jobFailedEventSchema = z.object({ ...eventBase, code: errorCodeSchema, message: z.string() });
+export const jobCanceledEventSchema = z.object({ ...eventBase });
+
+export const jobEventSchemas = {
+  'job:queued': jobQueuedEventSchema,
+  'job:started': jobStartedEventSchema,
+  'job:progress': jobProgressEventSchema,
+  'job:preview': jobPreviewEventSchema,
+  'job:succeeded': jobSucceededEventSchema,
+  'job:failed': jobFailedEventSchema,
+  'job:canceled': jobCanceledEventSchema,
+} as const;
+
+export type JobEventType = keyof typeof jobEventSchemas;
+export const JOB_EVENT_TYPES = Object.keys(jobEventSchemas) as JobEventType[];
+export type JobEventPayloads = { [K in JobEventType]: z.infer<(typeof jobEventSchemas)[K]> };
+/** One event of any type, tagged. */
+export type JobEvent = { [K in JobEventType]: { type: K; payload: JobEventPayloads[K] } }[JobEventType];
+
+export const TERMINAL_EVENT_TYPES: ReadonlySet<JobEventType> = new Set(['job:succeeded', 'job:failed', 'job:canceled']);
+
+export function isJobEventType(value: unknown): value is JobEventType {
+  return typeof value === 'string' && value in jobEventSchemas;
+}
+
+/** Validates an event on its way out (api -> client) or in (Redis -> api). */
+export function parseJobEvent(type: JobEventType, payload: unknown): JobEvent {
+  const schema = jobEventSchemas[type];
+  return { type, payload: schema.parse(payload) } as JobEvent;
+}
+
+// ---- socket.io event maps (shared by the api, the web page and the cli) ----
+
+export type ServerToClientEvents = { [K in JobEventType]: (payload: JobEventPayloads[K]) => void };
+
+export const subscribeRequestSchema = z.object({
+  id: z.string().min(1).max(100),
+  /** The job's access token; may be omitted when the connection authenticated with the owning API key. */
+  token: z.string().min(1).max(200).optional(),
+});
+export type SubscribeRequest = z.infer<typeof subscribeRequestSchema>;
+
+export type SubscribeAck = { ok: true } | z.infer<typeof errorBodySchema>;
+
+export interface ClientToServerEvents {
+  /** Join the job's room; the current state arrives first, then live events. */
+  'job:subscribe': (request: SubscribeRequest, ack?: (response: SubscribeAck) => void) => void;
+  'job:unsubscribe': (request: { id: string }, ack?: (response: SubscribeAck) => void) => void;
+  'job:cancel': (request: SubscribeRequest, ack?: (response: SubscribeAck) => void) => void;
+}
+
+/** What a client may put in the socket.io handshake (`io(url, { auth })`). */
+export const handshakeAuthSchema = z
+  .object({
+    /** Subscribe to this job at connection (needs `token` or the owning `apiKey`). */
+    jobId: z.string().min(1).max(100).optional(),
+    token: z.string().min(1).max(200).optional(),
+    apiKey: z.string().min(1).max(500).optional(),
+  })
+  .strip();
+export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;

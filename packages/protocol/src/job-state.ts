@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { imageLinkSchema, type ImageLink, type JobEvent } from './job-events.js';
+import { JOB_STATUSES, generationLinks, type GenerationStatus, type JobStatus } from './generation-status.js';
+
+/**
+ * The state of one job as kept in its Redis hash (`<prefix>:job:<id>`), every value a string.
+ * Written only through JobStateStore, so each change bumps `seq` and publishes its event.
+ * `tokenHash` and `owner` are secrets' digests and never leave the server.
+ */
+export interface JobState {
+  id: string;
+  status: JobStatus;
+  seq: number;
+  createdAt: number;
+  updatedAt: number;
+  tokenHash: string;
+  /** sha256 of the API key that created the job, '' when API keys are off. */
+  owner: string;
+  seed: number;
+  numImages: number;
+  format: string;
+  attempt: number;
+  stage?: 'embed' | 'prior' | 'decode';
+  step?: number;
+  steps?: number;
+  etaMs?: number | null;
+  images?: ImageLink[];
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+const intString = z.coerce.number().int();
+const hashSchema = z.object({
+  id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  seq: intString,
+  createdAt: intString,
+  updatedAt: intString,
+  tokenHash: z.string(),
+  owner: z.string().default(''),
+  seed: intString,
+  numImages: intString,
+  format: z.string(),
+  attempt: intString.default(0),
+  stage: z.enum(['embed', 'prior', 'decode']).optional(),
+  step: intString.optional(),
+  steps: intString.optional(),
+  etaMs: z.string().optional(),
+  images: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+});
+
+/** Redis hash (HGETALL) -> JobState; null for an empty hash (missing or expired job). */
+export function parseJobStateHash(hash: Record<string, string>): JobState | null {
+  if (Object.keys(hash).length === 0) return null;
+  const h = hashSchema.parse(hash);
+  const state: JobState = {
+    id: h.id,
+    status: h.status,
+    seq: h.seq,
+    createdAt: h.createdAt,
+    updatedAt: h.updatedAt,
+    tokenHash: h.tokenHash,
+    owner: h.owner,
+    seed: h.seed,
+    numImages: h.numImages,
+    format: h.format,
+    attempt: h.attempt,
+  };
+  if (h.stage !== undefined) state.stage = h.stage;
+  if (h.step !== undefined) state.step = h.step;
+  if (h.steps !== undefined) state.steps = h.steps;
+  if (h.etaMs !== undefined) state.etaMs = h.etaMs === '' ? null : Number(h.etaMs);
+  if (h.images !== undefined) state.images = z.array(imageLinkSchema).parse(JSON.parse(h.images));
+  if (h.errorCode !== undefined) state.errorCode = h.errorCode;
+  if (h.errorMessage !== undefined) state.errorMessage = h.errorMessage;
+  return state;
+}
+
+/** The public view of a job (GET /v1/generations/:id). `position` only matters while queued. */
+export function toGenerationStatus(state: JobState, position: number | null): GenerationStatus {
+  const status: GenerationStatus = {
+    id: state.id,
+    status: state.status,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+    seed: state.seed,
+    numImages: state.numImages,
+    format: state.format,
+    links: generationLinks(state.id),
+  };
+  if (state.status === 'queued') status.position = position;
+  if (state.status === 'running') {
+    status.attempt = state.attempt;
+    if (state.stage !== undefined && state.step !== undefined && state.steps !== undefined) {
+      status.progress = { stage: state.stage, step: state.step, steps: state.steps, etaMs: state.etaMs ?? null };
+    }
+  }
+  if (state.status === 'succeeded') status.images = state.images ?? [];
+  if (state.status === 'failed') status.error = { code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' };
+  return status;
+}
+
+/**
+ * The events that bring a late subscriber up to the current state, all carrying the state's
+ * seq: queued(position) | started + last progress | the terminal event.
+ */
+export function snapshotEvents(state: JobState, position: number | null, now: number): JobEvent[] {
+  const base = { id: state.id, seq: state.seq, at: now };
+  switch (state.status) {
+    case 'queued':
+      return [{ type: 'job:queued', payload: { ...base, position } }];
+    case 'running': {
+      const events: JobEvent[] = [{ type: 'job:started', payload: { ...base, attempt: Math.max(1, state.attempt) } }];
+      if (state.stage !== undefined && state.step !== undefined && state.steps !== undefined) {
+        events.push({
+          type: 'job:progress',
+          payload: { ...base, stage: state.stage, step: state.step, steps: state.steps, etaMs: state.etaMs ?? null },
+        });
+      }
+      return events;
+    }
+    case 'succeeded':
+      return [{ type: 'job:succeeded', payload: { ...base, images: state.images ?? [] } }];
+    case 'failed':
+      return [{ type: 'job:failed', payload: { ...base, code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' } }];
+    case 'canceled':
+      return [{ type: 'job:canceled', payload: base }];
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+
+/**
+ * Every kind of input a generation can mix. The six ImageBind modalities (+ video, which
+ * goes through the vision encoder), and `embedding`: a ready vector in the pack's space.
+ * Which of them a running pack accepts is in its `PackDescription.modalities`.
+ */
+export const MODALITIES = ['audio', 'image', 'text', 'video', 'depth', 'thermal', 'imu', 'embedding'] as const;
+export type Modality = (typeof MODALITIES)[number];
+export const modalitySchema = z.enum(MODALITIES);
+
+/** Modalities whose content is an uploaded file (the others carry `text` or `vector`). */
+export const FILE_MODALITIES: ReadonlySet<Modality> = new Set(['audio', 'image', 'video', 'depth', 'thermal', 'imu']);
+
+export function isModality(value: unknown): value is Modality {
+  return typeof value === 'string' && (MODALITIES as readonly string[]).includes(value);
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { modalitySchema } from './modalities.js';
+
+/**
+ * What a running model pack offers, as the worker's pipeline describes it (`describe()`).
+ * The api validates requests against it; `GET /v1/pack` returns it. Built from the pack's
+ * manifest (models/README.md): `spaces.*.dim`, `decoder.defaults`, `decoder.limits`, `prior`.
+ */
+export const packDescriptionSchema = z.object({
+  name: z.string().min(1),
+  /** Dimension of the joint embedding space the decoder takes (128 demo, 1024 ImageBind-huge). */
+  dim: z.number().int().positive(),
+  /** Input modalities this pack can embed, `embedding` included when raw vectors are accepted. */
+  modalities: z.array(modalitySchema).min(1),
+  /** Output image size in pixels. */
+  imageSize: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  prior: z.object({
+    available: z.boolean(),
+    defaultSteps: z.number().int().positive().optional(),
+    defaultGuidance: z.number().nonnegative().optional(),
+  }),
+  defaults: z.object({
+    steps: z.number().int().positive(),
+    guidance: z.number().nonnegative(),
+    noiseLevel: z.number().int().nonnegative(),
+  }),
+  limits: z.object({
+    maxSteps: z.number().int().positive(),
+    maxImages: z.number().int().positive(),
+    /** Highest noise-augmentation level (numTrainTimesteps - 1: 999 for Stable unCLIP). */
+    maxNoiseLevel: z.number().int().nonnegative(),
+  }),
+});
+export type PackDescription = z.infer<typeof packDescriptionSchema>;

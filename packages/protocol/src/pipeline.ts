@@ -1,0 +1,71 @@
+import type { GenerationJob, PipelineInput } from './generation-job.js';
+import type { PackDescription } from './pack-description.js';
+
+/**
+ * The one interface the worker hosts. The real implementation (ImageBind encoders -> prior ->
+ * unCLIP decoder over onnxruntime) and the test stand-in (SyntheticPipeline) both implement it.
+ * Errors caused by the input carry `code` and `expose = true` (e.g. @a2i/media's MediaError);
+ * anything else is treated as a server fault.
+ */
+export interface GenerationPipeline {
+  describe(): PackDescription;
+  embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput>;
+  generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput>;
+  /** Frees sessions and threads. Optional. */
+  close?(): Promise<void>;
+}
+
+export type PipelineStage = 'embed' | 'prior' | 'decode';
+
+export interface EmbedOutput {
+  /** One vector per input, after the encoder's postprocess. */
+  vectors: Float32Array[];
+  /** Weighted sum of `vectors` (embedding arithmetic). */
+  combined: Float32Array;
+}
+
+export interface ProgressReport {
+  stage: PipelineStage;
+  /** 1-based step within the stage. */
+  step: number;
+  steps: number;
+}
+
+export interface PreviewFrame {
+  stage: 'prior' | 'decode';
+  step: number;
+  /** Interleaved RGB, 8 bits, row-major: [height, width, 3]. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  /** Which image of the batch. */
+  index: number;
+}
+
+export interface GenerationHooks {
+  signal: AbortSignal;
+  onProgress(p: ProgressReport): void;
+  onPreview(p: PreviewFrame): void;
+}
+
+export interface GeneratedImage {
+  /** Interleaved RGB, 8 bits: [height, width, 3]. */
+  rgb: Uint8Array;
+  width: number;
+  height: number;
+  seed: number;
+}
+
+export interface GenerationOutput {
+  images: GeneratedImage[];
+}
+
+/** What a pipeline module exports so the worker can load it by path (`--pipeline <path>`). */
+export type PipelineFactory = (options: { packDir: string; limits: PipelineLimits }) => Promise<GenerationPipeline>;
+
+/** Server limits the pipeline enforces while decoding inputs. */
+export interface PipelineLimits {
+  maxAudioSeconds: number;
+  maxPixels: number;
+  maxUploadBytes: number;
+}

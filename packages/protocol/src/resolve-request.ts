@@ -1,0 +1,122 @@
+import { ERROR_CODES } from './error-codes.js';
+import type { GenerationJob, PipelineInput } from './generation-job.js';
+import type { GenerationRequest, InputSpec } from './generation-request.js';
+import type { PackDescription } from './pack-description.js';
+import { RequestError } from './request-error.js';
+
+/** Server-wide limits (configuration); the effective limit is the smaller of these and the pack's. */
+export interface RequestLimits {
+  maxSteps: number;
+  maxImages: number;
+  maxInputs: number;
+  maxTextChars: number;
+}
+
+export interface UploadedFiles {
+  /** Multipart part name -> absolute path on the uploads disk. */
+  readonly byPart: ReadonlyMap<string, string>;
+  readonly uploadDir?: string;
+}
+
+const NO_FILES: UploadedFiles = { byPart: new Map() };
+
+function limitExceeded(name: string, limit: number, value: number): RequestError {
+  return new RequestError(ERROR_CODES.LIMIT_EXCEEDED, `Expected ${name} of at most ${limit} but received ${value}`);
+}
+
+/**
+ * Checks inputs against the pack (modalities, dimension) and the limits, and binds file
+ * references to uploaded paths. Every uploaded part must be used by some input.
+ */
+export function resolveInputs(
+  inputs: InputSpec[],
+  pack: PackDescription,
+  limits: RequestLimits,
+  files: UploadedFiles = NO_FILES,
+): PipelineInput[] {
+  if (inputs.length > limits.maxInputs) throw limitExceeded('inputs', limits.maxInputs, inputs.length);
+  const used = new Set<string>();
+  const resolved = inputs.map((input, i): PipelineInput => {
+    if (!pack.modalities.includes(input.modality)) {
+      throw new RequestError(
+        ERROR_CODES.UNSUPPORTED_MODALITY,
+        `Expected one of ${pack.modalities.join(', ')} for inputs.${i}.modality but received ${input.modality} (not in pack ${pack.name})`,
+      );
+    }
+    if (input.vector !== undefined && input.vector.length !== pack.dim) {
+      throw new RequestError(
+        ERROR_CODES.EMBEDDING_DIMENSION_MISMATCH,
+        `Expected a vector of length ${pack.dim} for inputs.${i}.vector but received length ${input.vector.length}`,
+      );
+    }
+    if (input.text !== undefined && input.text.length > limits.maxTextChars) {
+      throw limitExceeded(`inputs.${i}.text length`, limits.maxTextChars, input.text.length);
+    }
+    const out: PipelineInput = { modality: input.modality, weight: input.weight };
+    if (input.text !== undefined) out.text = input.text;
+    if (input.vector !== undefined) out.vector = input.vector;
+    if (input.file !== undefined) {
+      const path = files.byPart.get(input.file);
+      if (path === undefined) {
+        throw new RequestError(ERROR_CODES.MISSING_FILE, `Expected a file part named "${input.file}" for inputs.${i}.file but received none`);
+      }
+      used.add(input.file);
+      out.file = path;
+    }
+    return out;
+  });
+  for (const part of files.byPart.keys()) {
+    if (!used.has(part)) {
+      throw new RequestError(ERROR_CODES.UNEXPECTED_FILE, `Expected every file part to be named by an input but "${part}" is not`);
+    }
+  }
+  return resolved;
+}
+
+export interface ResolveContext {
+  id: string;
+  createdAt: number;
+  files?: UploadedFiles;
+  /** Seed used when the request names none (the api draws it, so the status can report it). */
+  randomSeed: () => number;
+}
+
+/** A validated request + the pack's defaults and limits -> the job the worker runs. */
+export function resolveGenerationRequest(
+  request: GenerationRequest,
+  pack: PackDescription,
+  limits: RequestLimits,
+  ctx: ResolveContext,
+): GenerationJob {
+  const inputs = resolveInputs(request.inputs, pack, limits, ctx.files);
+  const maxSteps = Math.min(pack.limits.maxSteps, limits.maxSteps);
+  const maxImages = Math.min(pack.limits.maxImages, limits.maxImages);
+  const steps = request.steps ?? Math.min(pack.defaults.steps, maxSteps);
+  if (steps > maxSteps) throw limitExceeded('steps', maxSteps, steps);
+  const numImages = request.numImages ?? 1;
+  if (numImages > maxImages) throw limitExceeded('numImages', maxImages, numImages);
+  const noiseLevel = request.noiseLevel ?? pack.defaults.noiseLevel;
+  if (noiseLevel > pack.limits.maxNoiseLevel) throw limitExceeded('noiseLevel', pack.limits.maxNoiseLevel, noiseLevel);
+  if (request.prior === 'on' && !pack.prior.available) {
+    throw new RequestError(ERROR_CODES.PRIOR_UNAVAILABLE, `Expected prior "off" or "auto" because pack ${pack.name} has no prior, but received "on"`);
+  }
+  const job: GenerationJob = {
+    id: ctx.id,
+    createdAt: ctx.createdAt,
+    inputs,
+    options: {
+      prompt: request.prompt ?? '',
+      seed: request.seed ?? ctx.randomSeed(),
+      steps,
+      guidance: request.guidance ?? pack.defaults.guidance,
+      usePrior: request.prior === 'on' || (request.prior === 'auto' && pack.prior.available),
+      noiseLevel,
+      numImages,
+      format: request.format,
+      previewEvery: request.previewEvery,
+      priority: request.priority,
+    },
+  };
+  if (ctx.files?.uploadDir !== undefined) job.uploadDir = ctx.files.uploadDir;
+  return job;
+}

@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JobStateStore, decodeEnvelope, redisLayout, snapshotEvents, toGenerationStatus, type DecodedEnvelope, type RedisLayout } from '../src/index.js';
+
+const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('JobStateStore (real Redis)', () => {
+  let redis: Redis;
+  let subscriber: Redis;
+  let layout: RedisLayout;
+  let store: JobStateStore;
+  const received: DecodedEnvelope[] = [];
+
+  beforeEach(async () => {
+    layout = redisLayout(`a2i-test-store-${randomBytes(6).toString('hex')}`);
+    redis = new Redis(REDIS_URL);
+    subscriber = new Redis(REDIS_URL);
+    store = new JobStateStore(redis, layout, () => 1000);
+    received.length = 0;
+    subscriber.on('messageBuffer', (_c: Buffer, m: Buffer) => received.push(decodeEnvelope(m)));
+    await subscriber.subscribe(layout.eventsChannel);
+    await store.create({ id: 'job1', tokenHash: 'ab', owner: '', seed: 9, numImages: 1, format: 'png', createdAt: 1000 }, 60);
+  });
+  afterEach(async () => {
+    const keys = await redis.keys(`${layout.prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+    await subscriber.quit();
+    await redis.quit();
+  });
+
+  it('numbers each change, publishes it, and refuses any change after a terminal one', async () => {
+    expect(await store.started('job1', 1)).toEqual({ applied: true, seq: 2 });
+    expect(await store.progress('job1', { stage: 'decode', step: 1, steps: 4, etaMs: 30 })).toEqual({ applied: true, seq: 3 });
+    expect(await store.publishPreview('job1', { stage: 'decode', step: 1, index: 0, width: 1, height: 1, mime: 'image/webp', image: new Uint8Array([1]) })).toEqual({
+      applied: true,
+      seq: 3,
+    });
+    expect(await store.canceled('job1', 30)).toEqual({ applied: true, seq: 4 });
+    expect(await store.progress('job1', { stage: 'decode', step: 2, steps: 4, etaMs: 20 })).toEqual({ applied: false, reason: 'status' });
+    expect(await store.succeeded('job1', [], 30)).toEqual({ applied: false, reason: 'status' });
+    expect(await store.publishPreview('job1', { stage: 'decode', step: 2, index: 0, width: 1, height: 1, mime: 'image/webp', image: new Uint8Array([1]) })).toEqual({
+      applied: false,
+      reason: 'status',
+    });
+    expect(await store.started('missing', 1)).toEqual({ applied: false, reason: 'not-found' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received.map((r) => [r.event.type, r.seq, r.ephemeral])).toEqual([
+      ['job:started', 2, false],
+      ['job:progress', 3, false],
+      ['job:preview', 3, true],
+      ['job:canceled', 4, false],
+    ]);
+    const state = (await store.get('job1'))!;
+    expect(state.status).toBe('canceled');
+    expect(await redis.ttl(layout.jobKey('job1'))).toBeLessThanOrEqual(30);
+    expect(toGenerationStatus(state, null).status).toBe('canceled');
+  });
+
+  it('keeps progress in the state so a late subscriber can be brought up to date', async () => {
+    await store.started('job1', 1);
+    await store.progress('job1', { stage: 'prior', step: 2, steps: 5, etaMs: null });
+    const state = (await store.get('job1'))!;
+    expect(snapshotEvents(state, null, 7)).toEqual([
+      { type: 'job:started', payload: { id: 'job1', seq: 3, at: 7, attempt: 1 } },
+      { type: 'job:progress', payload: { id: 'job1', seq: 3, at: 7, stage: 'prior', step: 2, steps: 5, etaMs: null } },
+    ]);
+    // A retry clears the old progress.
+    await store.requeued('job1');
+    await store.started('job1', 2);
+    expect(snapshotEvents((await store.get('job1'))!, null, 7).map((e) => e.type)).toEqual(['job:started']);
+  });
+});

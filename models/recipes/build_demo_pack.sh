@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Rebuilds the demo pack from nothing, seeded: generate the world, train, export, evaluate,
+# write the reference outputs. About an hour on 2 CPU cores; fine to run in the background:
+#   nohup bash models/recipes/build_demo_pack.sh > build.log 2>&1 &
+# Needs Debian's python3-torch, python3-torchaudio, python3-torchvision, python3-onnx,
+# python3-scipy, python3-regex (apt-get install ...).
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-/usr/bin/python3}
+OUT=${1:-../demo}
+rm -rf .work && mkdir -p .work
+# Two single-threaded processes side by side use the two cores better than one with two
+# threads for these small models: (1) world data, tokenizer, CLIP, binding, prior;
+# (2) autoencoder, preview projection, then the UNet once CLIP is trained.
+$PY train_demo.py --threads 1 --stages data,tokenizer,clip,bind,prior > .work/train-1.log 2>&1 &
+P1=$!
+$PY train_demo.py --threads 1 --stages ae,preview,unet > .work/train-2.log 2>&1 &
+P2=$!
+wait $P1; wait $P2
+cat .work/train-1.log .work/train-2.log
+$PY export_demo.py --out "$OUT"
+$PY eval_demo.py --pack "$OUT"
+$PY make_reference.py --pack "$OUT"

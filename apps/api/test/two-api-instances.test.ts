@@ -12,7 +12,8 @@ describe('two api instances on one Redis', () => {
 
   it('fan out the same events to subscribers of either instance, and either can cancel', async () => {
     const [first, second] = stack.urls as [string, string];
-    const created = await postJson(`${first}/v1/generations`, { inputs: [{ modality: 'text', text: 'owl' }], steps: 12, previewEvery: 4 });
+    // long enough (60 x 15 ms) that both sockets join well before the end, even on a loaded machine
+    const created = await postJson(`${first}/v1/generations`, { inputs: [{ modality: 'text', text: 'owl' }], steps: 60, previewEvery: 4 });
     const onFirst = connectSocket(first, { jobId: created.body.id, token: created.body.token });
     const onSecond = connectSocket(second, { jobId: created.body.id, token: created.body.token });
     const a = recordSocketEvents(onFirst);

@@ -1,105 +1,105 @@
-// The browser page: builds the multipart request (a `request` JSON field + one part per file),
-// then follows the job over socket.io (served by the api at /socket.io/socket.io.js).
-const form = document.querySelector('#generate');
-const statusLine = document.querySelector('#status');
-const progressBar = document.querySelector('#progress');
-const previews = document.querySelector('#previews');
-const images = document.querySelector('#images');
-const jobSection = document.querySelector('#job');
-const cancelButton = document.querySelector('#cancel');
+// The browser page: what the pack offers (GET /v1/pack), the composer form, and one job
+// followed over socket.io (served by the api at /socket.io/socket.io.js).
+import { RequestForm } from './request-form.js';
+import { JobView } from './job-view.js';
+
+const PACK_RETRY_MS = 3000;
+
+const form = new RequestForm(document.querySelector('#generate'));
+const view = new JobView();
+const formError = document.querySelector('#form-error');
+const generateButton = document.querySelector('#generate-button');
+const packStatus = document.querySelector('#pack-status');
+const packLabel = document.querySelector('#pack-label');
+const history = document.querySelector('#history');
+let pack = null;
 let current = null;
 
-for (const range of form.querySelectorAll('input[type=range]')) {
-  const output = range.nextElementSibling;
-  const show = () => (output.textContent = Number(range.value).toFixed(2));
-  range.addEventListener('input', show);
-  show();
-}
-
-const drop = document.querySelector('#audio-drop');
-drop.addEventListener('dragover', (event) => { event.preventDefault(); drop.classList.add('over'); });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (event) => {
-  event.preventDefault();
-  drop.classList.remove('over');
-  if (event.dataTransfer.files.length > 0) form.audio.files = event.dataTransfer.files;
-});
-
-function say(text, isError = false) {
-  statusLine.textContent = text;
-  statusLine.className = isError ? 'error' : '';
-}
-
-function buildRequest() {
-  const inputs = [];
-  const body = new FormData();
-  if (form.audio.files[0]) {
-    inputs.push({ modality: 'audio', file: 'audio', weight: Number(form.audioWeight.value) });
-    body.set('audio', form.audio.files[0]);
+async function loadPack() {
+  try {
+    const response = await fetch('/v1/pack');
+    const answer = await response.json();
+    if (!response.ok) throw new Error(answer.error?.message ?? `HTTP ${response.status}`);
+    pack = answer;
+    form.applyPack(pack);
+    packStatus.dataset.state = 'ready';
+    packLabel.textContent = `Model pack “${pack.name}” · ${pack.imageSize.width}×${pack.imageSize.height}`;
+    packStatus.title = `${pack.dim}-d embeddings; takes ${pack.modalities.join(', ')}`;
+  } catch {
+    packStatus.dataset.state = 'waiting';
+    packLabel.textContent = 'Waiting for a worker…';
+    setTimeout(loadPack, PACK_RETRY_MS);
   }
-  if (form.image.files[0]) {
-    inputs.push({ modality: 'image', file: 'image', weight: Number(form.imageWeight.value) });
-    body.set('image', form.image.files[0]);
-  }
-  if (form.text.value.trim()) inputs.push({ modality: 'text', text: form.text.value.trim(), weight: Number(form.textWeight.value) });
-  const request = { inputs, steps: Number(form.steps.value), numImages: Number(form.numImages.value), previewEvery: 2 };
-  if (form.seed.value !== '') request.seed = Number(form.seed.value);
-  body.set('request', JSON.stringify(request));
-  return body;
 }
 
-form.addEventListener('submit', async (event) => {
+form.form.addEventListener('submit', async (event) => {
   event.preventDefault();
+  formError.textContent = '';
+  const built = form.build();
+  if (built.error) {
+    formError.textContent = built.error;
+    return;
+  }
   current?.socket.close();
-  previews.replaceChildren();
-  images.replaceChildren();
-  progressBar.value = 0;
-  jobSection.hidden = false;
-  say('Sending…');
-  const response = await fetch('/v1/generations', { method: 'POST', body: buildRequest() });
-  const answer = await response.json();
-  if (!response.ok) return say(`${answer.error.code}: ${answer.error.message}`, true);
-  follow(answer);
+  current = null;
+  view.reset(pack?.prior.available === true);
+  generateButton.disabled = true;
+  try {
+    const response = await fetch('/v1/generations', { method: 'POST', body: built.body });
+    const answer = await response.json();
+    if (!response.ok) {
+      view.failed(answer.error.code, answer.error.message);
+      return;
+    }
+    follow(answer);
+  } catch (error) {
+    view.failed('NETWORK', `Could not reach the server: ${error.message}`);
+  } finally {
+    generateButton.disabled = false;
+  }
 });
 
-cancelButton.addEventListener('click', () => {
+document.querySelector('#cancel').addEventListener('click', () => {
   if (current) current.socket.emit('job:cancel', { id: current.id, token: current.token }, () => undefined);
 });
 
 function follow({ id, token }) {
   const socket = window.io({ auth: { jobId: id, token } });
   current = { id, token, socket };
-  const previewByIndex = new Map();
-  socket.on('connect_error', (error) => say(`Cannot follow the job: ${error.data?.message ?? error.message}`, true));
-  socket.on('job:queued', ({ position }) => say(position ? `Queued: position ${position}` : 'Queued'));
-  socket.on('job:started', ({ attempt }) => say(attempt > 1 ? `Started (attempt ${attempt})` : 'Started'));
-  socket.on('job:progress', ({ stage, step, steps, etaMs }) => {
-    progressBar.value = step / steps;
-    say(`${stage} ${step}/${steps}${etaMs != null ? ` — about ${Math.ceil(etaMs / 1000)} s left` : ''}`);
-  });
-  socket.on('job:preview', ({ index, image, mime }) => {
-    let img = previewByIndex.get(index);
-    if (!img) {
-      img = document.createElement('img');
-      img.alt = `preview ${index}`;
-      previewByIndex.set(index, img);
-      previews.append(img);
-    }
-    if (img.src) URL.revokeObjectURL(img.src);
-    img.src = URL.createObjectURL(new Blob([image], { type: mime }));
-  });
-  socket.on('job:succeeded', ({ images: links }) => {
-    say('Done');
-    progressBar.value = 1;
-    previews.replaceChildren();
-    for (const link of links) {
-      const img = document.createElement('img');
-      img.alt = `image ${link.index} (seed ${link.seed})`;
-      img.src = `${link.url}?token=${encodeURIComponent(token)}`;
-      images.append(img);
-    }
+  view.queued(null);
+  socket.on('connect_error', (error) => view.failed(error.data?.code ?? 'DISCONNECTED', `Cannot follow the job: ${error.data?.message ?? error.message}`));
+  socket.on('job:queued', ({ position }) => view.queued(position));
+  socket.on('job:started', ({ attempt }) => view.started(attempt));
+  socket.on('job:progress', (progress) => view.progressed(progress));
+  socket.on('job:preview', (preview) => view.preview(preview));
+  socket.on('job:succeeded', ({ images }) => {
+    const sources = view.succeeded(images, token);
+    addToHistory(sources);
     socket.close();
   });
-  socket.on('job:failed', ({ code, message }) => { say(`${code}: ${message}`, true); socket.close(); });
-  socket.on('job:canceled', () => { say('Canceled'); socket.close(); });
+  socket.on('job:failed', ({ code, message }) => {
+    view.failed(code, message);
+    socket.close();
+  });
+  socket.on('job:canceled', () => {
+    view.canceled();
+    socket.close();
+  });
 }
+
+function addToHistory(sources) {
+  document.querySelector('#history-card').hidden = false;
+  for (const src of sources) {
+    const link = document.createElement('a');
+    link.href = src;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    const img = document.createElement('img');
+    img.src = src;
+    img.alt = 'an earlier result';
+    link.append(img);
+    history.prepend(link);
+  }
+}
+
+loadPack();

@@ -1,0 +1,133 @@
+// The composer form: file pickers, weight sliders, options, and the multipart request it
+// becomes (a `request` JSON field + one part per file; apps/api/README.md "The request").
+
+const SIZE_UNITS = ['B', 'KB', 'MB', 'GB'];
+export function formatBytes(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < SIZE_UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${SIZE_UNITS[unit]}`;
+}
+
+export class RequestForm {
+  constructor(form) {
+    this.form = form;
+    this.previewUrls = { audio: null, image: null };
+    for (const range of form.querySelectorAll('input[type=range]')) {
+      const output = range.parentElement.querySelector('output');
+      const show = () => {
+        output.textContent = Number(range.value).toFixed(2);
+        range.style.setProperty('--fill', `${(100 * (range.value - range.min)) / (range.max - range.min)}%`);
+      };
+      range.addEventListener('input', show);
+      show();
+    }
+    this.bindAudio();
+    this.bindImage();
+  }
+
+  bindAudio() {
+    const { form } = this;
+    const drop = document.querySelector('#audio-drop');
+    const player = document.querySelector('#audio-player');
+    const show = () => {
+      const file = form.audio.files[0];
+      drop.classList.toggle('has-file', Boolean(file));
+      document.querySelector('#audio-name').textContent = file ? file.name : 'Drop a sound here';
+      document.querySelector('#audio-hint').textContent = file
+        ? `${formatBytes(file.size)} · click to choose another`
+        : "or click to choose a file (WAV, FLAC, MP3, Ogg, or a video's soundtrack)";
+      if (this.previewUrls.audio) URL.revokeObjectURL(this.previewUrls.audio);
+      this.previewUrls.audio = file ? URL.createObjectURL(file) : null;
+      player.hidden = !file;
+      if (file) player.src = this.previewUrls.audio;
+      else player.removeAttribute('src');
+    };
+    form.audio.addEventListener('change', show);
+    drop.addEventListener('dragover', (event) => {
+      event.preventDefault();
+      drop.classList.add('over');
+    });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (event) => {
+      event.preventDefault();
+      drop.classList.remove('over');
+      if (event.dataTransfer.files.length > 0) {
+        form.audio.files = event.dataTransfer.files;
+        show();
+      }
+    });
+  }
+
+  bindImage() {
+    const { form } = this;
+    const thumb = document.querySelector('#image-thumb');
+    const name = document.querySelector('#image-name');
+    const clear = document.querySelector('#image-clear');
+    const show = () => {
+      const file = form.image.files[0];
+      if (this.previewUrls.image) URL.revokeObjectURL(this.previewUrls.image);
+      this.previewUrls.image = file ? URL.createObjectURL(file) : null;
+      thumb.hidden = !file;
+      clear.hidden = !file;
+      if (file) thumb.src = this.previewUrls.image;
+      name.textContent = file ? `${file.name} · ${formatBytes(file.size)}` : 'No image';
+    };
+    form.image.addEventListener('change', show);
+    clear.addEventListener('click', () => {
+      form.image.value = '';
+      show();
+    });
+  }
+
+  /** Applies what the pack offers: modalities, defaults and limits (GET /v1/pack). */
+  applyPack(pack) {
+    const { form } = this;
+    for (const block of form.querySelectorAll('[data-modality]')) {
+      const offered = pack.modalities.includes(block.dataset.modality);
+      block.classList.toggle('unavailable', !offered);
+      for (const input of block.querySelectorAll('input')) input.disabled = !offered;
+    }
+    form.steps.max = String(pack.limits.maxSteps);
+    form.numImages.max = String(pack.limits.maxImages);
+    if (!this.packApplied) {
+      form.steps.value = String(pack.defaults.steps);
+      form.guidance.value = String(pack.defaults.guidance);
+      this.packApplied = true;
+    }
+  }
+
+  /** The multipart body, or an error message when nothing would go in. */
+  build() {
+    const { form } = this;
+    const inputs = [];
+    const body = new FormData();
+    const audio = form.audio.files[0];
+    const image = form.image.files[0];
+    const text = form.text.value.trim();
+    if (audio && !form.audio.disabled) {
+      inputs.push({ modality: 'audio', file: 'audio', weight: Number(form.audioWeight.value) });
+      body.set('audio', audio);
+    }
+    if (image && !form.image.disabled) {
+      inputs.push({ modality: 'image', file: 'image', weight: Number(form.imageWeight.value) });
+      body.set('image', image);
+    }
+    if (text && !form.text.disabled) inputs.push({ modality: 'text', text, weight: Number(form.textWeight.value) });
+    if (inputs.length === 0) return { error: 'Choose a sound first (or add an image or some text).' };
+    if (inputs.every((input) => input.weight === 0)) return { error: 'At least one input needs a weight above zero.' };
+    const request = {
+      inputs,
+      steps: Number(form.steps.value),
+      guidance: Number(form.guidance.value),
+      numImages: Number(form.numImages.value),
+      previewEvery: 2,
+    };
+    if (form.seed.value !== '') request.seed = Number(form.seed.value);
+    body.set('request', JSON.stringify(request));
+    return { body, request };
+  }
+}

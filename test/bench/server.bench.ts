@@ -1,0 +1,364 @@
+/**
+ * Server benchmark: what the server adds around one generation, and how many it completes.
+ *
+ *   npx tsx test/bench/server.bench.ts [--runs 6] [--jobs 12] [--steps N] [--json PATH]
+ *
+ * 1. End-to-end latency of one job over HTTP (multipart POST -> socket.io events ->
+ *    job:succeeded -> GET the image), one job at a time, against the same generation
+ *    in-process (loadPipeline + generate + PNG encode, as `a2i generate --local` does):
+ *    medians and their ratio (the server's overhead factor).
+ * 2. Jobs per minute with 1 and then 2 worker processes: `--jobs` submitted at once,
+ *    timed from the first POST to the last job:succeeded.
+ * 3. Worker-progress -> client-event latency, p50 / p99: for every job:progress a socket.io
+ *    client receives, its arrival time minus the event's `at` (stamped by the worker when it
+ *    publishes to Redis; integer milliseconds, same clock: one machine). Measured with
+ *    A2I_PROGRESS_INTERVAL_MS=0 (every step is an event) while idle (part 1) and while
+ *    loaded (part 2, 2 workers).
+ *
+ * The api and the workers are separate processes (`tsx apps/api/src/main.ts`,
+ * `tsx apps/worker/src/main.ts`), as `npm start` runs them, on a real Redis (A2I_REDIS_URL,
+ * default 127.0.0.1:6379) under a fresh key prefix that is deleted at the end. The pipeline
+ * is the one the worker defaults to (test/support/default-pipeline.ts: the ONNX pipeline on
+ * the demo pack; until that pack is built, the synthetic STAND-IN, which sleeps
+ * A2I_SYNTHETIC_STEP_MS per step instead of running models: the report says which).
+ * Skipped, with a note in the JSON, when no Redis answers or an explicitly chosen pack is missing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { io } from 'socket.io-client';
+import { generationRequestSchema, loadServerConfig, parseOrThrow, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
+import { encodeImage, loadPipeline, ONNX_PIPELINE, runtimeConfigFromEnv } from '@a2i/worker';
+import { defaultPipeline } from '../support/default-pipeline.js';
+import { sampleSoundWav } from '../support/sample-sound.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const API_MAIN = join(ROOT, 'apps/api/src/main.ts');
+const WORKER_MAIN = join(ROOT, 'apps/worker/src/main.ts');
+
+const { values: args } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '6' },
+    jobs: { type: 'string', default: '12' },
+    steps: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+
+function positiveInt(name: string, raw: string): number {
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
+  return value;
+}
+const RUNS = positiveInt('runs', args.runs);
+const JOBS = positiveInt('jobs', args.jobs);
+const STEPS = args.steps === undefined ? undefined : positiveInt('steps', args.steps);
+
+// ------------------------------------------------------------------ statistics
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+/** Nearest-rank percentile (p in 0..100). */
+function percentile(xs: number[], p: number): number {
+  const s = sorted(xs);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const median = (xs: number[]) => {
+  const s = sorted(xs);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const round = (x: number, digits = 1) => Number(x.toFixed(digits));
+function latencySummary(samples: number[]) {
+  return { samples: samples.length, p50Ms: percentile(samples, 50), p99Ms: percentile(samples, 99), maxMs: samples.length ? Math.max(...samples) : Number.NaN };
+}
+
+// ------------------------------------------------------------------ processes
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function redisAnswers(url: string): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function removePrefix(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+class ProcessGroup {
+  private readonly children: Array<{ name: string; child: ChildProcess; log: string }> = [];
+  constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly logDir: string,
+  ) {}
+
+  start(name: string, main: string): void {
+    const log = join(this.logDir, `${name}.log`);
+    const out = createWriteStream(log);
+    const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.pipe(out);
+    child.stderr!.pipe(out);
+    this.children.push({ name, child, log });
+  }
+
+  /** Throws (with the log's tail) when a child has died. */
+  async assertAlive(): Promise<void> {
+    for (const { name, child, log } of this.children) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        const tail = (await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+        throw new Error(`${name} exited (${child.signalCode ?? child.exitCode}):\n${tail}`);
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.children.map(
+        ({ child }) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              done();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+  }
+}
+
+async function waitReady(url: string, workers: number, group: ProcessGroup, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    await group.assertAlive();
+    try {
+      const response = await fetch(`${url}/readyz`);
+      const body = (await response.json()) as { workers?: number; error?: { message: string } };
+      if (response.ok && (body.workers ?? 0) >= workers) return;
+      last = body.error?.message ?? `${body.workers} worker(s)`;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`The server was not ready with ${workers} worker(s) within ${timeoutMs} ms: ${last}`);
+}
+
+// ------------------------------------------------------------------ one job over HTTP
+interface JobResult {
+  endToEndMs: number;
+  progressLatenciesMs: number[];
+}
+
+function requestBody(steps: number | undefined) {
+  return { inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], seed: 7, numImages: 1, format: 'png', previewEvery: 5, ...(steps ? { steps } : {}) };
+}
+
+async function runJobOverHttp(url: string, wav: Uint8Array, steps: number | undefined): Promise<JobResult> {
+  const started = performance.now();
+  const form = new FormData();
+  form.set('request', JSON.stringify(requestBody(steps)));
+  form.set('sound', new Blob([wav], { type: 'audio/wav' }), 'sound.wav');
+  const response = await fetch(`${url}/v1/generations`, { method: 'POST', body: form });
+  const created = (await response.json()) as { id: string; token: string; error?: { code: string; message: string } };
+  if (response.status !== 202) throw new Error(`POST /v1/generations answered ${response.status}: ${JSON.stringify(created)}`);
+  const progressLatenciesMs: number[] = [];
+  const images = await new Promise<Array<{ url: string }>>((done, fail) => {
+    const socket = io(url, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const finish = (error: Error | null, value?: Array<{ url: string }>) => {
+      socket.close();
+      if (error) fail(error);
+      else done(value!);
+    };
+    socket.on('connect_error', (error) => finish(error));
+    socket.on('job:progress', (event: { at: number }) => progressLatenciesMs.push(Date.now() - event.at));
+    socket.on('job:succeeded', (event: { images: Array<{ url: string }> }) => finish(null, event.images));
+    socket.on('job:failed', (event: { code: string; message: string }) => finish(new Error(`job failed: ${event.code} ${event.message}`)));
+    socket.on('job:canceled', () => finish(new Error('job canceled')));
+  });
+  const image = await fetch(`${url}${images[0]!.url}`, { headers: { 'x-job-token': created.token } });
+  if (!image.ok) throw new Error(`GET ${images[0]!.url} answered ${image.status}`);
+  await image.arrayBuffer();
+  return { endToEndMs: performance.now() - started, progressLatenciesMs };
+}
+
+async function throughput(url: string, wav: Uint8Array, steps: number | undefined, jobs: number) {
+  const started = performance.now();
+  const results = await Promise.all(Array.from({ length: jobs }, () => runJobOverHttp(url, wav, steps)));
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    jobs,
+    seconds: round(seconds, 2),
+    jobsPerMinute: round((jobs / seconds) * 60),
+    progressLatenciesMs: results.flatMap((r) => r.progressLatenciesMs),
+  };
+}
+
+// ------------------------------------------------------------------ the same generation in-process
+async function inProcess(config: ReturnType<typeof loadServerConfig>, wavPath: string, steps: number | undefined, runs: number) {
+  const pipeline = await loadPipeline({
+    pipeline: config.pipeline,
+    packDir: config.dirs.pack,
+    limits: { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes },
+    syntheticStepMs: config.worker.syntheticStepMs,
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: runtimeConfigFromEnv(process.env) } : {}),
+  });
+  try {
+    const description: PackDescription = pipeline.describe();
+    const request = parseOrThrow(generationRequestSchema, requestBody(steps));
+    const limits = { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
+    const once = async () => {
+      const started = performance.now();
+      const job = resolveGenerationRequest(request, description, limits, {
+        id: 'bench',
+        createdAt: Date.now(),
+        files: { byPart: new Map([['sound', wavPath]]) },
+        randomSeed: () => 7,
+      });
+      const output = await pipeline.generate(job, { signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
+      for (const image of output.images) await encodeImage(image.rgb, image.width, image.height, job.options.format);
+      return { ms: performance.now() - started, steps: job.options.steps };
+    };
+    await once(); // warm-up
+    const timings = [];
+    for (let i = 0; i < runs; i++) timings.push(await once());
+    return { description, steps: timings[0]!.steps, ms: timings.map((t) => t.ms) };
+  } finally {
+    await pipeline.close?.();
+  }
+}
+
+// ------------------------------------------------------------------ main
+async function main() {
+  const choice = defaultPipeline();
+  const config = loadServerConfig({ ...process.env, A2I_PIPELINE: choice.pipeline });
+  const synthetic = choice.synthetic;
+  const pipelineLabel = choice.label;
+  const report: Record<string, unknown> = { bench: 'server', pipeline: config.pipeline, pipelineLabel, node: process.version };
+  const write = async () => {
+    if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
+  };
+  if (!(await redisAnswers(config.redis.url))) {
+    report.skipped = `no Redis answers at ${config.redis.url} (start one: redis-server, or npm start starts it)`;
+    console.log(`server bench: SKIPPED: ${report.skipped}`);
+    return write();
+  }
+  if (!synthetic && !existsSync(join(config.dirs.pack, 'manifest.json'))) {
+    report.skipped = `the model pack ${config.dirs.pack} has no manifest.json (build it: bash models/recipes/build_demo_pack.sh)`;
+    console.log(`server bench: SKIPPED: ${report.skipped}`);
+    return write();
+  }
+
+  const tmp = await mkdtemp(join(tmpdir(), 'a2i-server-bench-'));
+  const prefix = `a2i-bench-${randomBytes(6).toString('hex')}`;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    A2I_PIPELINE: choice.pipeline,
+    A2I_HOST: '127.0.0.1',
+    A2I_PORT: String(port),
+    A2I_REDIS_PREFIX: prefix,
+    A2I_UPLOADS_DIR: join(tmp, 'uploads'),
+    A2I_RESULTS_DIR: join(tmp, 'results'),
+    A2I_PROGRESS_INTERVAL_MS: '0',
+    A2I_HEARTBEAT_INTERVAL_MS: '500',
+    A2I_MAX_QUEUE_DEPTH: String(Math.max(100, JOBS * 2)),
+    A2I_LOG_LEVEL: 'warn',
+  };
+  await mkdir(join(tmp, 'logs'));
+  const group = new ProcessGroup(env, join(tmp, 'logs'));
+  const wav = sampleSoundWav({ seconds: 2 });
+  const wavPath = join(tmp, 'sound.wav');
+  await writeFile(wavPath, wav);
+  try {
+    console.log(`server bench: pipeline ${pipelineLabel}`);
+    // In-process first, while nothing else runs.
+    const local = await inProcess(config, wavPath, STEPS, RUNS);
+    console.log(`  in-process: median ${median(local.ms).toFixed(1)} ms over ${RUNS} runs (${local.steps} steps, pack ${local.description.name})`);
+
+    group.start('worker-1', WORKER_MAIN);
+    group.start('api', API_MAIN);
+    await waitReady(url, 1, group);
+    await runJobOverHttp(url, wav, STEPS); // warm-up: sessions, sockets, JIT
+    const http: JobResult[] = [];
+    for (let i = 0; i < RUNS; i++) http.push(await runJobOverHttp(url, wav, STEPS));
+    const httpMs = http.map((r) => r.endToEndMs);
+    console.log(`  over HTTP:  median ${median(httpMs).toFixed(1)} ms over ${RUNS} runs`);
+    const oneWorker = await throughput(url, wav, STEPS, JOBS);
+    console.log(`  1 worker:   ${oneWorker.jobs} jobs in ${oneWorker.seconds} s = ${oneWorker.jobsPerMinute} jobs/min`);
+
+    group.start('worker-2', WORKER_MAIN);
+    await waitReady(url, 2, group);
+    await runJobOverHttp(url, wav, STEPS);
+    const twoWorkers = await throughput(url, wav, STEPS, JOBS);
+    console.log(`  2 workers:  ${twoWorkers.jobs} jobs in ${twoWorkers.seconds} s = ${twoWorkers.jobsPerMinute} jobs/min`);
+
+    const idle = latencySummary(http.flatMap((r) => r.progressLatenciesMs));
+    const loaded = latencySummary(twoWorkers.progressLatenciesMs);
+    console.log(`  progress -> client: idle p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms (${idle.samples} events); 2 workers busy p50 ${loaded.p50Ms} ms, p99 ${loaded.p99Ms} ms (${loaded.samples} events)`);
+
+    const overhead = median(httpMs) / median(local.ms);
+    Object.assign(report, {
+      settings: { runs: RUNS, jobs: JOBS, steps: local.steps, pack: local.description.name, progressIntervalMs: 0, input: '2 s 16 kHz mono WAV', previewEvery: 5 },
+      endToEnd: { httpMsMedian: round(median(httpMs)), inProcessMsMedian: round(median(local.ms)), overheadRatio: round(overhead, 3), httpMs: httpMs.map((x) => round(x)), inProcessMs: local.ms.map((x) => round(x)) },
+      throughput: { workers1: { ...oneWorker, progressLatenciesMs: undefined }, workers2: { ...twoWorkers, progressLatenciesMs: undefined } },
+      progressLatency: { idle, twoWorkersBusy: loaded, resolutionMs: 1 },
+      summary: [
+        { metric: 'one job over HTTP, median', value: round(median(httpMs)), unit: 'ms' },
+        { metric: 'same generation in-process, median', value: round(median(local.ms)), unit: 'ms' },
+        { metric: 'server overhead ratio (HTTP / in-process)', value: round(overhead, 3), unit: 'x' },
+        { metric: 'throughput, 1 worker', value: oneWorker.jobsPerMinute, unit: 'jobs/min' },
+        { metric: 'throughput, 2 workers', value: twoWorkers.jobsPerMinute, unit: 'jobs/min' },
+        { metric: 'progress -> client event p50 (idle)', value: idle.p50Ms, unit: 'ms' },
+        { metric: 'progress -> client event p99 (idle)', value: idle.p99Ms, unit: 'ms' },
+        { metric: 'progress -> client event p50 (2 workers busy)', value: loaded.p50Ms, unit: 'ms' },
+        { metric: 'progress -> client event p99 (2 workers busy)', value: loaded.p99Ms, unit: 'ms' },
+      ],
+    });
+    await write();
+  } finally {
+    await group.stop();
+    await removePrefix(config.redis.url, prefix).catch(() => undefined);
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();
+process.exit(0);

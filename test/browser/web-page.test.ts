@@ -1,0 +1,139 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type ApiApp } from '@a2i/api';
+import { loadServerConfig, type PackDescription } from '@a2i/protocol';
+import { startWorker, type RunningWorker } from '@a2i/worker';
+import { findChromium, launchChromium, type HeadlessBrowser } from '../support/chromium.js';
+import { defaultPipeline } from '../support/default-pipeline.js';
+import { sampleSoundWav } from '../support/sample-sound.js';
+
+/**
+ * The page as a person uses it: the real api (app factory) + a real worker on a real Redis
+ * (127.0.0.1:6379, or A2I_TEST_REDIS_URL) under a fresh prefix, Debian's Chromium headless.
+ * Upload a sound through the file input, click Generate, see the progress bar move, a live
+ * preview, then the final image. The worker runs the pipeline a worker process defaults to
+ * (the ONNX pipeline on the demo pack; the synthetic stand-in until that pack is built).
+ * Screenshots go to test-results/ (gitignored).
+ */
+const CHROMIUM = findChromium();
+const PIPELINE = defaultPipeline();
+const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results');
+const RECORDER = resolve(import.meta.dirname, 'page-recorder.js');
+if (!CHROMIUM) {
+  console.warn('web-page.test: SKIPPED: no Chromium binary (/usr/bin/chromium or CHROMIUM_PATH); `apt-get install chromium` to run it');
+}
+
+async function removePrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  } finally {
+    await redis.quit();
+  }
+}
+
+/** What page-recorder.js recorded: every value the progress bar took, every preview that loaded. */
+interface PageRecord {
+  progress: number[];
+  previewsLoaded: Array<{ width: number; height: number }>;
+}
+
+describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watch it)', () => {
+  let tmp: string;
+  let prefix: string;
+  let api: ApiApp;
+  let worker: RunningWorker;
+  let url: string;
+  let browser: HeadlessBrowser;
+
+  beforeAll(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'a2i-web-'));
+    prefix = `a2i-web-${randomBytes(6).toString('hex')}`;
+    const config = loadServerConfig({
+      A2I_PIPELINE: PIPELINE.pipeline,
+      A2I_PACK_DIR: PIPELINE.packDir,
+      A2I_REDIS_URL: REDIS_URL,
+      A2I_REDIS_PREFIX: prefix,
+      A2I_UPLOADS_DIR: join(tmp, 'uploads'),
+      A2I_RESULTS_DIR: join(tmp, 'results'),
+      A2I_LOG_LEVEL: 'silent',
+      // synthetic only: slow enough that progress and previews are there to be seen
+      A2I_SYNTHETIC_STEP_MS: '60',
+      A2I_HEARTBEAT_INTERVAL_MS: '500',
+    });
+    const logger = pino({ level: 'silent' });
+    console.info(`web-page.test: pipeline ${PIPELINE.label}`);
+    worker = await startWorker({ config, logger });
+    api = await createApp({ config, logger });
+    url = await api.listen(0, '127.0.0.1');
+    browser = await launchChromium(CHROMIUM!);
+    await mkdir(SCREENSHOTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await api?.close();
+    await worker?.close();
+    if (prefix) await removePrefix(prefix);
+    if (tmp) await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('shows queue state, a moving progress bar, a preview, then the final image', async () => {
+    const pack = (await (await fetch(`${url}/v1/pack`)).json()) as PackDescription;
+    const page = await browser.context.newPage();
+    await page.addInitScript({ path: RECORDER });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') pageErrors.push(message.text());
+    });
+
+    await page.goto(url);
+    await page.waitForSelector('#pack-status[data-state="ready"]', { timeout: 15_000 });
+    expect(await page.textContent('#pack-label')).toContain(pack.name);
+
+    await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
+    expect(await page.textContent('#audio-name')).toBe('sample-chord.wav');
+
+    await page.click('#generate-button');
+    await page.waitForSelector('#job[data-state="queued"], #job[data-state="running"], #job[data-state="succeeded"]', { timeout: 15_000 });
+    // A screenshot while it runs (when it is still running: the synthetic pipeline is quick).
+    await page
+      .waitForSelector('#previews img.preview', { timeout: 10_000 })
+      .then(() => page.screenshot({ path: join(SCREENSHOTS, 'web-page-running.png') }))
+      .catch(() => undefined);
+
+    await page.waitForSelector('#job[data-state="succeeded"]', { timeout: 45_000 });
+    // (in-page code as strings: the root tsconfig has no DOM types)
+    await page.waitForFunction("(() => { const img = document.querySelector('#images img.final'); return img !== null && img.complete && img.naturalWidth > 0; })()");
+    await page.screenshot({ path: join(SCREENSHOTS, 'web-page-done.png') });
+
+    const record = (await page.evaluate('window.__record')) as PageRecord;
+    const finalImage = await page.evaluate("(() => { const img = document.querySelector('#images img.final'); return { width: img.naturalWidth, height: img.naturalHeight }; })()");
+    expect(pageErrors).toEqual([]);
+    // The bar moved through values between 0 and 1 and ended full.
+    const moving = record.progress.filter((value) => value > 0 && value < 1);
+    expect(moving.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(moving).size).toBeGreaterThanOrEqual(2);
+    expect(record.progress.at(-1)).toBe(1);
+    // At least one live preview was decoded by the browser before the final image.
+    expect(record.previewsLoaded.length).toBeGreaterThanOrEqual(1);
+    expect(record.previewsLoaded[0]!.width).toBeGreaterThan(0);
+    // The final image is the pack's size, fetched with the job's token.
+    expect(finalImage).toEqual(pack.imageSize);
+    expect(await page.textContent('#job-badge')).toBe('Done');
+    expect(await page.$$('#history img')).toHaveLength(1);
+    await page.close();
+  });
+});

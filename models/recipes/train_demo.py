@@ -297,6 +297,8 @@ def stage_unet(data: dict, steps: int, batch: int = 64) -> None:
     ema = UNet(); ema.load_state_dict(unet.state_dict())
     t0 = time.time()
     for step in range(steps):
+        if step % 100 == 0 and torch.get_num_threads() == 1 and (WORK / "prior.pt").exists():
+            torch.set_num_threads(2)  # the other training process (build_demo_pack.sh) is done
         idx = torch.randint(0, len(lat), (batch,))
         x0 = lat[idx]
         if torch.rand(()) < 0.5:  # flips keep the scene
@@ -432,7 +434,6 @@ def main() -> None:
     if "unet" in stages:
         while not (WORK / "clip.pt").exists():  # trained by the other process (build_demo_pack.sh)
             time.sleep(10)
-        torch.set_num_threads(2)
         stage_unet(data, 50 if q else 5000)
     if "prior" in stages:
         stage_prior(data, 200 if q else 8000)

@@ -19,5 +19,9 @@ P2=$!
 wait $P1; wait $P2
 cat .work/train-1.log .work/train-2.log
 $PY export_demo.py --out "$OUT"
-$PY eval_demo.py --pack "$OUT"
 $PY make_reference.py --pack "$OUT"
+# preprocessing references that read the pack's constants and tokenizer
+$PY reference_vision.py demo --manifest "$OUT/manifest.json"
+$PY reference_text.py demo --tokenizer "$OUT/tokenizer"
+$PY reference_audio.py
+$PY eval_demo.py --pack "$OUT"

@@ -53,10 +53,33 @@ class TextExport(torch.nn.Module):
 def export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = {n: {0: "batch"} for n in inputs + outputs}
-    with torch.no_grad():
+    # Traced with autograd on: nn.MultiheadAttention's fused fast path (no ONNX symbolic in
+    # torch 1.13) is only taken when grad is disabled.
+    with torch.enable_grad():
         torch.onnx.export(model.eval(), args, str(path), input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
     onnx.checker.check_model(str(path))
+
+
+def store_fp16_losslessly(path: Path, min_elements: int = 1024) -> None:
+    """Stores every float32 initializer whose values are all exact float16 values as float16,
+    followed by a Cast back to float32: the graph computes exactly as before at half the size.
+    (load_unet / load_prior round the weights to float16 values before export.)"""
+    from onnx import TensorProto, helper, numpy_helper
+    model = onnx.load(str(path))
+    graph = model.graph
+    for init in list(graph.initializer):
+        if init.data_type != TensorProto.FLOAT:
+            continue
+        arr = numpy_helper.to_array(init)
+        if arr.size < min_elements or not np.array_equal(arr.astype(np.float16).astype(np.float32), arr):
+            continue
+        half = numpy_helper.from_array(arr.astype(np.float16), init.name + "__fp16")
+        graph.initializer.remove(init)
+        graph.initializer.append(half)
+        graph.node.insert(0, helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT, name=init.name + "__cast"))
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def sha256(path: Path) -> str:
@@ -152,11 +175,13 @@ def main() -> None:
     unet, uck = load_unet()
     export(unet, (torch.randn(2, 4, 16, 16), torch.tensor([10.0, 500.0]), torch.randn(2, 77, 128), torch.randn(2, 2 * EMBED_DIM)),
            out / "decoder/unet.onnx", ["sample", "timestep", "encoder_hidden_states", "class_labels"], ["out_sample"])
+    store_fp16_losslessly(out / "decoder/unet.onnx")
     ae, scaling = load_ae()
     export(VaeDecoder(ae), (torch.randn(2, 4, 16, 16),), out / "decoder/vae_decoder.onnx", ["latent"], ["image"])
     prior, pck = load_prior()
     export(prior, (torch.randn(2, EMBED_DIM), torch.tensor([10.0, 500.0]), torch.randn(2, EMBED_DIM)),
            out / "prior/prior.onnx", ["sample", "timestep", "condition"], ["predicted"])
+    store_fp16_losslessly(out / "prior/prior.onnx")
     preview = torch.load(WORK / "preview.pt")
     (out / "tokenizer").mkdir(exist_ok=True)
     for f in ("vocab.json", "merges.txt"):

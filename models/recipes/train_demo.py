@@ -323,11 +323,21 @@ def stage_unet(data: dict, steps: int, batch: int = 64) -> None:
     save({"state": ema.state_dict(), "mean": mean, "std": std, "scaling": scaling}, "unet.pt")
 
 
+def to_fp16_values(model: torch.nn.Module) -> torch.nn.Module:
+    """Rounds every weight to the nearest float16 value (kept as float32), so that the pack can
+    store these weights as float16 losslessly (export_demo.py) and every PyTorch reference uses
+    exactly the weights the pack ships."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.half().float())
+    return model
+
+
 def load_unet() -> tuple[UNet, dict]:
     ck = load("unet.pt")
     unet = UNet()
     unet.load_state_dict(ck["state"])
-    return unet.eval(), ck
+    return to_fp16_values(unet).eval(), ck
 
 
 # ---------------------------------------------------------------- prior
@@ -385,7 +395,7 @@ def load_prior() -> tuple[Prior, dict]:
     ck = load("prior.pt")
     prior = Prior()
     prior.load_state_dict(ck["state"])
-    return prior.eval(), ck
+    return to_fp16_values(prior).eval(), ck
 
 
 # ---------------------------------------------------------------- preview

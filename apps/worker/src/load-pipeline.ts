@@ -1,11 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { GenerationPipeline, PipelineFactory, PipelineLimits } from '@a2i/protocol';
+import type { OnnxRuntimeConfig } from './onnx-pipeline/runtime-config.js';
 import { SyntheticPipeline } from './synthetic-pipeline.js';
 
 /**
- * Which pipeline a worker hosts: `synthetic` (the stand-in) or a module that exports
- * `createPipeline: PipelineFactory` (the real ONNX pipeline, plugged in by path).
+ * Which pipeline a worker hosts: `onnx` (the real ImageBind + unCLIP pipeline on the pack at
+ * `packDir`), `synthetic` (the controllable stand-in for tests), or a module that exports
+ * `createPipeline: PipelineFactory`, plugged in by path.
  * Plain data, so it can be handed to the pipeline thread as workerData.
  */
 export interface PipelineSpec {
@@ -14,11 +16,21 @@ export interface PipelineSpec {
   limits: PipelineLimits;
   /** synthetic only: simulated milliseconds per step. */
   syntheticStepMs: number;
+  /** onnx only: session options (A2I_ORT_* variables when absent). */
+  runtime?: OnnxRuntimeConfig;
 }
+
+/** The name of the real pipeline, what a worker runs unless told otherwise. */
+export const ONNX_PIPELINE = 'onnx';
 
 export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeline> {
   if (spec.pipeline === 'synthetic') {
     return new SyntheticPipeline({ stepMs: spec.syntheticStepMs, limits: spec.limits });
+  }
+  if (spec.pipeline === ONNX_PIPELINE) {
+    // Loaded on demand: a synthetic worker never loads onnxruntime.
+    const { createPipeline } = await import('./onnx-pipeline/index.js');
+    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}) });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);
   const module = (await import(pathToFileURL(path).href)) as { createPipeline?: PipelineFactory };

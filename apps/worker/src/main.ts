@@ -1,16 +1,18 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
+import { ONNX_PIPELINE } from './load-pipeline.js';
 import { startWorker } from './worker-app.js';
 
 /**
- * `tsx apps/worker/src/main.ts [--pipeline synthetic|<module path>]`: one worker process.
+ * `tsx apps/worker/src/main.ts [--pipeline onnx|synthetic|<module path>]`: one worker process.
  * Configuration from A2I_* environment variables (packages/protocol/src/server-config.ts);
- * `--pipeline` overrides A2I_PIPELINE. SIGTERM/SIGINT finish the current job's bookkeeping
- * and close; a job still running is picked up by another worker once its lock expires.
+ * `--pipeline` overrides A2I_PIPELINE; with neither, the worker runs the real ONNX pipeline
+ * on A2I_PACK_DIR (models/demo by default). SIGTERM/SIGINT finish the current job's
+ * bookkeeping and close; a job still running is picked up by another worker once its lock expires.
  */
 const { values } = parseArgs({ options: { pipeline: { type: 'string' } } });
-const env = values.pipeline ? { ...process.env, A2I_PIPELINE: values.pipeline } : process.env;
+const env = { ...process.env, A2I_PIPELINE: values.pipeline ?? (process.env.A2I_PIPELINE || ONNX_PIPELINE) };
 const config = loadServerConfig(env);
 const logger = pino({ level: config.logLevel, base: { app: 'worker', name: config.worker.name } });
 

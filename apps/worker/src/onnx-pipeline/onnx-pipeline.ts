@@ -1,0 +1,204 @@
+import { combineEmbeddings, ImageBindError } from '@a2i/imagebind';
+import {
+  MODALITIES,
+  type EmbedOutput,
+  type GenerationHooks,
+  type GenerationJob,
+  type GenerationOutput,
+  type GenerationPipeline,
+  type Modality,
+  type PackDescription,
+  type PipelineInput,
+  type PipelineLimits,
+} from '@a2i/protocol';
+import { sampleDecoder, samplePrior, UnclipError } from '@a2i/unclip';
+import { decodeInput, type DecodeContext } from './input-decoding.js';
+import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
+import { previewFactor, upscaleNearest } from './preview-upscale.js';
+import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
+
+export interface OnnxPipelineOptions {
+  packDir: string;
+  limits: PipelineLimits;
+  runtime?: OnnxRuntimeConfig;
+}
+
+/** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
+export type OnnxPackDescription = PackDescription & { prior: PackDescription['prior'] & { defaultFor: string[] } };
+
+/**
+ * The real pipeline (shared/design.md): inputs -> @a2i/media decoders -> @a2i/imagebind
+ * preprocessing -> ImageBind encoders (ONNX) -> weighted sum -> optional DALLE-2 prior ->
+ * Stable unCLIP decoder + VAE (@a2i/unclip), every constant from the pack's manifest.
+ * Opened once per worker (`OnnxPipeline.open`): a pack that fails its check stops the worker
+ * there. Bad input throws the packages' typed errors (`code`, `expose = true`).
+ */
+export class OnnxPipeline implements GenerationPipeline {
+  private readonly description: OnnxPackDescription;
+  private readonly decodeContext: Omit<DecodeContext, 'signal'>;
+
+  private constructor(
+    private readonly rt: PackRuntime,
+    limits: PipelineLimits,
+    /** Token hidden states of the manifest's unconditional prompt [77, W], encoded once. */
+    private readonly unconditionalHidden: Float32Array | null,
+  ) {
+    this.decodeContext = { preprocessors: rt.preprocessors, limits, dim: rt.dim, videoLayout: rt.videoLayout };
+    this.description = describePack(rt);
+  }
+
+  static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
+    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG);
+    try {
+      const prompt = rt.decoderManifest.promptConditioning;
+      const unconditional = prompt && rt.promptEncoder ? await encodePrompt(rt, prompt.unconditionalPrompt ?? '') : null;
+      return new OnnxPipeline(rt, options.limits, unconditional);
+    } catch (error) {
+      await rt.release();
+      throw error;
+    }
+  }
+
+  describe(): OnnxPackDescription {
+    return this.description;
+  }
+
+  async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {
+    const vectors = await this.embedEach(inputs, signal);
+    return { vectors, combined: this.combine(inputs, vectors) };
+  }
+
+  async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
+    const { signal } = hooks;
+    const { options } = job;
+    const rt = this.rt;
+    const settings = rt.pack.settings;
+
+    // 1. embed every input, then the weighted sum at the decoder's embedding norm
+    const steps = job.inputs.length;
+    const vectors = await this.embedEach(job.inputs, signal, (step) => hooks.onProgress({ stage: 'embed', step, steps }));
+    const query = this.combine(job.inputs, vectors);
+    const seeds = Array.from({ length: options.numImages }, (_, i) => (options.seed + i) >>> 0);
+
+    // 2. the prior: query -> image embedding (one per image)
+    let imageEmbeddings = query;
+    if (options.usePrior) {
+      if (!rt.prior || !rt.priorManifest || !rt.priorScheduler || !settings.prior) {
+        throw new UnclipError('PRIOR_UNAVAILABLE', `Model pack ${rt.pack.manifest.name} has no prior: ask for prior "off"`);
+      }
+      const prior = await samplePrior({
+        session: rt.prior,
+        manifestPrior: rt.priorManifest,
+        condition: [query],
+        seeds,
+        steps: settings.prior.steps,
+        guidanceScale: settings.prior.guidanceScale,
+        scheduler: rt.priorScheduler,
+        signal,
+        onStep: (p) => hooks.onProgress({ stage: 'prior', step: p.step, steps: p.steps }),
+      });
+      imageEmbeddings = prior.imageEmbeddings;
+    }
+
+    // 3. the decoder, conditioned on the prompt's hidden states (unconditional prompt for CFG)
+    signal.throwIfAborted();
+    const promptHiddenStates = this.unconditionalHidden
+      ? { conditional: options.prompt === '' ? this.unconditionalHidden : await encodePrompt(rt, options.prompt), unconditional: this.unconditionalHidden }
+      : undefined;
+    const { width, height } = this.description.imageSize;
+    const previews = rt.decoderManifest.preview ? options.previewEvery : 0;
+    const result = await sampleDecoder({
+      unet: rt.unet,
+      vae: rt.vae,
+      manifestDecoder: rt.decoderManifest,
+      imageEmbeddings,
+      ...(promptHiddenStates ? { promptHiddenStates } : {}),
+      noiseLevel: options.noiseLevel,
+      seeds,
+      steps: options.steps,
+      guidanceScale: options.guidance,
+      scheduler: rt.decoderScheduler,
+      signal,
+      onProgress: (p) => hooks.onProgress({ stage: 'decode', step: p.step, steps: p.steps }),
+      previewEvery: previews,
+      onPreview: (p) =>
+        p.images.forEach((image, index) => {
+          const factor = previewFactor(image, { width, height });
+          hooks.onPreview({ stage: 'decode', step: p.step, rgb: upscaleNearest(image.data, image.width, image.height, factor), width: image.width * factor, height: image.height * factor, index });
+        }),
+    });
+    const images = result.images ?? [];
+    return { images: images.map((image, i) => ({ rgb: image.data, width: image.width, height: image.height, seed: seeds[i]! })) };
+  }
+
+  async close(): Promise<void> {
+    await this.rt.release();
+  }
+
+  /** Each input's embedding (encoder postprocess applied; raw vectors as given), in order. */
+  private async embedEach(inputs: readonly PipelineInput[], signal?: AbortSignal, onEach?: (done: number) => void): Promise<Float32Array[]> {
+    const vectors: Float32Array[] = [];
+    for (const input of inputs) {
+      signal?.throwIfAborted();
+      const decoded = await decodeInput(input, { ...this.decodeContext, ...(signal ? { signal } : {}) });
+      if (decoded.kind === 'vector') {
+        vectors.push(decoded.vector);
+      } else {
+        const runner = this.rt.encoders.get(decoded.encoder);
+        if (!runner) throw new ImageBindError('UNSUPPORTED_MODALITY', `This model pack has no ${decoded.encoder} encoder for ${input.modality} inputs`);
+        const { embeddings } = await runner.run([decoded.rows]);
+        vectors.push(embeddings[0]!);
+      }
+      onEach?.(vectors.length);
+    }
+    return vectors;
+  }
+
+  /** Embedding arithmetic over the inputs that count, at the decoder's embedding norm. */
+  private combine(inputs: readonly PipelineInput[], vectors: readonly Float32Array[]): Float32Array {
+    const items = inputs.map((input, i) => ({ vector: vectors[i]!, weight: input.weight })).filter((item) => item.weight !== 0);
+    if (items.length === 0) throw new ImageBindError('EMBEDDING_ZERO', 'Every input has weight 0: nothing to generate from');
+    return combineEmbeddings(items, { targetNorm: this.rt.decoderManifest.embeddingNorm ?? 1 });
+  }
+}
+
+/** A prompt's token hidden states [77, W] from the prompt-conditioning encoder (text). */
+async function encodePrompt(rt: PackRuntime, prompt: string): Promise<Float32Array> {
+  const tokenizer = rt.preprocessors.text;
+  if (!tokenizer || !rt.promptEncoder) throw new ImageBindError('UNSUPPORTED_MODALITY', 'This model pack cannot encode prompts');
+  const { ids } = tokenizer.tokenize([prompt]);
+  const { hiddenStates } = await rt.promptEncoder.run([{ data: ids, rows: 1 }], { withHiddenStates: true });
+  return hiddenStates!;
+}
+
+/** What the pack offers, from its manifest (the api validates requests against it). */
+function describePack(rt: PackRuntime): OnnxPackDescription {
+  const { manifest, settings } = rt.pack;
+  const pre = rt.preprocessors;
+  const has = (key: string) => rt.encoders.has(key);
+  const offered: Record<Modality, boolean> = {
+    audio: has('audio') && pre.audio !== undefined,
+    image: has('vision') && pre.vision !== undefined,
+    text: has('text') && pre.text !== undefined,
+    video: has('vision') && pre.video !== undefined,
+    depth: has('depth') && pre.depth !== undefined,
+    thermal: has('thermal') && pre.thermal !== undefined,
+    imu: has('imu') && pre.imu !== undefined,
+    embedding: true,
+  };
+  const [height, width] = manifest.decoder.imageSize;
+  const prior: OnnxPackDescription['prior'] = { available: rt.prior !== null && settings.prior !== null, defaultFor: settings.prior?.defaultFor ?? [] };
+  if (settings.prior) {
+    prior.defaultSteps = settings.prior.steps;
+    prior.defaultGuidance = settings.prior.guidanceScale;
+  }
+  return {
+    name: manifest.name,
+    dim: rt.dim,
+    modalities: MODALITIES.filter((m) => offered[m]),
+    imageSize: { width, height },
+    prior,
+    defaults: { steps: settings.decoder.steps, guidance: settings.decoder.guidanceScale, noiseLevel: settings.decoder.noiseLevel },
+    limits: { maxSteps: settings.limits.maxSteps, maxImages: settings.limits.maxImages, maxNoiseLevel: settings.maxNoiseLevel },
+  };
+}

@@ -1,0 +1,184 @@
+import * as ort from 'onnxruntime-node';
+import {
+  ClipTokenizer,
+  parseAudioPreprocess,
+  parseImagePreprocess,
+  parseImuPreprocess,
+  parseTextPreprocess,
+  parseVideoPreprocess,
+} from '@a2i/imagebind';
+import {
+  checkPack,
+  compareSignature,
+  graphSignatures,
+  loadPack,
+  PackError,
+  type EncoderEntry,
+  type LoadedPack,
+  type PackProblem,
+} from '@a2i/model-pack';
+import { createScheduler, LatentPreview, NoiseAugmentation, SCHEDULER_NAMES, type DecoderManifest, type PriorManifest, type SchedulerName } from '@a2i/unclip';
+import { EncoderRunner } from './encoder-runner.js';
+import type { Preprocessors } from './input-decoding.js';
+import { sessionOptionsFor, type OnnxRuntimeConfig } from './runtime-config.js';
+
+/** Everything a pack needs at run time, opened once when the worker starts. */
+export interface PackRuntime {
+  pack: LoadedPack;
+  /** Dimension of the space the decoder takes. */
+  dim: number;
+  /** Sessions by encoder key (vision, text, audio, depth, thermal, imu). */
+  encoders: Map<string, EncoderRunner>;
+  preprocessors: Preprocessors;
+  videoLayout: 'frames' | 'clips';
+  unet: ort.InferenceSession;
+  vae: ort.InferenceSession;
+  prior: ort.InferenceSession | null;
+  /** The manifest sections as @a2i/unclip's samplers read them, limits resolved. */
+  decoderManifest: DecoderManifest;
+  priorManifest: PriorManifest | null;
+  decoderScheduler: SchedulerName;
+  priorScheduler: SchedulerName | null;
+  /** The encoder whose hidden states condition the decoder on a prompt (text), if any. */
+  promptEncoder: EncoderRunner | null;
+  release(): Promise<void>;
+}
+
+/** Runs a manifest-section parser of another package; its error becomes a pack problem. */
+function section<T>(problems: PackProblem[], where: string, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    problems.push({ code: 'PACK_MANIFEST_INVALID', where, message: (error as Error).message });
+    return undefined;
+  }
+}
+
+function schedulerName(problems: PackProblem[], name: string, where: string): SchedulerName | undefined {
+  if ((SCHEDULER_NAMES as readonly string[]).includes(name)) return name as SchedulerName;
+  problems.push({ code: 'PACK_MANIFEST_INVALID', where, message: `Expected one of ${SCHEDULER_NAMES.join(', ')} for ${where} but received ${JSON.stringify(name)}` });
+  return undefined;
+}
+
+/**
+ * Opens a pack for generation, checking all of it first, so that a bad pack stops the worker
+ * at start with a message naming the problem (a PackError), never at the first job:
+ *
+ * 1. checkPack: manifest, files, checksums (when configured), spaces;
+ * 2. every section the other packages read (preprocess, tokenizer, schedulers, noise
+ *    augmentation, preview) parsed by those packages;
+ * 3. every ONNX session created with the configured options and compared with the manifest
+ *    (names, types, fixed dimensions).
+ */
+export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig): Promise<PackRuntime> {
+  const report = await checkPack(packDir, { verifyChecksums: config.verifyChecksums, openSessions: false });
+  if (!report.ok) throw new PackError(report.dir, report.problems);
+  const pack = await loadPack(packDir);
+  const { manifest, settings } = pack;
+  const problems: PackProblem[] = [];
+
+  // 2. sections, parsed by the packages that use them
+  const preprocessors: Preprocessors = {};
+  const encoders = Object.entries(manifest.encoders) as Array<[string, EncoderEntry]>;
+  for (const [key, entry] of encoders) {
+    const where = `encoders.${key}.preprocess`;
+    const pre = entry.preprocess;
+    switch (pre.type) {
+      case 'image':
+      case 'depth':
+      case 'thermal': {
+        const parsed = section(problems, where, () => parseImagePreprocess(pre, where));
+        if (parsed && (key === 'vision' || key === 'depth' || key === 'thermal')) preprocessors[key] = parsed;
+        break;
+      }
+      case 'audio':
+        preprocessors.audio = section(problems, where, () => parseAudioPreprocess(pre, where));
+        break;
+      case 'imu':
+        preprocessors.imu = section(problems, where, () => parseImuPreprocess(pre, where));
+        break;
+      case 'video':
+        preprocessors.video = section(problems, where, () => parseVideoPreprocess(pre, where));
+        break;
+      case 'text': {
+        const textPre = section(problems, where, () => parseTextPreprocess(pre, where));
+        if (textPre) {
+          try {
+            preprocessors.text = await ClipTokenizer.fromPack(pack.dir, textPre);
+          } catch (error) {
+            problems.push({ code: 'PACK_MANIFEST_INVALID', where: `${where}.tokenizer`, message: (error as Error).message });
+          }
+        }
+        break;
+      }
+      default:
+        problems.push({ code: 'PACK_MANIFEST_INVALID', where: `${where}.type`, message: `Expected a preprocess type this server knows (image, depth, thermal, audio, imu, video, text) for ${where}.type but received ${JSON.stringify(pre.type)}` });
+    }
+  }
+  const promptSource = manifest.decoder.promptConditioning?.encoder;
+  if (promptSource !== undefined && (manifest.encoders as Record<string, EncoderEntry | undefined>)[promptSource]?.preprocess.type !== 'text') {
+    problems.push({ code: 'PACK_MANIFEST_INVALID', where: 'decoder.promptConditioning.encoder', message: `Expected a text encoder for decoder.promptConditioning.encoder (prompts are tokenized) but received ${JSON.stringify(promptSource)}` });
+  }
+  const decoderManifest = { ...manifest.decoder, limits: settings.limits } satisfies DecoderManifest;
+  const priorManifest = manifest.prior ? ({ ...manifest.prior, limits: settings.limits } satisfies PriorManifest) : null;
+  const decoderScheduler = schedulerName(problems, settings.decoder.scheduler, 'decoder.defaults.scheduler');
+  if (decoderScheduler) section(problems, 'decoder.scheduler', () => createScheduler(decoderScheduler, decoderManifest.scheduler, {}, 'decoder.scheduler').setTimesteps(settings.decoder.steps));
+  section(problems, 'decoder.noiseAugmentation', () => new NoiseAugmentation(decoderManifest.noiseAugmentation));
+  if (decoderManifest.preview) {
+    const { latentToRgb, bias } = decoderManifest.preview;
+    section(problems, 'decoder.preview', () => new LatentPreview(decoderManifest.latentShape, latentToRgb, bias));
+  }
+  let priorScheduler: SchedulerName | null = null;
+  if (priorManifest && settings.prior) {
+    priorScheduler = schedulerName(problems, settings.prior.scheduler, 'prior.defaults.scheduler') ?? null;
+    const name = priorScheduler;
+    if (name) section(problems, 'prior.scheduler', () => createScheduler(name, priorManifest.scheduler, {}, 'prior.scheduler').setTimesteps(settings.prior!.steps));
+  }
+  if (problems.length > 0) throw new PackError(pack.dir, problems);
+
+  // 3. sessions, one at a time (peak memory), each compared with the manifest
+  const options = sessionOptionsFor(config);
+  const sessions = new Map<string, ort.InferenceSession>();
+  const releaseAll = async () => {
+    for (const session of sessions.values()) await session.release().catch(() => undefined);
+  };
+  for (const signature of graphSignatures(manifest)) {
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(pack.resolve(signature.file), options);
+    } catch (error) {
+      problems.push({ code: 'PACK_SESSION_FAILED', where: signature.file, message: `onnxruntime could not open ${signature.file} (${signature.part}, ${config.executionProvider}): ${(error as Error).message}` });
+      continue;
+    }
+    sessions.set(signature.part, session);
+    problems.push(...compareSignature(session, signature));
+  }
+  if (problems.length > 0) {
+    await releaseAll();
+    throw new PackError(pack.dir, problems);
+  }
+
+  const runners = new Map<string, EncoderRunner>();
+  for (const [key, entry] of encoders) {
+    const session = sessions.get(`encoders.${key}`);
+    if (session && entry.input && entry.output) runners.set(key, new EncoderRunner(key, session, { ...entry, input: entry.input, output: entry.output }));
+  }
+  const visionRank = manifest.encoders.vision?.input?.shape.length;
+  const prompt = manifest.decoder.promptConditioning;
+  return {
+    pack,
+    dim: manifest.spaces[manifest.decoder.space]!.dim,
+    encoders: runners,
+    preprocessors,
+    videoLayout: visionRank === 5 ? 'clips' : 'frames',
+    unet: sessions.get('decoder.unet')!,
+    vae: sessions.get('decoder.vae')!,
+    prior: sessions.get('prior') ?? null,
+    decoderManifest,
+    priorManifest,
+    decoderScheduler: decoderScheduler!,
+    priorScheduler,
+    promptEncoder: prompt ? (runners.get(prompt.encoder) ?? null) : null,
+    release: releaseAll,
+  };
+}

@@ -1,0 +1,28 @@
+// @a2i/model-pack: the model-pack manifest (models/README.md, format imagebind-unclip-pack/1):
+// its schema, a loader that resolves paths and defaults, and a checker that reports missing
+// files, wrong checksums, ONNX graphs that do not match the manifest and spaces that do not
+// fit together, each with a stable code.
+export { PackError, isPackError, PACK_PROBLEM_CODES, type PackProblem, type PackProblemCode } from './pack-error.js';
+export {
+  PACK_FORMAT,
+  ENCODER_MODALITIES,
+  packManifestSchema,
+  encoderSchema,
+  decoderSchema,
+  priorSchema,
+  tensorSpecSchema,
+  isInsidePack,
+  type PackManifest,
+  type EncoderEntry,
+  type EncoderModality,
+  type DecoderSection,
+  type PriorSection,
+  type TensorSpecEntry,
+} from './manifest-schema.js';
+export { loadPack, readManifest, referencedFiles, manifestProblems, MANIFEST_FILE, type LoadedPack, type PackFileRef, type ManifestResult } from './load-pack.js';
+export { resolvePackSettings, encoderKeyFor, type PackSettings, type PriorMode } from './pack-settings.js';
+export { checkPack, type CheckPackOptions, type PackReport } from './check-pack.js';
+export { checkFiles, sha256File } from './check-files.js';
+export { checkSpaces } from './check-spaces.js';
+export { graphSignatures, compareSignature, type GraphSignature, type ExpectedTensor, type SessionLike } from './graph-signatures.js';
+export { formatPackReport } from './format-report.js';

@@ -22,6 +22,8 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Serv
     A2I_UPLOADS_DIR: join(tmp, 'uploads'),
     A2I_RESULTS_DIR: join(tmp, 'results'),
     A2I_LOG_LEVEL: 'silent',
+    // a controllable stand-in for the models unless a test asks for A2I_PIPELINE=onnx
+    A2I_PIPELINE: 'synthetic',
     A2I_SYNTHETIC_STEP_MS: '5',
     A2I_PROGRESS_INTERVAL_MS: '0',
     A2I_HEARTBEAT_INTERVAL_MS: '500',

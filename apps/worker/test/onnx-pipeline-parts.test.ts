@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@a2i/protocol';
-import { previewFactor, priorApplies, runtimeConfigFromEnv, sessionOptionsFor, upscaleNearest } from '../src/onnx-pipeline/index.js';
+import { priorApplies } from '@a2i/protocol';
+import { previewFactor, runtimeConfigFromEnv, sessionOptionsFor, upscaleNearest } from '../src/onnx-pipeline/index.js';
 
 describe('runtimeConfigFromEnv', () => {
   it('defaults to the CPU with onnxruntime\'s threads, the arena on and checksums verified', () => {

@@ -28,6 +28,8 @@ export const generationOptionsSchema = z.object({
   guidance: finite,
   /** Resolved from on|off|auto against the pack: whether the prior runs. */
   usePrior: z.boolean(),
+  /** The decoder's scheduler; absent: the pack's default. */
+  scheduler: z.string().optional(),
   noiseLevel: z.number().int().min(0),
   numImages: z.number().int().min(1),
   format: z.enum(IMAGE_FORMATS),

@@ -50,6 +50,10 @@ const inputsSchema = z
   .min(1, 'Expected at least one input')
   .refine((inputs) => inputs.some((input) => input.weight !== 0), 'Expected at least one input with a non-zero weight');
 
+/** Schedulers a request may choose for the decoder (packages/unclip implements each, after diffusers). */
+export const SCHEDULER_NAMES = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;
+export type SchedulerChoice = (typeof SCHEDULER_NAMES)[number];
+
 export const generationRequestSchema = z
   .object({
     inputs: inputsSchema,
@@ -59,6 +63,8 @@ export const generationRequestSchema = z
     steps: z.number().int().min(1).optional(),
     guidance: finiteNumber.pipe(z.number().min(0).max(100)).optional(),
     prior: z.enum(PRIOR_MODES).default('auto'),
+    /** The decoder's scheduler; the pack's default when absent. */
+    scheduler: z.enum(SCHEDULER_NAMES).optional(),
     noiseLevel: z.number().int().min(0).optional(),
     numImages: z.number().int().min(1).optional(),
     format: z.enum(IMAGE_FORMATS).default('png'),

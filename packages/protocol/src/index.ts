@@ -80,3 +80,5 @@ export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelo
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { JobStateStore, type NewJobState, type RecordOutcome } from './job-state-store.js';
 export { loadServerConfig, ConfigError, type ServerConfig } from './server-config.js';
+export { priorApplies, type PriorRequest } from './prior-choice.js';
+export { SCHEDULER_NAMES, type SchedulerChoice } from './generation-request.js';

@@ -18,7 +18,11 @@ export const packDescriptionSchema = z.object({
     available: z.boolean(),
     defaultSteps: z.number().int().positive().optional(),
     defaultGuidance: z.number().nonnegative().optional(),
+    /** Query modalities for which prior "auto" runs the prior (the manifest's prior.defaultFor); absent: all. */
+    defaultFor: z.array(z.string()).optional(),
   }),
+  /** The decoder's default scheduler (a request may name another, see SCHEDULER_NAMES). */
+  scheduler: z.string().optional(),
   defaults: z.object({
     steps: z.number().int().positive(),
     guidance: z.number().nonnegative(),

@@ -1,3 +1,4 @@
+import { priorApplies } from './prior-choice.js';
 import { ERROR_CODES } from './error-codes.js';
 import type { GenerationJob, PipelineInput } from './generation-job.js';
 import type { GenerationRequest, InputSpec } from './generation-request.js';
@@ -109,7 +110,7 @@ export function resolveGenerationRequest(
       seed: request.seed ?? ctx.randomSeed(),
       steps,
       guidance: request.guidance ?? pack.defaults.guidance,
-      usePrior: request.prior === 'on' || (request.prior === 'auto' && pack.prior.available),
+      usePrior: priorApplies(request.prior, inputs, pack.prior.available ? { defaultFor: pack.prior.defaultFor } : null),
       noiseLevel,
       numImages,
       format: request.format,
@@ -117,6 +118,7 @@ export function resolveGenerationRequest(
       priority: request.priority,
     },
   };
+  if (request.scheduler !== undefined) job.options.scheduler = request.scheduler;
   if (ctx.files?.uploadDir !== undefined) job.uploadDir = ctx.files.uploadDir;
   return job;
 }

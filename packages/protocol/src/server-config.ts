@@ -12,7 +12,13 @@ import { z } from 'zod';
  *  A2I_REDIS_PREFIX                 a2i                      prefix of every key, queue and channel
  *  A2I_UPLOADS_DIR / A2I_RESULTS_DIR var/uploads / var/results  (relative to the working dir)
  *  A2I_PACK_DIR                     models/demo              model pack the worker loads
- *  A2I_PIPELINE                     synthetic                `synthetic` or the path of a module exporting createPipeline
+ *  A2I_PIPELINE                     onnx                     `onnx` (the pack in A2I_PACK_DIR), `synthetic` (a model-free
+ *                                                            stand-in for tests) or the path of a module exporting createPipeline
+ *  A2I_ORT_PROVIDER                 cpu                      onnxruntime execution provider: cpu | cuda (worker)
+ *  A2I_ORT_DEVICE_ID                0                        GPU index for cuda (worker)
+ *  A2I_ORT_THREADS / A2I_ORT_INTER_OP_THREADS  (ORT default) intra-/inter-op threads (worker)
+ *  A2I_ORT_MEMORY_ARENA             true                     ORT's CPU memory arena (worker)
+ *  A2I_PACK_VERIFY_CHECKSUMS        true                     check the pack's sha256 list at worker start
  *  A2I_MAX_UPLOAD_BYTES             26214400 (25 MiB)        per file
  *  A2I_MAX_UPLOAD_FILES             8                        per request
  *  A2I_MAX_FIELD_BYTES              1048576                  per multipart field (the `request` JSON)
@@ -64,7 +70,7 @@ const envSchema = z.object({
   A2I_UPLOADS_DIR: z.string().min(1).default('var/uploads'),
   A2I_RESULTS_DIR: z.string().min(1).default('var/results'),
   A2I_PACK_DIR: z.string().min(1).default('models/demo'),
-  A2I_PIPELINE: z.string().min(1).default('synthetic'),
+  A2I_PIPELINE: z.string().min(1).default('onnx'),
   A2I_MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   A2I_MAX_UPLOAD_FILES: int(1, 64).default(8),
   A2I_MAX_FIELD_BYTES: int(1).default(1024 * 1024),

@@ -72,3 +72,22 @@ describe('generation requests', () => {
     expect(codeOf(() => resolve({ inputs: [{ modality: 'text', text: 'x' }], seed: -1 }))).toBe('INVALID_REQUEST');
   });
 });
+
+describe('scheduler and prior choice', () => {
+  const withPrior: PackDescription = { ...pack, modalities: ['audio', 'text', 'image', 'embedding'], prior: { available: true, defaultFor: ['audio', 'text'] } };
+  const resolveWith = (body: unknown) => resolveGenerationRequest(parseOrThrow(generationRequestSchema, body), withPrior, limits, ctx);
+
+  it('passes a chosen scheduler on and refuses an unknown one by name', () => {
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }], scheduler: 'euler' }).options.scheduler).toBe('euler');
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }] }).options.scheduler).toBeUndefined();
+    expect(() => parseOrThrow(generationRequestSchema, { inputs: [{ modality: 'text', text: 'owl' }], scheduler: 'lms' })).toThrow(RequestError);
+  });
+
+  it('prior "auto" runs the prior only when every weighted input is of a modality in defaultFor', () => {
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }] }).options.usePrior).toBe(true);
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }, { modality: 'embedding', vector: [1, 0, 0, 0] }] }).options.usePrior).toBe(false);
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }, { modality: 'embedding', vector: [1, 0, 0, 0], weight: 0 }] }).options.usePrior).toBe(true);
+    expect(resolveWith({ inputs: [{ modality: 'embedding', vector: [1, 0, 0, 0] }], prior: 'on' }).options.usePrior).toBe(true);
+    expect(resolveWith({ inputs: [{ modality: 'text', text: 'owl' }], prior: 'off' }).options.usePrior).toBe(false);
+  });
+});

@@ -8,7 +8,7 @@ describe('server configuration', () => {
     expect(config.dirs.uploads).toBe('/srv/var/uploads');
     expect(config.apiKeys).toEqual([]);
     expect(config.limits.queueDepth).toBe(100);
-    expect(config.pipeline).toBe('synthetic');
+    expect(config.pipeline).toBe('onnx');
   });
 
   it('reads A2I_* variables and refuses bad ones by name', () => {

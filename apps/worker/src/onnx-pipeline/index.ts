@@ -4,7 +4,6 @@ import { runtimeConfigFromEnv, type OnnxRuntimeConfig } from './runtime-config.j
 
 export { OnnxPipeline, type OnnxPipelineOptions, type OnnxPackDescription } from './onnx-pipeline.js';
 export { runtimeConfigFromEnv, sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
-export { priorApplies, type PriorRequest } from './prior-choice.js';
 export { upscaleNearest, previewFactor } from './preview-upscale.js';
 export { decodeInput, encoderFor, type DecodedInput, type DecodeContext, type Preprocessors } from './input-decoding.js';
 export { EncoderRunner, type EncoderRows, type EncodedRows } from './encoder-runner.js';

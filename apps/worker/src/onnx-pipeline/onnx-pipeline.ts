@@ -11,7 +11,7 @@ import {
   type PipelineInput,
   type PipelineLimits,
 } from '@a2i/protocol';
-import { sampleDecoder, samplePrior, UnclipError } from '@a2i/unclip';
+import { sampleDecoder, samplePrior, UnclipError, type SchedulerName } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { previewFactor, upscaleNearest } from './preview-upscale.js';
@@ -117,7 +117,7 @@ export class OnnxPipeline implements GenerationPipeline {
       seeds,
       steps: options.steps,
       guidanceScale: options.guidance,
-      scheduler: rt.decoderScheduler,
+      scheduler: (options.scheduler as SchedulerName | undefined) ?? rt.decoderScheduler,
       signal,
       onProgress: (p) => hooks.onProgress({ stage: 'decode', step: p.step, steps: p.steps }),
       previewEvery: previews,
@@ -198,6 +198,7 @@ function describePack(rt: PackRuntime): OnnxPackDescription {
     modalities: MODALITIES.filter((m) => offered[m]),
     imageSize: { width, height },
     prior,
+    scheduler: settings.decoder.scheduler,
     defaults: { steps: settings.decoder.steps, guidance: settings.decoder.guidanceScale, noiseLevel: settings.decoder.noiseLevel },
     limits: { maxSteps: settings.limits.maxSteps, maxImages: settings.limits.maxImages, maxNoiseLevel: settings.maxNoiseLevel },
   };

@@ -1,4 +1,4 @@
-import type { PipelineInput } from '@a2i/protocol';
+import type { PipelineInput } from './generation-job.js';
 
 export type PriorRequest = 'on' | 'off' | 'auto';
 
@@ -9,10 +9,13 @@ export type PriorRequest = 'on' | 'off' | 'auto';
  * the prior (e.g. text and audio, not images, whose embeddings are the decoder's own space).
  * Without a prior it never runs. "image" and the encoder key "vision" name the same modality.
  */
-export function priorApplies(mode: PriorRequest, inputs: readonly Pick<PipelineInput, 'modality' | 'weight'>[], prior: { defaultFor: readonly string[] } | null): boolean {
+export function priorApplies(mode: PriorRequest, inputs: readonly Pick<PipelineInput, 'modality' | 'weight'>[], prior: { defaultFor?: readonly string[] | undefined } | null): boolean {
   if (!prior || mode === 'off') return false;
   if (mode === 'on') return true;
+  // a pack that names no defaultFor runs its prior for every query
+  if (!prior.defaultFor) return true;
+  const defaultFor = prior.defaultFor;
   const counted = inputs.filter((input) => input.weight !== 0);
   const names = (modality: string) => (modality === 'image' ? ['image', 'vision'] : [modality]);
-  return counted.length > 0 && counted.every((input) => names(input.modality).some((name) => prior.defaultFor.includes(name)));
+  return counted.length > 0 && counted.every((input) => names(input.modality).some((name) => defaultFor.includes(name)));
 }

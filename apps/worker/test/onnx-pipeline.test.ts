@@ -76,6 +76,7 @@ describe('OnnxPipeline on the tiny pack', () => {
       modalities: ['audio', 'image', 'text', 'video', 'depth', 'thermal', 'imu', 'embedding'],
       imageSize: { width: 8, height: 8 },
       prior: { available: true, defaultSteps: 5, defaultGuidance: 2, defaultFor: ['text', 'audio', 'depth', 'thermal', 'imu'] },
+      scheduler: 'ddim',
       defaults: { steps: 4, guidance: 3, noiseLevel: 0 },
       limits: { maxSteps: 50, maxImages: 4, maxNoiseLevel: 999 },
     });

@@ -128,6 +128,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   }
 
   // 6. the loop: one UNet call per step over [uncond; cond] rows
+  let classLabelTensor: Tensor | undefined;
   const { sample } = await denoise({
     stage: 'decode',
     scheduler,
@@ -140,7 +141,8 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
       const feeds: Record<string, Tensor> = {
         [sampleName]: floatTensor(modelInput, [rows, ...latentShape]),
         [timestepName]: timestepTensor(tsType, t, rows, 'UNet'),
-        [classLabelsName]: floatTensor(classLabelRows, [rows, L]),
+        // the class labels are the same every step: one tensor for the whole run
+        [classLabelsName]: (classLabelTensor ??= floatTensor(classLabelRows, [rows, L])),
       };
       if (hiddenName && hiddenFeed) feeds[hiddenName] = hiddenFeed;
       return runFloat(options.unet, feeds, output, rows * latentSize, 'UNet');

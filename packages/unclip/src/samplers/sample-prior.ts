@@ -72,6 +72,7 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
 
   // 4. the loop
+  let conditionTensor: ReturnType<typeof floatTensor> | undefined;
   const { sample } = await denoise({
     stage: 'prior',
     scheduler,
@@ -81,10 +82,12 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
     stepNoise: (k) => seededNormalRows(requireSeeds(options.seeds, `the ${schedulerName} scheduler`), D, { lane: k + 1, domain: NOISE_DOMAINS.priorSample }),
     runModel: (modelInput, t) => {
       const rows = modelInput.length / D;
+      // the condition is the same every step: one tensor for the whole run
+      conditionTensor ??= floatTensor(conditionRows, [rows, D]);
       return runFloat(options.session, {
         [sampleName]: floatTensor(modelInput, [rows, D]),
         [timestepName]: timestepTensor(tsType, t, rows, 'prior'),
-        [conditionName]: floatTensor(conditionRows, [rows, D]),
+        [conditionName]: conditionTensor,
       }, output, rows * D, 'prior');
     },
     onStep: (progress) => options.onStep?.(progress),

@@ -10,6 +10,7 @@
  * loop's own overhead against a near-zero model. Prompt hidden states are zeros: this times
  * the loop, it does not make meaningful images.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +160,38 @@ async function benchPrior(pack: Pack, runs: number, steps: number, images: numbe
   return { stepMsMedian: median(perRun.map((p) => p.stepMs)), outsideRunShareMedian: median(perRun.map((p) => p.outsideShare)), runs: perRun };
 }
 
+/**
+ * Side by side with the recipe's PyTorch sampler (models/recipes/bench_sampler.py, Debian's
+ * PyTorch, the pack's trained checkpoints) on the same steps and guidance, batch 1 and 4.
+ * Skipped, with the reason, where PyTorch or the checkpoints are absent.
+ */
+async function compareWithPyTorch(pack: Pack, runs: number, steps: number, guidance: number) {
+  const python = '/usr/bin/python3';
+  const script = resolve(here, '../../../models/recipes/bench_sampler.py');
+  if (pack.source.startsWith('tiny test graphs') || !existsSync(script)) return { skipped: 'no demo pack or no recipe' };
+  if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) return { skipped: `${python} has no torch` };
+  const rows = [];
+  for (const images of [1, 4]) {
+    const decoder = await benchDecoder(pack, runs, steps, images, guidance, 'ddim');
+    const prior = await benchPrior(pack, runs, steps, images, 2, 'ddim');
+    const child = spawnSync(python, [script, '--pack', pack.source, '--images', String(images), '--steps', String(steps), '--runs', String(runs), '--guidance', String(guidance)], { encoding: 'utf8' });
+    const last = child.stdout.trim().split('\n').at(-1) ?? '{}';
+    const torch = JSON.parse(last) as { skipped?: string; decoderMsMedian: number; priorStepMsMedian: number };
+    if (torch.skipped) return { skipped: torch.skipped };
+    const typescriptMs = decoder.stepMsMedian * steps + decoder.vaeDecodeMsMedian;
+    rows.push({
+      images,
+      typescriptDecoderMs: typescriptMs,
+      pytorchDecoderMs: torch.decoderMsMedian,
+      ratio: typescriptMs / torch.decoderMsMedian,
+      imagesPerSecond: { typescript: (1000 * images) / typescriptMs, pytorch: (1000 * images) / torch.decoderMsMedian },
+      priorStepMs: { typescript: prior?.stepMsMedian ?? null, pytorch: torch.priorStepMsMedian },
+      outsideRunShare: { decoder: decoder.outsideRunShareMedian, prior: prior?.outsideRunShareMedian ?? null },
+    });
+  }
+  return { target: { ratio: 0.8 }, rows };
+}
+
 const pack = await loadPack();
 const runs = Number(args.runs);
 const steps = Number(args.steps);
@@ -172,8 +205,16 @@ const report = {
   decoder: await benchDecoder(pack, runs, steps, images, guidance, scheduler),
   prior: await benchPrior(pack, runs, steps, images, guidance, scheduler),
   target: { outsideRunShare: 0.05 },
+  pytorch: await compareWithPyTorch(pack, Number(args.runs), Number(args.steps), Number(args.guidance)),
 };
 console.log(`pack: ${report.pack}`);
 console.log(`decoder: ${report.decoder.stepMsMedian.toFixed(3)} ms/step, outside session.run ${(100 * report.decoder.outsideRunShareMedian).toFixed(1)} % (target < 5 %), VAE ${report.decoder.vaeDecodeMsMedian.toFixed(2)} ms`);
 if (report.prior) console.log(`prior: ${report.prior.stepMsMedian.toFixed(3)} ms/step, outside session.run ${(100 * report.prior.outsideRunShareMedian).toFixed(1)} %`);
+if ('rows' in report.pytorch) {
+  for (const r of report.pytorch.rows ?? []) {
+    console.log(`batch ${r.images}: decoder ${r.typescriptDecoderMs.toFixed(1)} ms (${r.imagesPerSecond.typescript.toFixed(1)} images/s) vs PyTorch ${r.pytorchDecoderMs.toFixed(1)} ms (${r.imagesPerSecond.pytorch.toFixed(1)} images/s): ${r.ratio.toFixed(2)}x (target <= 0.8x); prior step ${r.priorStepMs.typescript?.toFixed(3)} vs ${r.priorStepMs.pytorch.toFixed(3)} ms`);
+  }
+} else {
+  console.log(`PyTorch comparison skipped: ${report.pytorch.skipped}`);
+}
 if (args.json) writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);

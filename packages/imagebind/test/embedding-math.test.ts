@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { combineEmbeddings, cosineSimilarity, ImageBindError, topK } from '../src/index.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageBindError);
-    return (e as ImageBindError).code;
-  }
-  return undefined;
-}
+import { codeOf } from './helpers.js';
 
 describe('combineEmbeddings', () => {
   it('unit-normalises each input before weighting, then rescales to targetNorm', () => {

@@ -3,7 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseNpy, type NpyArray } from '@a2i/media';
 import sharp from 'sharp';
-import type { ImagePixels } from '../src/index.js';
+import { expect } from 'vitest';
+import { ImageBindError, type ImagePixels } from '../src/index.js';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DEMO_REFERENCE = join(REPO, 'models', 'demo', 'reference');
@@ -36,4 +37,15 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
   return max;
+}
+
+/** The stable code of the ImageBindError that `fn` throws (undefined when it throws nothing). */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ImageBindError);
+    return (e as ImageBindError).code;
+  }
+  return undefined;
 }

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { ImageBindError, imuToTensor, resampleLinear, type ImuPreprocess } from '../src/index.js';
+import { codeOf } from './helpers.js';
 
 const pre: ImuPreprocess = { type: 'imu', channels: 2, length: 4, sampleRate: 200 };
 
 // The shape @a2i/media's parseImuCsv returns: one Float32Array per channel.
 function signal(length: number, channels = 2, f = (c: number, t: number) => c * 100 + t) {
   return { channels: Array.from({ length: channels }, (_, c) => Float32Array.from({ length }, (_, t) => f(c, t))), length };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageBindError);
-    return (e as ImageBindError).code;
-  }
-  return undefined;
 }
 
 describe('imuToTensor', () => {

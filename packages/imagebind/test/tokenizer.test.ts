@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { byteVocabularyOrder, cleanText, ClipTokenizer, htmlUnescape, ImageBindError, parseMerges, type ClipBpeConfig, type TextPreprocess } from '../src/index.js';
+import { codeOf } from './helpers.js';
 import { CACHE_REFERENCE, exists, readJson, REPO } from './helpers.js';
 
 const config: ClipBpeConfig = {
@@ -27,16 +28,6 @@ function tinyVocab(merges = MERGES): Map<string, number> {
 const vocab = tinyVocab();
 const id = (token: string) => vocab.get(token)!;
 const tok = new ClipTokenizer(vocab, MERGES, config);
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageBindError);
-    return (e as ImageBindError).code;
-  }
-  return undefined;
-}
 
 describe('ClipTokenizer (tiny vocabulary)', () => {
   it('applies merges lowest rank first and marks word ends with </w>', () => {

@@ -31,9 +31,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { io } from 'socket.io-client';
-import { generationRequestSchema, loadServerConfig, parseOrThrow, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
+import { generationRequestSchema, loadServerConfig, parseOrThrow, redisAnswers, removeKeysWithPrefix, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
 import { encodeImage, loadPipeline, ONNX_PIPELINE, runtimeConfigFromEnv } from '@a2i/worker';
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
@@ -91,32 +90,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
-async function removePrefix(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
 
 class ProcessGroup {
   private readonly children: Array<{ name: string; child: ChildProcess; log: string }> = [];
@@ -355,7 +329,7 @@ async function main() {
     await write();
   } finally {
     await group.stop();
-    await removePrefix(config.redis.url, prefix).catch(() => undefined);
+    await removeKeysWithPrefix(config.redis.url, prefix).catch(() => undefined);
     await rm(tmp, { recursive: true, force: true });
   }
 }

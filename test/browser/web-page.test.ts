@@ -2,11 +2,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ApiApp } from '@a2i/api';
-import { loadServerConfig, type PackDescription } from '@a2i/protocol';
+import { loadServerConfig, removeKeysWithPrefix, type PackDescription } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { findChromium, launchChromium, type HeadlessBrowser } from '../support/chromium.js';
 import { defaultPipeline } from '../support/default-pipeline.js';
@@ -29,19 +28,6 @@ if (!CHROMIUM) {
   console.warn('web-page.test: SKIPPED: no Chromium binary (/usr/bin/chromium or CHROMIUM_PATH); `apt-get install chromium` to run it');
 }
 
-async function removePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
-}
 
 /** What page-recorder.js recorded: every value the progress bar took, every preview that loaded. */
 interface PageRecord {
@@ -85,7 +71,7 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
     await browser?.close();
     await api?.close();
     await worker?.close();
-    if (prefix) await removePrefix(prefix);
+    if (prefix) await removeKeysWithPrefix(REDIS_URL, prefix);
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 

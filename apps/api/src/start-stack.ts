@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadServerConfig } from '@a2i/protocol';
+import { loadServerConfig, redisAnswers } from '@a2i/protocol';
 
 /**
  * `npm start`: api + one worker on this machine, as one process tree.
@@ -16,18 +16,6 @@ const API_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 const config = loadServerConfig();
 const say = (message: string) => process.stderr.write(`[start] ${message}\n`);
 
-async function redisAnswers(url: string): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
-}
 
 async function startLocalRedis(url: URL): Promise<ChildProcess | null> {
   const local = ['127.0.0.1', 'localhost', '::1', '[::1]'].includes(url.hostname);

@@ -2,11 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { createParser } from 'eventsource-parser';
-import { loadServerConfig, type ClientToServerEvents, type ServerConfig, type ServerToClientEvents } from '@a2i/protocol';
+import { loadServerConfig, removeKeysWithPrefix, type ClientToServerEvents, type ServerConfig, type ServerToClientEvents } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { createApp, type ApiApp } from '../src/index.js';
 
@@ -36,17 +35,7 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Serv
 
 /** Deletes every key under the prefix (queues, job states, heartbeats). */
 export async function removePrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } finally {
-    await redis.quit();
-  }
+  await removeKeysWithPrefix(REDIS_URL, prefix);
 }
 
 export interface Stack {

@@ -82,3 +82,4 @@ export { JobStateStore, type NewJobState, type RecordOutcome } from './job-state
 export { loadServerConfig, ConfigError, type ServerConfig } from './server-config.js';
 export { priorApplies, type PriorRequest } from './prior-choice.js';
 export { SCHEDULER_NAMES, type SchedulerChoice } from './generation-request.js';
+export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';

@@ -1,6 +1,5 @@
-import { UnclipError } from '../unclip-error.js';
 import { makeNoiseSchedule, sigmasFromAlphasCumprod } from './noise-schedule.js';
-import { batchRows, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
+import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
 import { dpmSolverTimesteps } from './timestep-spacing.js';
@@ -118,16 +117,10 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   /** x_t = alpha_t x_0 + sigma_t eps with alpha_t, sigma_t from the scheduled sigma of t. */
   addNoise(originalSamples: Float32Array, noise: Float32Array, timestep: number | readonly number[]): Float32Array {
     if (this.timesteps.length === 0) throw notReady(this.name);
-    if (noise.length !== originalSamples.length) {
-      throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected noise of ${originalSamples.length} values but received ${noise.length}`);
-    }
-    const ts = typeof timestep === 'number' ? [timestep] : timestep;
-    const rowLength = batchRows(originalSamples.length, ts.length, 'the samples');
-    const out = new Float32Array(originalSamples.length);
-    ts.forEach((t, row) => {
+    return addNoiseByRow(originalSamples, noise, timestep, (t) => {
       const { alpha, sigmaT } = alphaSigmaLambda(this.sigmas[indexForTimestep(this.timesteps, t, this.name)]!);
-      for (let k = row * rowLength; k < (row + 1) * rowLength; k++) out[k] = alpha * originalSamples[k]! + sigmaT * noise[k]!;
+      return [alpha, sigmaT];
     });
-    return out;
   }
+
 }

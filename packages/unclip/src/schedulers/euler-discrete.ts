@@ -1,7 +1,6 @@
-import { UnclipError } from '../unclip-error.js';
 import { makeNoiseSchedule, sigmasFromAlphasCumprod } from './noise-schedule.js';
 import { npInterpOnIndex } from './numpy-compat.js';
-import { checkInferenceSteps, checkSameLength, notReady, batchRows, type Scheduler, type StepResult } from './scheduler.js';
+import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
 import { spacedTimesteps } from './timestep-spacing.js';
@@ -102,16 +101,7 @@ export class EulerDiscreteScheduler implements Scheduler {
   /** x = x_0 + sigma(t) eps, in the scheduler's sigma space. */
   addNoise(originalSamples: Float32Array, noise: Float32Array, timestep: number | readonly number[]): Float32Array {
     if (this.timesteps.length === 0) throw notReady(this.name);
-    if (noise.length !== originalSamples.length) {
-      throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected noise of ${originalSamples.length} values but received ${noise.length}`);
-    }
-    const ts = typeof timestep === 'number' ? [timestep] : timestep;
-    const rowLength = batchRows(originalSamples.length, ts.length, 'the samples');
-    const out = new Float32Array(originalSamples.length);
-    ts.forEach((t, row) => {
-      const sigma = this.sigmas[indexForTimestep(this.timesteps, t, this.name)]!;
-      for (let k = row * rowLength; k < (row + 1) * rowLength; k++) out[k] = originalSamples[k]! + sigma * noise[k]!;
-    });
-    return out;
+    return addNoiseByRow(originalSamples, noise, timestep, (t) => [1, this.sigmas[indexForTimestep(this.timesteps, t, this.name)]!]);
   }
+
 }

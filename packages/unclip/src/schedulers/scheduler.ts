@@ -78,6 +78,29 @@ export function batchRows(length: number, rows: number, what: string): number {
 }
 
 /**
+ * out = a(t) x_0 + s(t) eps per row, one t per row or one for all: the shape every
+ * scheduler's addNoise shares; `coefficients` gives (a, s) for a timestep.
+ */
+export function addNoiseByRow(
+  originalSamples: Float32Array,
+  noise: Float32Array,
+  timestep: number | readonly number[],
+  coefficients: (t: number) => readonly [number, number],
+): Float32Array {
+  if (noise.length !== originalSamples.length) {
+    throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected noise of ${originalSamples.length} values but received ${noise.length}`);
+  }
+  const ts = typeof timestep === 'number' ? [timestep] : timestep;
+  const rowLength = batchRows(originalSamples.length, ts.length, 'the samples');
+  const out = new Float32Array(originalSamples.length);
+  ts.forEach((t, row) => {
+    const [a, s] = coefficients(t);
+    for (let i = row * rowLength; i < (row + 1) * rowLength; i++) out[i] = a * originalSamples[i]! + s * noise[i]!;
+  });
+  return out;
+}
+
+/**
  * Forward diffusion in the DDPM parameterisation (Ho et al. 2020, eq. 4):
  * x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, one t per row or one for all.
  */
@@ -87,22 +110,13 @@ export function addNoiseDdpm(
   noise: Float32Array,
   timestep: number | readonly number[],
 ): Float32Array {
-  if (noise.length !== originalSamples.length) {
-    throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected noise of ${originalSamples.length} values but received ${noise.length}`);
-  }
-  const ts = typeof timestep === 'number' ? [timestep] : timestep;
-  const rowLength = batchRows(originalSamples.length, ts.length, 'the samples');
-  const out = new Float32Array(originalSamples.length);
-  ts.forEach((t, row) => {
+  return addNoiseByRow(originalSamples, noise, timestep, (t) => {
     const alphaProd = alphasCumprod[t];
     if (!Number.isInteger(t) || alphaProd === undefined) {
       throw new UnclipError('INVALID_OPTION', `Expected an integer timestep in [0, ${alphasCumprod.length - 1}] but received ${t}`);
     }
-    const a = Math.sqrt(alphaProd);
-    const s = Math.sqrt(1 - alphaProd);
-    for (let i = row * rowLength; i < (row + 1) * rowLength; i++) out[i] = a * originalSamples[i]! + s * noise[i]!;
+    return [Math.sqrt(alphaProd), Math.sqrt(1 - alphaProd)];
   });
-  return out;
 }
 
 /** alpha_bar_t for an integer training timestep, refusing anything else by value. */

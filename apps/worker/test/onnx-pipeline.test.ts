@@ -232,6 +232,16 @@ describe('a bad pack stops the pipeline at open, with the check\'s code', () => 
     const preprocess = await openEdited((m) => (m.encoders.audio.preprocess.fbank.windowType = 'kaiser'));
     expect((preprocess as Error).message).toContain('encoders.audio.preprocess');
   });
+
+  it('refuses an encoders-only pack (valid for pack:check) with PACK_NO_DECODER', async () => {
+    const encodersOnly = await openEdited((m) => {
+      delete m.decoder;
+      m.prior = null;
+      delete m.defaults;
+    });
+    expect(isPackError(encodersOnly, 'PACK_NO_DECODER')).toBe(true);
+    expect((encodersOnly as Error).message).toContain('encoders only');
+  });
 });
 
 describe('the worker hosts it in its pipeline thread (A2I_PIPELINE=onnx)', () => {

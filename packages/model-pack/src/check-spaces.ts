@@ -45,10 +45,10 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
     }
   }
 
-  // 2. decoder: the space it takes, class_labels [B, 2 dim]
-  const decoder = manifest.decoder;
-  const decoderDim = dimOf(decoder.space, 'decoder.space');
-  if (decoderDim !== undefined) {
+  // 2. decoder (absent in an encoders-only pack): the space it takes, class_labels [B, 2 dim]
+  const decoder = manifest.decoder ?? null;
+  const decoderDim = decoder ? dimOf(decoder.space, 'decoder.space') : undefined;
+  if (decoder && decoderDim !== undefined) {
     if (!encoderSpaces.has(decoder.space)) {
       space('PACK_SPACE_MISMATCH', 'decoder.space', `The decoder takes space "${decoder.space}" but no encoder outputs it (encoders output ${[...encoderSpaces.keys()].map((s) => `"${s}"`).join(', ')})`);
     }
@@ -64,7 +64,7 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
   }
 
   // 3. prompt conditioning vs the text encoder's hidden states
-  const prompt = decoder.promptConditioning;
+  const prompt = decoder?.promptConditioning;
   if (prompt) {
     const source = (manifest.encoders as Record<string, EncoderEntry | undefined>)[prompt.encoder];
     const hidden = source?.hiddenStates;
@@ -82,8 +82,8 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
   }
 
   // 4. preview projection: one row of 3 per latent channel
-  const [channels] = decoder.latentShape;
-  if (decoder.preview && decoder.preview.latentToRgb.length !== channels) {
+  const channels = decoder?.latentShape[0];
+  if (decoder?.preview && decoder.preview.latentToRgb.length !== channels) {
     space('PACK_TENSOR_MISMATCH', 'decoder.preview.latentToRgb', `decoder.preview.latentToRgb has ${decoder.preview.latentToRgb.length} rows but the latents have ${channels} channels (decoder.latentShape)`);
   }
 
@@ -91,7 +91,7 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
   const prior = manifest.prior;
   if (prior) {
     const priorDim = dimOf(prior.space, 'prior.space');
-    if (priorDim !== undefined && decoderDim !== undefined && prior.space !== decoder.space) {
+    if (decoder && priorDim !== undefined && decoderDim !== undefined && prior.space !== decoder.space) {
       space('PACK_SPACE_MISMATCH', 'prior.space', `The prior outputs space "${prior.space}" but the decoder takes "${decoder.space}"`);
     }
     if (priorDim !== undefined && prior.normalizer) {

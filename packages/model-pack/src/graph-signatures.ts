@@ -1,5 +1,5 @@
 import type { PackProblem } from './pack-error.js';
-import type { EncoderEntry, PackManifest } from './manifest-schema.js';
+import type { DecoderSection, EncoderEntry, PackManifest } from './manifest-schema.js';
 
 /** A tensor the manifest expects in a graph: -1 is a dimension of any size (the batch). */
 export interface ExpectedTensor {
@@ -47,31 +47,7 @@ export function graphSignatures(manifest: PackManifest): GraphSignature[] {
   }
 
   const d = manifest.decoder;
-  const [C, h, w] = d.latentShape;
-  const D = dim(d.space);
-  const unetInputs: ExpectedTensor[] = [
-    { name: d.unet.inputs.sample, where: 'decoder.unet.inputs.sample', shape: [-1, C, h, w], dtypes: ['float32'] },
-    // Stable unCLIP's UNet takes int64 timesteps; exported demo UNets take float32.
-    { name: d.unet.inputs.timestep, where: 'decoder.unet.inputs.timestep', shape: [-1], dtypes: ['float32', 'int64'] },
-    { name: d.unet.inputs.classLabels, where: 'decoder.unet.inputs.classLabels', shape: [-1, D > 0 ? 2 * D : -1], dtypes: ['float32'] },
-  ];
-  if (d.promptConditioning) {
-    const name = d.unet.inputs.encoderHiddenStates;
-    unetInputs.push({ name: name ?? '', where: 'decoder.unet.inputs.encoderHiddenStates', shape: [-1, ...d.promptConditioning.shape], dtypes: ['float32'] });
-  }
-  signatures.push({
-    part: 'decoder.unet',
-    file: d.unet.file,
-    inputs: unetInputs,
-    outputs: [{ name: d.unet.output, where: 'decoder.unet.output', shape: [-1, C, h, w], dtypes: ['float32'] }],
-  });
-  const [H, W] = d.imageSize;
-  signatures.push({
-    part: 'decoder.vae',
-    file: d.vae.file,
-    inputs: [{ name: d.vae.input, where: 'decoder.vae.input', shape: [-1, C, h, w], dtypes: ['float32'] }],
-    outputs: [{ name: d.vae.output, where: 'decoder.vae.output', shape: [-1, 3, H, W], dtypes: ['float32'] }],
-  });
+  if (d) signatures.push(...decoderSignatures(d, dim(d.space)));
 
   const p = manifest.prior;
   if (p) {
@@ -138,4 +114,34 @@ export function compareSignature(session: SessionLike, signature: GraphSignature
     problems.push({ code: 'PACK_TENSOR_MISMATCH', where: part, message: `${file} has input(s) ${quote(unfed)} that the manifest (${part}) does not name, so they would never be fed` });
   }
   return problems;
+}
+
+/** The UNet's and the VAE decoder's inputs and outputs; D is the decoder space's dim (0 when unknown). */
+function decoderSignatures(d: DecoderSection, D: number): GraphSignature[] {
+  const [C, h, w] = d.latentShape;
+  const unetInputs: ExpectedTensor[] = [
+    { name: d.unet.inputs.sample, where: 'decoder.unet.inputs.sample', shape: [-1, C, h, w], dtypes: ['float32'] },
+    // Stable unCLIP's UNet takes int64 timesteps; exported demo UNets take float32.
+    { name: d.unet.inputs.timestep, where: 'decoder.unet.inputs.timestep', shape: [-1], dtypes: ['float32', 'int64'] },
+    { name: d.unet.inputs.classLabels, where: 'decoder.unet.inputs.classLabels', shape: [-1, D > 0 ? 2 * D : -1], dtypes: ['float32'] },
+  ];
+  if (d.promptConditioning) {
+    const name = d.unet.inputs.encoderHiddenStates;
+    unetInputs.push({ name: name ?? '', where: 'decoder.unet.inputs.encoderHiddenStates', shape: [-1, ...d.promptConditioning.shape], dtypes: ['float32'] });
+  }
+  const [H, W] = d.imageSize;
+  return [
+    {
+      part: 'decoder.unet',
+      file: d.unet.file,
+      inputs: unetInputs,
+      outputs: [{ name: d.unet.output, where: 'decoder.unet.output', shape: [-1, C, h, w], dtypes: ['float32'] }],
+    },
+    {
+      part: 'decoder.vae',
+      file: d.vae.file,
+      inputs: [{ name: d.vae.input, where: 'decoder.vae.input', shape: [-1, C, h, w], dtypes: ['float32'] }],
+      outputs: [{ name: d.vae.output, where: 'decoder.vae.output', shape: [-1, 3, H, W], dtypes: ['float32'] }],
+    },
+  ];
 }

@@ -20,7 +20,7 @@ export {
   type TensorSpecEntry,
 } from './manifest-schema.js';
 export { loadPack, readManifest, referencedFiles, manifestProblems, MANIFEST_FILE, type LoadedPack, type PackFileRef, type ManifestResult } from './load-pack.js';
-export { resolvePackSettings, encoderKeyFor, type PackSettings, type PriorMode } from './pack-settings.js';
+export { resolvePackSettings, encoderKeyFor, type DecoderSettings, type PackSettings, type PriorMode } from './pack-settings.js';
 export { checkPack, type CheckPackOptions, type PackReport } from './check-pack.js';
 export { checkFiles, sha256File } from './check-files.js';
 export { checkSpaces } from './check-spaces.js';

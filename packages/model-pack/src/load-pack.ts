@@ -97,8 +97,10 @@ export function referencedFiles(manifest: PackManifest, dir: string): PackFileRe
       if (typeof tokenizer?.[key] === 'string') add(`encoders.${modality}.preprocess.tokenizer.${key}`, tokenizer[key]);
     }
   }
-  add('decoder.unet.file', manifest.decoder.unet.file);
-  add('decoder.vae.file', manifest.decoder.vae.file);
+  if (manifest.decoder) {
+    add('decoder.unet.file', manifest.decoder.unet.file);
+    add('decoder.vae.file', manifest.decoder.vae.file);
+  }
   if (manifest.prior) add('prior.file', manifest.prior.file);
   return refs;
 }

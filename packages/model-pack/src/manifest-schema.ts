@@ -140,7 +140,11 @@ export const packManifestSchema = z.looseObject({
   spaces: z.record(z.string().min(1), z.looseObject({ dim: positiveInt })),
   encoders: z.partialRecord(z.enum(ENCODER_MODALITIES), encoderSchema).refine((e) => Object.keys(e).length > 0, 'Expected at least one encoder'),
   prior: priorSchema.nullable().optional(),
-  decoder: decoderSchema,
+  /**
+   * Absent in an encoders-only pack (e.g. export_imagebind.py's output before assembly): it
+   * can embed and retrieve, and passes the check, but cannot generate, so the worker refuses it.
+   */
+  decoder: decoderSchema.nullable().optional(),
   /** Pack-wide defaults; `decoder.defaults` fills what is absent here. */
   defaults: decoderDefaultsSchema.partial().extend({ prior: z.enum(['on', 'off', 'auto']).optional() }).optional(),
   limits: limitsSchema.partial().optional(),

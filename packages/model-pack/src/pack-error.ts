@@ -10,6 +10,7 @@
  * - PACK_SESSION_FAILED: onnxruntime could not open an ONNX file
  * - PACK_TENSOR_MISMATCH: an ONNX graph's input / output names or shapes differ from the manifest
  * - PACK_SPACE_MISMATCH: embedding spaces that do not fit together (encoder, decoder and prior dims)
+ * - PACK_NO_DECODER: an encoders-only pack (valid for embedding) offered to a generation worker
  */
 export const PACK_PROBLEM_CODES = [
   'PACK_MANIFEST_MISSING',
@@ -21,6 +22,7 @@ export const PACK_PROBLEM_CODES = [
   'PACK_SESSION_FAILED',
   'PACK_TENSOR_MISMATCH',
   'PACK_SPACE_MISMATCH',
+  'PACK_NO_DECODER',
 ] as const;
 export type PackProblemCode = (typeof PACK_PROBLEM_CODES)[number];
 

@@ -3,9 +3,17 @@ import type { PackManifest } from './manifest-schema.js';
 
 export type PriorMode = 'on' | 'off' | 'auto';
 
+export interface DecoderSettings {
+  scheduler: string;
+  steps: number;
+  guidanceScale: number;
+  noiseLevel: number;
+}
+
 /** The sampling defaults and limits a pack declares, every field resolved. */
 export interface PackSettings {
-  decoder: { scheduler: string; steps: number; guidanceScale: number; noiseLevel: number };
+  /** null when the pack has no decoder (an encoders-only pack: it cannot generate). */
+  decoder: DecoderSettings | null;
   /** null when the pack has no prior. */
   prior: { scheduler: string; steps: number; guidanceScale: number; defaultFor: string[] } | null;
   /** What a request's prior mode defaults to. */
@@ -25,20 +33,21 @@ export type SettingsResult = { ok: true; settings: PackSettings } | { ok: false;
 export function resolvePackSettings(manifest: PackManifest): SettingsResult {
   const problems: PackProblem[] = [];
   const top = manifest.defaults ?? {};
-  const fromDecoder = manifest.decoder.defaults;
+  const hasDecoder = Boolean(manifest.decoder);
+  const fromDecoder = manifest.decoder?.defaults;
   const pick = <K extends 'scheduler' | 'steps' | 'guidanceScale' | 'noiseLevel'>(key: K) => {
     const value = top[key] ?? fromDecoder?.[key];
-    if (value === undefined) problems.push({ code: 'PACK_MANIFEST_INVALID', where: `decoder.defaults.${key}`, message: `Expected decoder.defaults.${key} (or defaults.${key}) but received nothing` });
+    if (value === undefined && hasDecoder) problems.push({ code: 'PACK_MANIFEST_INVALID', where: `decoder.defaults.${key}`, message: `Expected decoder.defaults.${key} (or defaults.${key}) but received nothing` });
     return value;
   };
   const decoder = { scheduler: pick('scheduler'), steps: pick('steps'), guidanceScale: pick('guidanceScale'), noiseLevel: pick('noiseLevel') };
   const limitOf = (key: 'maxSteps' | 'maxImages') => {
-    const value = manifest.limits?.[key] ?? manifest.decoder.limits?.[key];
-    if (value === undefined) problems.push({ code: 'PACK_MANIFEST_INVALID', where: `decoder.limits.${key}`, message: `Expected decoder.limits.${key} (or limits.${key}) but received nothing` });
+    const value = manifest.limits?.[key] ?? manifest.decoder?.limits?.[key];
+    if (value === undefined && hasDecoder) problems.push({ code: 'PACK_MANIFEST_INVALID', where: `decoder.limits.${key}`, message: `Expected decoder.limits.${key} (or limits.${key}) but received nothing` });
     return value;
   };
   const limits = { maxSteps: limitOf('maxSteps'), maxImages: limitOf('maxImages') };
-  const maxNoiseLevel = manifest.decoder.noiseAugmentation.numTrainTimesteps - 1;
+  const maxNoiseLevel = manifest.decoder ? manifest.decoder.noiseAugmentation.numTrainTimesteps - 1 : 0;
 
   let prior: PackSettings['prior'] = null;
   if (manifest.prior) {
@@ -61,7 +70,14 @@ export function resolvePackSettings(manifest: PackManifest): SettingsResult {
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
-    settings: { decoder: decoder as PackSettings['decoder'], prior, priorMode, limits: limits as PackSettings['limits'], maxNoiseLevel },
+    settings: {
+      decoder: hasDecoder ? (decoder as DecoderSettings) : null,
+      prior,
+      priorMode,
+      // an encoders-only pack samples nothing: its limits are moot
+      limits: { maxSteps: limits.maxSteps ?? 0, maxImages: limits.maxImages ?? 0 },
+      maxNoiseLevel,
+    },
   };
 }
 

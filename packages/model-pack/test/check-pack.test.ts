@@ -119,6 +119,20 @@ describe('checkPack', () => {
     expect(invalid.problems.find((p) => p.where === 'encoders.audio.file')!.message).toContain('relative to the pack folder');
   });
 
+  it('accepts an encoders-only pack (no decoder, no prior): it embeds, and opens only the encoder graphs', async () => {
+    const report = await checkEdited((m) => {
+      delete m.decoder;
+      m.prior = null;
+      delete m.defaults;
+      delete m.files['decoder/unet.onnx'];
+      delete m.files['decoder/vae_decoder.onnx'];
+      delete m.files['prior/prior.onnx'];
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.manifest?.decoder).toBeUndefined();
+  });
+
   it('refuses a file named by a section but absent from files (PACK_FILE_UNLISTED)', async () => {
     const report = await checkEdited((m) => delete m.files['prior/prior.onnx']);
     expect(report.problems).toEqual([{ code: 'PACK_FILE_UNLISTED', where: 'prior.file', message: 'prior/prior.onnx (named by prior.file) has no sha256 in the manifest\'s files' }]);

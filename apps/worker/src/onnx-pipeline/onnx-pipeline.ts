@@ -186,7 +186,7 @@ function describePack(rt: PackRuntime): OnnxPackDescription {
     imu: has('imu') && pre.imu !== undefined,
     embedding: true,
   };
-  const [height, width] = manifest.decoder.imageSize;
+  const [height = 0, width = 0] = rt.decoderManifest.imageSize;
   const prior: OnnxPackDescription['prior'] = { available: rt.prior !== null && settings.prior !== null, defaultFor: settings.prior?.defaultFor ?? [] };
   if (settings.prior) {
     prior.defaultSteps = settings.prior.steps;
@@ -198,8 +198,8 @@ function describePack(rt: PackRuntime): OnnxPackDescription {
     modalities: MODALITIES.filter((m) => offered[m]),
     imageSize: { width, height },
     prior,
-    scheduler: settings.decoder.scheduler,
-    defaults: { steps: settings.decoder.steps, guidance: settings.decoder.guidanceScale, noiseLevel: settings.decoder.noiseLevel },
+    scheduler: rt.decoderSettings.scheduler,
+    defaults: { steps: rt.decoderSettings.steps, guidance: rt.decoderSettings.guidanceScale, noiseLevel: rt.decoderSettings.noiseLevel },
     limits: { maxSteps: settings.limits.maxSteps, maxImages: settings.limits.maxImages, maxNoiseLevel: settings.maxNoiseLevel },
   };
 }

@@ -13,6 +13,7 @@ import {
   graphSignatures,
   loadPack,
   PackError,
+  type DecoderSettings,
   type EncoderEntry,
   type LoadedPack,
   type PackProblem,
@@ -36,6 +37,8 @@ export interface PackRuntime {
   prior: ort.InferenceSession | null;
   /** The manifest sections as @a2i/unclip's samplers read them, limits resolved. */
   decoderManifest: DecoderManifest;
+  /** The decoder's resolved defaults (scheduler, steps, guidance, noise level). */
+  decoderSettings: DecoderSettings;
   priorManifest: PriorManifest | null;
   decoderScheduler: SchedulerName;
   priorScheduler: SchedulerName | null;
@@ -75,6 +78,11 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
   if (!report.ok) throw new PackError(report.dir, report.problems);
   const pack = await loadPack(packDir);
   const { manifest, settings } = pack;
+  const decoder = manifest.decoder;
+  const decoderSettings = settings.decoder;
+  if (!decoder || !decoderSettings) {
+    throw new PackError(report.dir, [{ code: 'PACK_NO_DECODER', where: 'decoder', message: 'This pack has encoders only (no decoder section): it can embed but not generate. Assemble it with a decoder export (models/recipes/assemble_pack.py) to serve it.' }]);
+  }
   const problems: PackProblem[] = [];
 
   // 2. sections, parsed by the packages that use them
@@ -115,14 +123,14 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
         problems.push({ code: 'PACK_MANIFEST_INVALID', where: `${where}.type`, message: `Expected a preprocess type this server knows (image, depth, thermal, audio, imu, video, text) for ${where}.type but received ${JSON.stringify(pre.type)}` });
     }
   }
-  const promptSource = manifest.decoder.promptConditioning?.encoder;
+  const promptSource = decoder.promptConditioning?.encoder;
   if (promptSource !== undefined && (manifest.encoders as Record<string, EncoderEntry | undefined>)[promptSource]?.preprocess.type !== 'text') {
     problems.push({ code: 'PACK_MANIFEST_INVALID', where: 'decoder.promptConditioning.encoder', message: `Expected a text encoder for decoder.promptConditioning.encoder (prompts are tokenized) but received ${JSON.stringify(promptSource)}` });
   }
-  const decoderManifest = { ...manifest.decoder, limits: settings.limits } satisfies DecoderManifest;
+  const decoderManifest = { ...decoder, limits: settings.limits } satisfies DecoderManifest;
   const priorManifest = manifest.prior ? ({ ...manifest.prior, limits: settings.limits } satisfies PriorManifest) : null;
-  const decoderScheduler = schedulerName(problems, settings.decoder.scheduler, 'decoder.defaults.scheduler');
-  if (decoderScheduler) section(problems, 'decoder.scheduler', () => createScheduler(decoderScheduler, decoderManifest.scheduler, {}, 'decoder.scheduler').setTimesteps(settings.decoder.steps));
+  const decoderScheduler = schedulerName(problems, decoderSettings.scheduler, 'decoder.defaults.scheduler');
+  if (decoderScheduler) section(problems, 'decoder.scheduler', () => createScheduler(decoderScheduler, decoderManifest.scheduler, {}, 'decoder.scheduler').setTimesteps(decoderSettings.steps));
   section(problems, 'decoder.noiseAugmentation', () => new NoiseAugmentation(decoderManifest.noiseAugmentation));
   if (decoderManifest.preview) {
     const { latentToRgb, bias } = decoderManifest.preview;
@@ -164,10 +172,11 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     if (session && entry.input && entry.output) runners.set(key, new EncoderRunner(key, session, { ...entry, input: entry.input, output: entry.output }));
   }
   const visionRank = manifest.encoders.vision?.input?.shape.length;
-  const prompt = manifest.decoder.promptConditioning;
+  const prompt = decoder.promptConditioning;
   return {
     pack,
-    dim: manifest.spaces[manifest.decoder.space]!.dim,
+    dim: manifest.spaces[decoder.space]!.dim,
+    decoderSettings,
     encoders: runners,
     preprocessors,
     videoLayout: visionRank === 5 ? 'clips' : 'frames',

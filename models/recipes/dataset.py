@@ -15,8 +15,17 @@ from preprocess import AUDIO_PREPROCESS, audio_to_clips
 WORK = Path(os.environ.get("DEMO_WORK", Path(__file__).resolve().parent / ".work"))
 
 
+# Every AMBIENCE_EVERY-th scene also gets a recording in which its object stayed silent: the
+# place's ambience alone. Natural pairs like these (a scene whose object made no sound during
+# the clip) teach the audio encoder that ambience says where, not what; without them an
+# ambience-only sound lands on whichever object the encoder guesses, and embedding arithmetic
+# (image of O on A + ambience of B) drifts towards that object.
+AMBIENCE_EVERY = 4
+
+
 def build_split(name: str, seed: int, count: int, force: bool = False) -> dict:
-    """Scenes of one split: images, depth, thermal, IMU, audio fbank clips, labels, captions.
+    """Scenes of one split: images, depth, thermal, IMU, audio fbank clips, labels, captions,
+    and fbank_ambience: the ambience-only recording of scenes 0, AMBIENCE_EVERY, 2*AMBIENCE_EVERY...
     Seeds: scene i of a split draws from default_rng([seed, i])."""
     WORK.mkdir(exist_ok=True)
     path = WORK / f"{name}.npz"
@@ -34,8 +43,13 @@ def build_split(name: str, seed: int, count: int, force: bool = False) -> dict:
     for i, s in enumerate(scenes):
         wav = torch.from_numpy(world.render_sound(s)).unsqueeze(0)
         fbank[i] = audio_to_clips(wav, world.SAMPLE_RATE).numpy().astype(np.float16)
+    ambience = scenes[::AMBIENCE_EVERY]
+    fbank_ambience = np.zeros((len(ambience), *fbank.shape[1:]), dtype=np.float16)
+    for i, s in enumerate(ambience):
+        wav = torch.from_numpy(world.render_sound(s, with_calls=False)).unsqueeze(0)
+        fbank_ambience[i] = audio_to_clips(wav, world.SAMPLE_RATE).numpy().astype(np.float16)
     labels = {k: np.array([s.labels()[k] for s in scenes], dtype=np.int64) for k in ("place", "object", "colour", "size")}
-    data = {"images": images, "depth": depth, "thermal": thermal, "imu": imu, "fbank": fbank, **labels}
+    data = {"images": images, "depth": depth, "thermal": thermal, "imu": imu, "fbank": fbank, "fbank_ambience": fbank_ambience, **labels}
     np.savez(path, **data)
     (WORK / f"{name}.scenes.json").write_text(json.dumps([s.to_json() for s in scenes]))
     data["scenes"] = [s.to_json() for s in scenes]

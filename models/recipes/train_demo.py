@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 import clip_bpe
 import world
-from dataset import WORK, build_split
+from dataset import AMBIENCE_EVERY, WORK, build_split
 from models_demo import (EMBED_DIM, AudioEncoder, AutoEncoder, ImageTower, ImuEncoder, MapEncoder, Prior, TextTower,
                          UNet, timestep_embedding)
 from preprocess import DEPTH_PREPROCESS, THERMAL_PREPROCESS, VISION_PREPROCESS, images_to_tensor_fast
@@ -182,6 +182,21 @@ def modality_input(data: dict, modality: str, idx: torch.Tensor, train: bool) ->
     raise ValueError(modality)
 
 
+def with_silent_objects(data: dict, idx: torch.Tensor, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Swaps in, for half of the scenes that have one, the recording where the object stayed
+    silent (dataset.AMBIENCE_EVERY): that sound is true of every image of the same place."""
+    has = (idx % AMBIENCE_EVERY == 0) & (torch.rand(len(idx)) < 0.5)
+    if not has.any():
+        return x, pos
+    rows = has.nonzero().squeeze(1)
+    amb = torch.from_numpy(data["fbank_ambience"][(idx[rows] // AMBIENCE_EVERY).numpy()]).float()  # [R, 3, 1, 128, 204]
+    clip = torch.randint(0, amb.shape[1], (len(rows),))
+    x = x.clone(); pos = pos.clone()
+    x[rows] = amb[torch.arange(len(rows)), clip]
+    pos[rows] = agree(data, idx[rows], idx, ("place",))
+    return x, pos
+
+
 def make_encoder(modality: str) -> torch.nn.Module:
     return {"audio": AudioEncoder, "depth": MapEncoder, "thermal": MapEncoder, "imu": ImuEncoder}[modality]()
 
@@ -203,8 +218,11 @@ def stage_bind(data: dict, modality: str, epochs: int) -> None:
         total = 0.0
         for b in range(n // batch):
             idx = perm[b * batch:(b + 1) * batch]
-            e = F.normalize(enc(modality_input(data, modality, idx, train=True)), dim=-1)
+            x = modality_input(data, modality, idx, train=True)
             pos = agree(data, idx, idx, PERCEIVES[modality])
+            if modality == "audio":
+                x, pos = with_silent_objects(data, idx, x, pos)
+            e = F.normalize(enc(x), dim=-1)
             logits = log_scale.exp().clamp(max=100) * e @ target[idx].t()
             loss = 0.5 * (soft_contrastive(logits, pos) + soft_contrastive(logits.t(), pos.t()))
             opt.zero_grad(); loss.backward(); opt.step(); sched.step()

@@ -124,6 +124,9 @@ describe('sampleDecoder batching, progress, previews, cancel', () => {
       expect(labels.subarray(0, 2 * 2 * D).every((x) => x === 0)).toBe(true); // unconditional rows: zeros
       expect(labels.subarray(2 * 2 * D).some((x) => x !== 0)).toBe(true);
     }
+    // the guided batch is refilled in place: one sample tensor, one class-label tensor for the run
+    expect(new Set(guided.calls.map((f) => f.sample)).size).toBe(1);
+    expect(new Set(guided.calls.map((f) => f.class_labels)).size).toBe(1);
     const plain = recording(unetInt64);
     await sampleDecoder(decoderOptions(base, { unet: plain.session, vae: null, guidanceScale: 1 }));
     expect(plain.calls.map((f) => f.sample!.dims[0])).toEqual(new Array(base.steps).fill(2));

@@ -1,4 +1,4 @@
-import { classifierFreeGuidance, duplicateBatch } from '../guidance.js';
+import { classifierFreeGuidance } from '../guidance.js';
 import type { Scheduler, StepResult } from '../schedulers/scheduler.js';
 import { UnclipError } from '../unclip-error.js';
 
@@ -18,7 +18,11 @@ export interface DenoiseOptions {
   scheduler: Scheduler;
   /** x_T [rows, ...item] already scaled by the scheduler's initNoiseSigma. */
   initialSample: Float32Array;
-  /** Runs the model once on a batch: rows [uncond; cond] when `guided`, else the conditional rows. */
+  /**
+   * Runs the model once on a batch: rows [uncond; cond] when `guided`, else the conditional rows.
+   * When guided, `modelInput` is the same buffer at every step (refilled in place), so a caller
+   * may wrap it in one tensor for the whole run.
+   */
   runModel: (modelInput: Float32Array, timestep: number, guided: boolean) => Promise<Float32Array>;
   /** Classifier-free guidance is on when > 1 (diffusers: `do_classifier_free_guidance`). */
   guidanceScale: number;
@@ -40,11 +44,17 @@ export async function denoise(options: DenoiseOptions): Promise<{ sample: Float3
   const steps = scheduler.timesteps.length;
   let sample = options.initialSample;
   let predOriginalSample: Float32Array | null = null;
+  // [x; x] for the guided call, allocated once: the step loop makes no tensor-sized garbage of its own
+  const batched = guided ? new Float32Array(sample.length * 2) : null;
   for (const [k, t] of scheduler.timesteps.entries()) {
     throwIfAborted(signal, stage, k);
     // 1. model input (Euler divides by sqrt(sigma^2 + 1)); both halves of the batch
     const modelInput = scheduler.scaleModelInput(sample, t);
-    const output = await options.runModel(guided ? duplicateBatch(modelInput) : modelInput, t, guided);
+    if (batched) {
+      batched.set(modelInput, 0);
+      batched.set(modelInput, modelInput.length);
+    }
+    const output = await options.runModel(batched ?? modelInput, t, guided);
     // 2. classifier-free guidance
     const prediction = guided ? classifierFreeGuidance(output, guidanceScale) : output;
     // 3. x_{t-1}

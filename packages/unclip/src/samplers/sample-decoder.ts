@@ -9,7 +9,7 @@ import { UnclipError } from '../unclip-error.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
 import { LatentPreview } from './latent-preview.js';
 import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, runFloat, timestepTensor, timestepType } from './onnx-io.js';
+import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType } from './onnx-io.js';
 import type { RgbImage } from './rgb-image.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 import { decodeLatents } from './vae-decode.js';
@@ -127,8 +127,10 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     preview = new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias);
   }
 
-  // 6. the loop: one UNet call per step over [uncond; cond] rows
+  // 6. the loop: one UNet call per step over [uncond; cond] rows; constant feeds made once
   let classLabelTensor: Tensor | undefined;
+  const timestepFeeds = timestepTensors(tsType, scheduler.timesteps, guided ? 2 * batch : batch, 'UNet');
+  const sampleTensor = reusableFloatTensor();
   const { sample } = await denoise({
     stage: 'decode',
     scheduler,
@@ -139,8 +141,8 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     runModel: (modelInput, t) => {
       const rows = modelInput.length / latentSize;
       const feeds: Record<string, Tensor> = {
-        [sampleName]: floatTensor(modelInput, [rows, ...latentShape]),
-        [timestepName]: timestepTensor(tsType, t, rows, 'UNet'),
+        [sampleName]: sampleTensor(modelInput, [rows, ...latentShape]),
+        [timestepName]: timestepFeeds.get(t) ?? timestepTensor(tsType, t, rows, 'UNet'),
         // the class labels are the same every step: one tensor for the whole run
         [classLabelsName]: (classLabelTensor ??= floatTensor(classLabelRows, [rows, L])),
       };

@@ -6,7 +6,7 @@ import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, runFloat, timestepTensor, timestepType } from './onnx-io.js';
+import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 
 export interface SamplePriorOptions {
@@ -71,8 +71,11 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the prior'), D, { domain: NOISE_DOMAINS.priorSample });
   const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
 
-  // 4. the loop
+  // 4. the loop; the feeds that do not change within a run are made once
   let conditionTensor: ReturnType<typeof floatTensor> | undefined;
+  const rowsPerCall = guided ? 2 * batch : batch;
+  const timestepFeeds = timestepTensors(tsType, scheduler.timesteps, rowsPerCall, 'prior');
+  const sampleTensor = reusableFloatTensor();
   const { sample } = await denoise({
     stage: 'prior',
     scheduler,
@@ -85,8 +88,8 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
       // the condition is the same every step: one tensor for the whole run
       conditionTensor ??= floatTensor(conditionRows, [rows, D]);
       return runFloat(options.session, {
-        [sampleName]: floatTensor(modelInput, [rows, D]),
-        [timestepName]: timestepTensor(tsType, t, rows, 'prior'),
+        [sampleName]: sampleTensor(modelInput, [rows, D]),
+        [timestepName]: timestepFeeds.get(t) ?? timestepTensor(tsType, t, rows, 'prior'),
         [conditionName]: conditionTensor,
       }, output, rows * D, 'prior');
     },

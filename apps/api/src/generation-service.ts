@@ -67,16 +67,18 @@ export class GenerationService {
     }
   }
 
-  /** 503 QUEUE_FULL (with Retry-After) before anything is uploaded. */
+  /** 503 QUEUE_FULL (with Retry-After) before anything is uploaded (a cheap early look; `submit` admits atomically). */
   async requireQueueRoom(): Promise<void> {
     const depth = await this.deps.positions.depth();
-    if (depth >= this.deps.config.limits.queueDepth) {
-      throw new ApiError(
-        ERROR_CODES.QUEUE_FULL,
-        `The queue is full (${depth} jobs waiting, limit ${this.deps.config.limits.queueDepth}); try again later`,
-        this.deps.config.queueRetryAfterSeconds,
-      );
-    }
+    if (depth >= this.deps.config.limits.queueDepth) throw this.queueFull(depth);
+  }
+
+  private queueFull(depth: number): ApiError {
+    return new ApiError(
+      ERROR_CODES.QUEUE_FULL,
+      `The queue is full (${depth} jobs waiting, limit ${this.deps.config.limits.queueDepth}); try again later`,
+      this.deps.config.queueRetryAfterSeconds,
+    );
   }
 
   async requirePack(): Promise<PackDescription> {
@@ -100,26 +102,33 @@ export class GenerationService {
         randomSeed: () => randomInt(0, 0xffff_ffff),
       });
       const token = newJobToken();
-      await store.create(
-        {
-          id,
-          tokenHash: sha256Hex(token),
-          owner: config.apiKeys.length > 0 ? (credentials.apiKeyHash ?? '') : '',
-          seed: job.options.seed,
-          numImages: job.options.numImages,
-          format: job.options.format,
-          createdAt: job.createdAt,
-        },
-        config.jobStateTtlSeconds,
-      );
-      await generations.add('generate', job, {
-        jobId: id,
-        priority: PRIORITY[job.options.priority],
-        attempts: config.worker.attempts,
-        backoff: { type: 'exponential', delay: 1000 },
-        removeOnComplete: { age: config.resultTtlSeconds },
-        removeOnFail: { age: config.resultTtlSeconds },
-      });
+      // the depth limit holds under concurrent requests: a place is reserved atomically first
+      const admission = await this.deps.positions.reserve(config.limits.queueDepth);
+      if (!admission.ok) throw this.queueFull(admission.depth);
+      try {
+        await store.create(
+          {
+            id,
+            tokenHash: sha256Hex(token),
+            owner: config.apiKeys.length > 0 ? (credentials.apiKeyHash ?? '') : '',
+            seed: job.options.seed,
+            numImages: job.options.numImages,
+            format: job.options.format,
+            createdAt: job.createdAt,
+          },
+          config.jobStateTtlSeconds,
+        );
+        await generations.add('generate', job, {
+          jobId: id,
+          priority: PRIORITY[job.options.priority],
+          attempts: config.worker.attempts,
+          backoff: { type: 'exponential', delay: 1000 },
+          removeOnComplete: { age: config.resultTtlSeconds },
+          removeOnFail: { age: config.resultTtlSeconds },
+        });
+      } finally {
+        await this.deps.positions.release();
+      }
       // Tells every api instance the queue changed, so watched jobs get fresh positions.
       await store.publishPosition(id, await this.deps.positions.position(id));
       return { id, token, links: generationLinks(id) };

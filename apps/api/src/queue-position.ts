@@ -8,9 +8,24 @@ import type { Redis } from 'ioredis';
  * One round trip, O(log n) for prioritized jobs (every job here has a priority) and a
  * server-side scan for the rare job in `wait` (retries without priority).
  */
+/**
+ * Admission to a queue of bounded depth, atomic across api instances: a reservation is taken
+ * only while waiting jobs + reservations in flight < limit (one Lua script, so two requests
+ * racing for the last place cannot both get it). The reservation counter expires, so a
+ * crashed api cannot leak places for long.
+ */
+const RESERVE_SCRIPT = `
+local depth = redis.call('LLEN', KEYS[1]) + redis.call('ZCARD', KEYS[2]) + tonumber(redis.call('GET', KEYS[3]) or '0')
+if depth >= tonumber(ARGV[1]) then return -depth end
+redis.call('INCR', KEYS[3])
+redis.call('EXPIRE', KEYS[3], ARGV[2])
+return depth + 1`;
+const RESERVATION_TTL_SECONDS = 60;
+
 export class QueuePositions {
   private readonly waitKey: string;
   private readonly prioritizedKey: string;
+  private readonly reservationsKey: string;
 
   constructor(
     private readonly redis: Redis,
@@ -19,6 +34,21 @@ export class QueuePositions {
   ) {
     this.waitKey = `${prefix}:${queueName}:wait`;
     this.prioritizedKey = `${prefix}:${queueName}:prioritized`;
+    this.reservationsKey = `${prefix}:${queueName}:a2i-admission`;
+  }
+
+  /**
+   * Reserves a place for a job about to be added; `{ ok: false, depth }` when the queue is
+   * full. Call `release()` once the job is in the queue (or was not added after all).
+   */
+  async reserve(limit: number): Promise<{ ok: boolean; depth: number }> {
+    const reply = Number(await this.redis.eval(RESERVE_SCRIPT, 3, this.waitKey, this.prioritizedKey, this.reservationsKey, limit, RESERVATION_TTL_SECONDS));
+    return reply > 0 ? { ok: true, depth: reply } : { ok: false, depth: -reply };
+  }
+
+  async release(): Promise<void> {
+    const left = await this.redis.decr(this.reservationsKey);
+    if (left < 0) await this.redis.set(this.reservationsKey, '0', 'EX', RESERVATION_TTL_SECONDS);
   }
 
   /** 1 = next to start; null when the job is not waiting (running, delayed for a retry, gone). */

@@ -150,6 +150,29 @@ describe('queue, validation and ownership (no worker running)', () => {
   });
 });
 
+describe('the queue depth limit under concurrent requests (two api instances, no worker)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ workers: 0, apis: 2, env: { A2I_MAX_QUEUE_DEPTH: '4' } });
+    await publishPack(stack);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('admits exactly the limit when 16 requests race for 4 places, whichever instance they reach', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 16 }, (_, i) => postJson(`${stack.urls[i % 2]!}/v1/generations`, { inputs: [TEXT] })),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses.filter((s) => s === 202)).toHaveLength(4);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(12);
+    expect(answers.filter((a) => a.status === 503).every((a) => a.body.error.code === 'QUEUE_FULL')).toBe(true);
+    const generations = stack.apis[0]!.service['deps'].generations;
+    expect(await generations.getWaitingCount() + await generations.getPrioritizedCount()).toBe(4);
+  });
+});
+
 describe('API keys', () => {
   let stack: Stack;
   let url: string;

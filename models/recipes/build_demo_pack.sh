@@ -24,4 +24,5 @@ $PY make_reference.py --pack "$OUT"
 $PY reference_vision.py demo --manifest "$OUT/manifest.json"
 $PY reference_text.py demo --tokenizer "$OUT/tokenizer"
 $PY reference_audio.py
+$PY reference_video.py --pack "$OUT"
 $PY eval_demo.py --pack "$OUT"

@@ -126,7 +126,7 @@ def demo_constants(manifest: Path) -> tuple[int, list[float], list[float], dict[
         encoders = json.loads(manifest.read_text())["encoders"]
         vision = encoders["vision"]["preprocess"]
         gray = {kind: (encoders[kind]["preprocess"]["mean"], encoders[kind]["preprocess"]["std"]) for kind in ("depth", "thermal")}
-        return int(vision["size"]), vision["mean"], vision["std"], gray, str(manifest.relative_to(ROOT))
+        return int(vision["size"]), vision["mean"], vision["std"], gray, str(manifest.resolve().relative_to(ROOT))
     try:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import preprocess  # the recipes' own constants

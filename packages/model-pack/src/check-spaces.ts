@@ -1,5 +1,5 @@
 import type { PackProblem } from './pack-error.js';
-import type { EncoderEntry, PackManifest } from './manifest-schema.js';
+import { PROMPT_ENCODER_KEY, promptSource, type EncoderEntry, type PackManifest, type PromptEncoderEntry } from './manifest-schema.js';
 
 /**
  * Whether the manifest's parts fit together, from the manifest alone (pure):
@@ -10,9 +10,11 @@ import type { EncoderEntry, PackManifest } from './manifest-schema.js';
  *   dim values and its noise-level embedding is dim wide, so class_labels are [B, 2 dim]
  *   (Stable unCLIP: 1024 + 1024 for ViT-H) (PACK_SPACE_MISMATCH);
  * - the prior's normaliser holds dim values (PACK_SPACE_MISMATCH);
- * - tensors the manifest describes twice agree: prompt conditioning vs the text encoder's
- *   hidden states, the preview projection vs the latent channels, each encoder's input vs
- *   its preprocess (PACK_TENSOR_MISMATCH).
+ * - the prompt conditioning names a source of hidden states (the top-level promptEncoder, or
+ *   an encoder declaring hiddenStates) and tensors the manifest describes twice agree: prompt
+ *   conditioning vs that source's hidden states, the preview projection vs the latent
+ *   channels, each encoder's (and the promptEncoder's) input vs its preprocess
+ *   (PACK_TENSOR_MISMATCH).
  */
 export function checkSpaces(manifest: PackManifest): PackProblem[] {
   const problems: PackProblem[] = [];
@@ -34,7 +36,7 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
       if (dim !== undefined && width !== dim) {
         space('PACK_SPACE_MISMATCH', `${where}.output.shape`, `The ${modality} encoder outputs ${width}-d embeddings (${where}.output.shape) but its space "${encoder.space}" is ${dim}-d`);
       }
-      checkEncoderInput(modality, encoder, problems);
+      checkEncoderInput(where, encoder, problems);
     } else if (encoder.encoder !== undefined) {
       const target = (manifest.encoders as Record<string, EncoderEntry | undefined>)[encoder.encoder];
       if (!target?.file) {
@@ -63,20 +65,28 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
     }
   }
 
-  // 3. prompt conditioning vs the text encoder's hidden states
+  // 3. prompt conditioning vs the hidden states of the source it names
+  if (manifest.promptEncoder) checkEncoderInput(PROMPT_ENCODER_KEY, manifest.promptEncoder, problems);
   const prompt = decoder?.promptConditioning;
   if (prompt) {
-    const source = (manifest.encoders as Record<string, EncoderEntry | undefined>)[prompt.encoder];
-    const hidden = source?.hiddenStates;
-    if (!hidden) {
+    const source = promptSource(manifest);
+    const hidden = source?.entry.hiddenStates;
+    if (!source) {
+      const candidates = [
+        ...(manifest.promptEncoder ? [PROMPT_ENCODER_KEY] : []),
+        ...Object.entries(manifest.encoders).filter(([, e]) => e?.hiddenStates).map(([key]) => key),
+      ];
+      const missing = prompt.encoder === PROMPT_ENCODER_KEY ? 'no promptEncoder entry' : 'no encoder of that name';
+      space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.encoder', `decoder.promptConditioning.encoder is "${prompt.encoder}" but this pack has ${missing} (it can name "${PROMPT_ENCODER_KEY}", the top-level entry, or an encoder declaring hiddenStates; this pack has ${candidates.map((c) => `"${c}"`).join(', ') || 'neither'})`);
+    } else if (!hidden) {
       space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.encoder', `decoder.promptConditioning reads "${prompt.output}" from the ${prompt.encoder} encoder, which declares no hiddenStates`);
     } else {
       if (hidden.name !== prompt.output) {
-        space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.output', `decoder.promptConditioning.output is "${prompt.output}" but encoders.${prompt.encoder}.hiddenStates.name is "${hidden.name}"`);
+        space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.output', `decoder.promptConditioning.output is "${prompt.output}" but ${source.where}.hiddenStates.name is "${hidden.name}"`);
       }
       const tail = hidden.shape.slice(1);
       if (tail.length !== 2 || tail[0] !== prompt.shape[0] || tail[1] !== prompt.shape[1]) {
-        space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.shape', `decoder.promptConditioning.shape is [${prompt.shape.join(', ')}] but encoders.${prompt.encoder}.hiddenStates.shape is [${hidden.shape.join(', ')}]`);
+        space('PACK_TENSOR_MISMATCH', 'decoder.promptConditioning.shape', `decoder.promptConditioning.shape is [${prompt.shape.join(', ')}] but ${source.where}.hiddenStates.shape is [${hidden.shape.join(', ')}]`);
       }
     }
   }
@@ -108,9 +118,10 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
 /**
  * An encoder's input shape against its preprocess (models/README.md "preprocess, by modality"):
  * image/depth/thermal [-1, channels, size, size]; audio [-1, 1, numMelBins, targetLength];
- * text int64 [-1, contextLength]; imu [-1, channels, length].
+ * text int64 [-1, contextLength]; imu [-1, channels, length]. `entry` is "encoders.<key>" or
+ * "promptEncoder".
  */
-function checkEncoderInput(modality: string, encoder: EncoderEntry, problems: PackProblem[]): void {
+function checkEncoderInput(entry: string, encoder: EncoderEntry | PromptEncoderEntry, problems: PackProblem[]): void {
   const input = encoder.input;
   if (!input) return;
   const p = encoder.preprocess as Record<string, unknown> & { type: string };
@@ -138,7 +149,7 @@ function checkEncoderInput(modality: string, encoder: EncoderEntry, problems: Pa
     default:
       return;
   }
-  const where = `encoders.${modality}.input`;
+  const where = `${entry}.input`;
   const shape = input.shape;
   const fits = shape[0] === -1 && shape.length === expected.length + 1 && expected.every((d, i) => d === undefined || shape[i + 1] === d);
   if (!fits) {

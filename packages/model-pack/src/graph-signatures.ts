@@ -46,6 +46,16 @@ export function graphSignatures(manifest: PackManifest): GraphSignature[] {
     });
   }
 
+  const prompt = manifest.promptEncoder;
+  if (prompt) {
+    signatures.push({
+      part: 'promptEncoder',
+      file: prompt.file,
+      inputs: [{ name: prompt.input.name, where: 'promptEncoder.input.name', shape: prompt.input.shape, dtypes: [prompt.input.dtype ?? 'float32'] }],
+      outputs: [{ name: prompt.hiddenStates.name, where: 'promptEncoder.hiddenStates.name', shape: prompt.hiddenStates.shape, dtypes: ['float32'] }],
+    });
+  }
+
   const d = manifest.decoder;
   if (d) signatures.push(...decoderSignatures(d, dim(d.space)));
 

@@ -90,11 +90,13 @@ export async function readManifest(dir: string): Promise<ManifestResult> {
 export function referencedFiles(manifest: PackManifest, dir: string): PackFileRef[] {
   const refs: PackFileRef[] = [];
   const add = (where: string, path: string) => refs.push({ where, path, absolute: resolve(dir, path) });
-  for (const [modality, encoder] of Object.entries(manifest.encoders)) {
-    if (encoder?.file !== undefined) add(`encoders.${modality}.file`, encoder.file);
-    const tokenizer = (encoder?.preprocess as { tokenizer?: Record<string, unknown> }).tokenizer;
+  const entries: Array<[string, { file?: string | undefined; preprocess: object } | undefined]> = Object.entries(manifest.encoders).map(([modality, encoder]) => [`encoders.${modality}`, encoder]);
+  if (manifest.promptEncoder) entries.push(['promptEncoder', manifest.promptEncoder]);
+  for (const [where, entry] of entries) {
+    if (entry?.file !== undefined) add(`${where}.file`, entry.file);
+    const tokenizer = (entry?.preprocess as { tokenizer?: Record<string, unknown> } | undefined)?.tokenizer;
     for (const key of ['vocab', 'merges'] as const) {
-      if (typeof tokenizer?.[key] === 'string') add(`encoders.${modality}.preprocess.tokenizer.${key}`, tokenizer[key]);
+      if (typeof tokenizer?.[key] === 'string') add(`${where}.preprocess.tokenizer.${key}`, tokenizer[key]);
     }
   }
   if (manifest.decoder) {

@@ -60,6 +60,21 @@ export const encoderSchema = z
     }
   });
 
+/** The `decoder.promptConditioning.encoder` value naming the top-level `promptEncoder`. */
+export const PROMPT_ENCODER_KEY = 'promptEncoder';
+
+/**
+ * The decoder's own text model (Stable unCLIP: SD 2.1's OpenCLIP-H text model), when the token
+ * hidden states its UNet reads do not come from an ImageBind encoder: an encoder entry's
+ * fields less output, space and postprocess (it embeds into no space).
+ */
+export const promptEncoderSchema = z.looseObject({
+  file: packPath,
+  input: tensorSpecSchema,
+  preprocess: z.looseObject({ type: z.literal('text') }),
+  hiddenStates: z.looseObject({ name: tensorName, shape: z.array(dimension).min(2) }),
+});
+
 /** diffusers' scheduler config in camelCase; @a2i/unclip checks every key by name. */
 const schedulerSchema = z.looseObject({ numTrainTimesteps: positiveInt.optional(), betaSchedule: z.enum(['linear', 'scaled_linear', 'squaredcos_cap_v2']).optional() });
 
@@ -139,6 +154,8 @@ export const packManifestSchema = z.looseObject({
   files: z.record(packPath, sha256Hex),
   spaces: z.record(z.string().min(1), z.looseObject({ dim: positiveInt })),
   encoders: z.partialRecord(z.enum(ENCODER_MODALITIES), encoderSchema).refine((e) => Object.keys(e).length > 0, 'Expected at least one encoder'),
+  /** Named by `decoder.promptConditioning.encoder: "promptEncoder"`. */
+  promptEncoder: promptEncoderSchema.nullable().optional(),
   prior: priorSchema.nullable().optional(),
   /**
    * Absent in an encoders-only pack (e.g. export_imagebind.py's output before assembly): it
@@ -154,5 +171,26 @@ export type PackManifest = z.infer<typeof packManifestSchema>;
 export type EncoderEntry = z.infer<typeof encoderSchema>;
 export type DecoderSection = z.infer<typeof decoderSchema>;
 export type PriorSection = z.infer<typeof priorSchema>;
+export type PromptEncoderEntry = z.infer<typeof promptEncoderSchema>;
 export type TensorSpecEntry = z.infer<typeof tensorSpecSchema>;
 export type EncoderModality = (typeof ENCODER_MODALITIES)[number];
+
+/** Where the decoder's prompt hidden states come from (`decoder.promptConditioning.encoder`). */
+export interface PromptSource {
+  /** The manifest entry: "promptEncoder" or "encoders.<key>". */
+  where: string;
+  entry: PromptEncoderEntry | EncoderEntry;
+}
+
+/**
+ * The entry `decoder.promptConditioning.encoder` names: "promptEncoder" is the top-level
+ * promptEncoder, anything else an `encoders` key. Undefined when there is no prompt
+ * conditioning or the name finds nothing (checkSpaces reports that).
+ */
+export function promptSource(manifest: PackManifest): PromptSource | undefined {
+  const name = manifest.decoder?.promptConditioning?.encoder;
+  if (name === undefined) return undefined;
+  if (name === PROMPT_ENCODER_KEY) return manifest.promptEncoder ? { where: PROMPT_ENCODER_KEY, entry: manifest.promptEncoder } : undefined;
+  const entry = (manifest.encoders as Record<string, EncoderEntry | undefined>)[name];
+  return entry ? { where: `encoders.${name}`, entry } : undefined;
+}

@@ -162,13 +162,10 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 }
 
-/** A prompt's token hidden states [77, W] from the prompt-conditioning encoder (text). */
+/** A prompt's token hidden states [77, W] from the pack's prompt-conditioning source. */
 async function encodePrompt(rt: PackRuntime, prompt: string): Promise<Float32Array> {
-  const tokenizer = rt.preprocessors.text;
-  if (!tokenizer || !rt.promptEncoder) throw new ImageBindError('UNSUPPORTED_MODALITY', 'This model pack cannot encode prompts');
-  const { ids } = tokenizer.tokenize([prompt]);
-  const { hiddenStates } = await rt.promptEncoder.run([{ data: ids, rows: 1 }], { withHiddenStates: true });
-  return hiddenStates!;
+  if (!rt.promptEncoder) throw new ImageBindError('UNSUPPORTED_MODALITY', 'This model pack cannot encode prompts');
+  return rt.promptEncoder.encode(prompt);
 }
 
 /** What the pack offers, from its manifest (the api validates requests against it). */

@@ -13,6 +13,7 @@ import {
   graphSignatures,
   loadPack,
   PackError,
+  promptSource,
   type DecoderSettings,
   type EncoderEntry,
   type LoadedPack,
@@ -21,6 +22,7 @@ import {
 import { createScheduler, LatentPreview, NoiseAugmentation, SCHEDULER_NAMES, type DecoderManifest, type PriorManifest, type SchedulerName } from '@a2i/unclip';
 import { EncoderRunner } from './encoder-runner.js';
 import type { Preprocessors } from './input-decoding.js';
+import { PromptEncoder } from './prompt-encoder.js';
 import { sessionOptionsFor, type OnnxRuntimeConfig } from './runtime-config.js';
 
 /** Everything a pack needs at run time, opened once when the worker starts. */
@@ -42,8 +44,12 @@ export interface PackRuntime {
   priorManifest: PriorManifest | null;
   decoderScheduler: SchedulerName;
   priorScheduler: SchedulerName | null;
-  /** The encoder whose hidden states condition the decoder on a prompt (text), if any. */
-  promptEncoder: EncoderRunner | null;
+  /**
+   * A prompt's token hidden states for the decoder's prompt conditioning, if it has one: the
+   * pack's promptEncoder (Stable unCLIP: SD 2.1's text model, its own tokenizer) or the
+   * encoder `decoder.promptConditioning.encoder` names (the demo pack: "text").
+   */
+  promptEncoder: PromptEncoder | null;
   release(): Promise<void>;
 }
 
@@ -123,9 +129,23 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
         problems.push({ code: 'PACK_MANIFEST_INVALID', where: `${where}.type`, message: `Expected a preprocess type this server knows (image, depth, thermal, audio, imu, video, text) for ${where}.type but received ${JSON.stringify(pre.type)}` });
     }
   }
-  const promptSource = decoder.promptConditioning?.encoder;
-  if (promptSource !== undefined && (manifest.encoders as Record<string, EncoderEntry | undefined>)[promptSource]?.preprocess.type !== 'text') {
-    problems.push({ code: 'PACK_MANIFEST_INVALID', where: 'decoder.promptConditioning.encoder', message: `Expected a text encoder for decoder.promptConditioning.encoder (prompts are tokenized) but received ${JSON.stringify(promptSource)}` });
+  // the prompt's source (checkPack found it) and its tokenizer: the text encoder's, or its own
+  const prompt = promptSource(manifest);
+  let promptTokenizer: ClipTokenizer | undefined;
+  if (prompt && prompt.entry.preprocess.type !== 'text') {
+    problems.push({ code: 'PACK_MANIFEST_INVALID', where: 'decoder.promptConditioning.encoder', message: `Expected a text encoder for decoder.promptConditioning.encoder (prompts are tokenized) but ${prompt.where} has a ${JSON.stringify(prompt.entry.preprocess.type)} preprocess` });
+  } else if (prompt?.where === 'encoders.text') {
+    promptTokenizer = preprocessors.text;
+  } else if (prompt) {
+    const where = `${prompt.where}.preprocess`;
+    const textPre = section(problems, where, () => parseTextPreprocess(prompt.entry.preprocess, where));
+    if (textPre) {
+      try {
+        promptTokenizer = await ClipTokenizer.fromPack(pack.dir, textPre);
+      } catch (error) {
+        problems.push({ code: 'PACK_MANIFEST_INVALID', where: `${where}.tokenizer`, message: (error as Error).message });
+      }
+    }
   }
   const decoderManifest = { ...decoder, limits: settings.limits } satisfies DecoderManifest;
   const priorManifest = manifest.prior ? ({ ...manifest.prior, limits: settings.limits } satisfies PriorManifest) : null;
@@ -172,7 +192,10 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     if (session && entry.input && entry.output) runners.set(key, new EncoderRunner(key, session, { ...entry, input: entry.input, output: entry.output }));
   }
   const visionRank = manifest.encoders.vision?.input?.shape.length;
-  const prompt = decoder.promptConditioning;
+  const promptSession = prompt ? sessions.get(prompt.where) : undefined;
+  const promptEncoder = prompt && promptSession && promptTokenizer && prompt.entry.input && prompt.entry.hiddenStates
+    ? new PromptEncoder(promptSession, promptTokenizer, { where: prompt.where, inputName: prompt.entry.input.name, hiddenStates: prompt.entry.hiddenStates })
+    : null;
   return {
     pack,
     dim: manifest.spaces[decoder.space]!.dim,
@@ -187,7 +210,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     priorManifest,
     decoderScheduler: decoderScheduler!,
     priorScheduler,
-    promptEncoder: prompt ? (runners.get(prompt.encoder) ?? null) : null,
+    promptEncoder,
     release: releaseAll,
   };
 }

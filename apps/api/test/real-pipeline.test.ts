@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectSocket, json, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack } from './harness.js';
+import { connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack } from './harness.js';
 
 // The server end to end on the REAL pipeline (A2I_PIPELINE=onnx) and the demo pack: sounds
 // uploaded as files come back as 64x64 PNGs. Redis, BullMQ, HTTP, socket.io and the models
@@ -76,6 +76,67 @@ describe('the server on the ONNX pipeline and the demo pack', () => {
     const first = await run(11);
     expect((await run(11)).equals(first)).toBe(true);
     expect((await run(12)).equals(first)).toBe(false);
+  }, 120_000);
+
+  it('mixes audio + image - text with weights: queued (with position) -> started -> progress -> preview -> succeeded over socket.io', async () => {
+    // a long job first, so that the mixed one is still queued when its socket subscribes
+    const blocker = await upload(url, join(SAMPLES, sounds[0]!), { steps: 200, previewEvery: 0, prior: 'off' });
+    const form = new FormData();
+    form.set('request', JSON.stringify({
+      inputs: [
+        { modality: 'audio', file: 'sound', weight: 0.6 },
+        { modality: 'image', file: 'photo', weight: 0.5 },
+        { modality: 'text', text: 'a small red circle', weight: -0.2 },
+      ],
+      steps: 10, previewEvery: 5, seed: 5,
+    }));
+    form.set('sound', new Blob([readFileSync(join(SAMPLES, 'sea-bell.wav'))], { type: 'audio/wav' }), 'sea-bell.wav');
+    form.set('photo', new Blob([readFileSync(join(SAMPLES, 'desert-buzz.png'))], { type: 'image/png' }), 'desert-buzz.png');
+    const response = await fetch(`${url}/v1/generations`, { method: 'POST', body: form });
+    expect(response.status).toBe(202);
+    const created = await json(response);
+    const socket = connectSocket(url, { jobId: created.id, token: created.token });
+    const events = recordSocketEvents(socket);
+    await waitFor(() => events.find((e) => e.type === 'job:queued'), 'job:queued');
+    await fetch(`${url}${blocker.links.cancel}`, { method: 'POST', headers: { 'x-job-token': blocker.token } });
+    await waitFor(() => events.find((e) => e.type === 'job:succeeded' || e.type === 'job:failed'), 'the mixed job\'s end', 60_000);
+    socket.close();
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('job:queued');
+    expect(events[0]!.payload.position).toBeGreaterThanOrEqual(1);
+    expect(types.at(-1)).toBe('job:succeeded');
+    const firstOf = (type: string) => types.indexOf(type);
+    expect(firstOf('job:started')).toBeGreaterThan(0);
+    expect(firstOf('job:progress')).toBeGreaterThan(firstOf('job:started'));
+    expect(firstOf('job:preview')).toBeGreaterThan(firstOf('job:progress'));
+    const decodeSteps = events.filter((e) => e.type === 'job:progress' && e.payload.stage === 'decode').map((e) => e.payload.step as number);
+    expect(decodeSteps).toEqual([...decodeSteps].sort((a, b) => a - b));
+    expect(decodeSteps.at(-1)).toBe(10);
+    const png = await imageBytes(url, events, created.token);
+    expect(await sharp(png).metadata()).toMatchObject({ format: 'png', width: 64, height: 64 });
+  }, 120_000);
+
+  it('generates from the embedding /v1/embeddings returned: the same image as from the sound itself', async () => {
+    const file = join(SAMPLES, 'sea-bell.wav');
+    const form = new FormData();
+    form.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }] }));
+    form.set('sound', new Blob([readFileSync(file)], { type: 'audio/wav' }), 'sound.wav');
+    const embedded = await json(await fetch(`${url}/v1/embeddings`, { method: 'POST', body: form }));
+    expect(embedded.dim).toBe(128);
+    expect(embedded.combined).toHaveLength(128);
+    const options = { steps: 6, seed: 21, previewEvery: 0, prior: 'on' };
+    const viaEmbedding = await postJson(`${url}/v1/generations`, { inputs: [{ modality: 'embedding', vector: embedded.combined, weight: 1 }], ...options });
+    expect(viaEmbedding.status).toBe(202);
+    const fromSound = await upload(url, file, options);
+    const pixels = async (created: { id: string; token: string; links: Record<string, string> }) => {
+      const events = await readSse(`${url}${created.links.events}?token=${created.token}`);
+      return sharp(await imageBytes(url, events, created.token)).raw().toBuffer();
+    };
+    const [a, b] = [await pixels(viaEmbedding.body), await pixels(fromSound)];
+    // The vector went through JSON as float32 values printed exactly; renormalising it may move
+    // the last bit, so allow one 8-bit level (measured: identical).
+    expect(a.length).toBe(b.length);
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThanOrEqual(1);
   }, 120_000);
 
   it('fails a file that is not a sound with the decoder\'s code', async () => {

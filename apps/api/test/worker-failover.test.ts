@@ -9,11 +9,14 @@ import { createApp, type ApiApp } from '../src/index.js';
 import { json, REDIS_URL, postJson, removePrefix, silent, testConfig, waitFor } from './harness.js';
 
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
+const DEMO = fileURLToPath(new URL('../../../models/demo', import.meta.url));
 const JOBS = 20;
+// Long enough (about half a second of UNet steps on the demo pack) to be killed mid-job.
+const STEPS = 100;
 
-/** One real worker process (`tsx apps/worker/src/main.ts --pipeline synthetic`). */
+/** One real worker process on the real models (`tsx apps/worker/src/main.ts --pipeline onnx`). */
 function spawnWorker(name: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--pipeline', 'synthetic'], {
+  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--pipeline', 'onnx'], {
     env: { ...process.env, ...env, A2I_WORKER_NAME: name },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -35,7 +38,10 @@ describe('a worker killed mid-job (SIGKILL)', () => {
       A2I_UPLOADS_DIR: config.dirs.uploads,
       A2I_RESULTS_DIR: config.dirs.results,
       A2I_LOG_LEVEL: 'silent',
-      A2I_SYNTHETIC_STEP_MS: '40',
+      A2I_PACK_DIR: DEMO,
+      // two workers on one machine: one onnxruntime thread each
+      A2I_ORT_THREADS: '1',
+      A2I_PROGRESS_INTERVAL_MS: '0',
       // A lost worker's lock runs out after 2 s; others look for stalled jobs every second.
       A2I_LOCK_DURATION_MS: '2000',
       A2I_STALLED_INTERVAL_MS: '1000',
@@ -67,11 +73,11 @@ describe('a worker killed mid-job (SIGKILL)', () => {
     const victim = spawnWorker('victim', env);
     const survivor = spawnWorker('survivor', env);
     children.push(victim, survivor);
-    await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 'workers ready', 30_000);
+    await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 'workers ready', 90_000);
 
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
-      const created = await postJson(`${url}/v1/generations`, { inputs: [{ modality: 'text', text: `job ${i}` }], steps: 6, prior: 'off', previewEvery: 0 });
+      const created = await postJson(`${url}/v1/generations`, { inputs: [{ modality: 'text', text: `a small red star in the sea ${i}` }], steps: STEPS, prior: 'off', previewEvery: 0 });
       expect(created.status).toBe(202);
       ids.push(created.body.id);
     }

@@ -27,21 +27,15 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
+from pack_files import sha256
 
 FORMAT = "imagebind-unclip-pack/1"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 24), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_manifest(folder: Path, names: tuple[str, ...]) -> dict:

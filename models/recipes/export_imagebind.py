@@ -31,7 +31,6 @@ files in those folders (reference_imagebind.py) for packages/imagebind/test/imag
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import shutil
@@ -50,6 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_audio import IMAGEBIND_AUDIO  # noqa: E402  ImageBind's audio constants
 from reference_text import convert_real_vocab  # noqa: E402  SimpleTokenizer's vocabulary order
 from reference_vision import CLIP_MEAN, CLIP_STD, REAL_GRAY  # noqa: E402
+from pack_files import sha256  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 OPSET = 14
@@ -274,12 +274,6 @@ def save_tensor(folder: Path, name: str, tensor: torch.Tensor) -> dict:
     return {"path": f"{name}.bin", "shape": list(array.shape), "dtype": dtype[0]}
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def export_encoders(model: torch.nn.Module, out: Path, modalities: list[str], fp16: bool, seed: int) -> None:

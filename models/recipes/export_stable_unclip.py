@@ -33,7 +33,6 @@ stabilityai/stable-diffusion-2-1-unclip).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import inspect
 import json
 import math
@@ -46,6 +45,7 @@ import onnx
 import torch
 import torch.nn.functional as F
 from onnx import helper, numpy_helper
+from pack_files import sha256
 
 # Protocol buffers cannot serialise a message over 2 GiB; stay well below it.
 EXTERNAL_DATA_THRESHOLD = 1_800_000_000
@@ -352,12 +352,6 @@ def save_check(check_dir: Path, out: Path, name: str, file: str, inputs: dict, o
     cases.append(case)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 24), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------- main

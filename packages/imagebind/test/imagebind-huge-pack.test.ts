@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAudio, decodeImage, parseImuCsv, parseImuNpy } from '@a2i/media';
-import { ClipTokenizer, createEncoder, imageToTensor, imuToTensor, preprocessAudio, type Encoder, type EncoderInput } from '../src/index.js';
+import { ClipTokenizer, cosineSimilarity, createEncoder, imageToTensor, imuToTensor, preprocessAudio, type Encoder, type EncoderInput } from '../src/index.js';
 import { maxAbsDiff, readJson } from './helpers.js';
 
 interface RawTensor {
@@ -62,17 +62,6 @@ function distance(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return Math.sqrt(sum);
 }
 
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i]! * b[i]!;
-    aa += a[i]! * a[i]!;
-    bb += b[i]! * b[i]!;
-  }
-  return ab / Math.sqrt(aa * bb);
-}
 
 describe.skipIf(!ready)('ImageBind pack: TypeScript pipeline vs PyTorch on the same files', () => {
   // Shown as skipped, with the reason, when no pack is given.
@@ -130,7 +119,7 @@ describe.skipIf(!ready)('ImageBind pack: TypeScript pipeline vs PyTorch on the s
       }
       const [embedding] = await (await encoderFor(c.modality)).run([rows]);
       const reference = readRaw(c.embedding) as Float32Array;
-      const cos = cosine(embedding!, reference);
+      const cos = cosineSimilarity(embedding!, reference);
       const others = cases.filter((o) => o.modality === c.modality && o !== c).map((o) => readRaw(o.embedding) as Float32Array);
       const nearestOther = Math.min(...others.map((o) => distance(reference, o)));
       const ratio = distance(embedding!, reference) / nearestOther;

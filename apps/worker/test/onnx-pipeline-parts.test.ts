@@ -1,12 +1,18 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@a2i/protocol';
 import { priorApplies } from '@a2i/protocol';
-import { previewFactor, runtimeConfigFromEnv, sessionOptionsFor, upscaleNearest } from '../src/onnx-pipeline/index.js';
+import { defaultIntraOpThreads, previewFactor, runtimeConfigFromEnv, sessionOptionsFor, upscaleNearest } from '../src/onnx-pipeline/index.js';
 
 describe('runtimeConfigFromEnv', () => {
-  it('defaults to the CPU with onnxruntime\'s threads, the arena on and checksums verified', () => {
-    expect(runtimeConfigFromEnv({})).toEqual({ executionProvider: 'cpu', deviceId: 0, intraOpThreads: 0, interOpThreads: 0, memoryArena: true, verifyChecksums: true });
-    expect(sessionOptionsFor(runtimeConfigFromEnv({}))).toEqual({ executionProviders: ['cpu'], enableCpuMemArena: true, graphOptimizationLevel: 'all' });
+  it('defaults to the CPU with all cores but one for onnxruntime, the arena on and checksums verified', () => {
+    expect(runtimeConfigFromEnv({})).toEqual({ executionProvider: 'cpu', deviceId: 0, intraOpThreads: Math.max(1, availableParallelism() - 1), interOpThreads: 0, memoryArena: true, verifyChecksums: true });
+    expect([defaultIntraOpThreads(1), defaultIntraOpThreads(2), defaultIntraOpThreads(16)]).toEqual([1, 1, 15]);
+    expect(runtimeConfigFromEnv({ A2I_ORT_THREADS: '0' }).intraOpThreads).toBe(0); // onnxruntime's own choice
+    expect(sessionOptionsFor(runtimeConfigFromEnv({}))).toEqual({
+      executionProviders: ['cpu'], enableCpuMemArena: true, graphOptimizationLevel: 'all', intraOpNumThreads: Math.max(1, availableParallelism() - 1),
+    });
+    expect(sessionOptionsFor(runtimeConfigFromEnv({ A2I_ORT_THREADS: '0' }))).toEqual({ executionProviders: ['cpu'], enableCpuMemArena: true, graphOptimizationLevel: 'all' });
   });
   it('reads the provider, device, threads and switches', () => {
     const config = runtimeConfigFromEnv({

@@ -16,7 +16,7 @@ import { z } from 'zod';
  *                                                            stand-in for tests) or the path of a module exporting createPipeline
  *  A2I_ORT_PROVIDER                 cpu                      onnxruntime execution provider: cpu | cuda (worker)
  *  A2I_ORT_DEVICE_ID                0                        GPU index for cuda (worker)
- *  A2I_ORT_THREADS / A2I_ORT_INTER_OP_THREADS  (ORT default) intra-/inter-op threads (worker)
+ *  A2I_ORT_THREADS / A2I_ORT_INTER_OP_THREADS  cores-1 / (ORT default) intra-/inter-op threads (worker)
  *  A2I_ORT_MEMORY_ARENA             true                     ORT's CPU memory arena (worker)
  *  A2I_PACK_VERIFY_CHECKSUMS        true                     check the pack's sha256 list at worker start
  *  A2I_MAX_UPLOAD_BYTES             26214400 (25 MiB)        per file

@@ -3,7 +3,7 @@ import { OnnxPipeline } from './onnx-pipeline.js';
 import { runtimeConfigFromEnv, type OnnxRuntimeConfig } from './runtime-config.js';
 
 export { OnnxPipeline, type OnnxPipelineOptions, type OnnxPackDescription } from './onnx-pipeline.js';
-export { runtimeConfigFromEnv, sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
+export { defaultIntraOpThreads, runtimeConfigFromEnv, sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 export { upscaleNearest, previewFactor } from './preview-upscale.js';
 export { decodeInput, encoderFor, type DecodedInput, type DecodeContext, type Preprocessors } from './input-decoding.js';
 export { EncoderRunner, type EncoderRows, type EncodedRows } from './encoder-runner.js';

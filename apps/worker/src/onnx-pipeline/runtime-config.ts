@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { ConfigError } from '@a2i/protocol';
 
@@ -8,7 +9,12 @@ import { ConfigError } from '@a2i/protocol';
  *  A2I_ORT_PROVIDER             cpu      execution provider: cpu | cuda (cuda needs the CUDA build:
  *                                        ONNXRUNTIME_NODE_INSTALL=cuda12 at npm install)
  *  A2I_ORT_DEVICE_ID            0        GPU index for cuda
- *  A2I_ORT_THREADS              0        intra-op threads per session (0: onnxruntime's choice, one per core)
+ *  A2I_ORT_THREADS              cores-1  intra-op threads per session (at least 1; 0: onnxruntime's choice,
+ *                                        one per core). One core is left to the worker's own I/O (progress,
+ *                                        previews, Redis) and the api: with every core given to
+ *                                        onnxruntime, its spinning threads and the server's event path
+ *                                        slow each other down (measured: 1.39x vs 1.03x HTTP / in-process
+ *                                        on 2 cores, npm run bench).
  *  A2I_ORT_INTER_OP_THREADS     0        inter-op threads (0: onnxruntime's choice)
  *  A2I_ORT_MEMORY_ARENA         true     onnxruntime's CPU memory arena (faster; keeps peak memory reserved)
  *  A2I_PACK_VERIFY_CHECKSUMS    true     hash every pack file at start (seconds per GB)
@@ -22,10 +28,15 @@ export interface OnnxRuntimeConfig {
   verifyChecksums: boolean;
 }
 
+/** All cores but one, at least one. */
+export function defaultIntraOpThreads(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
 export const DEFAULT_RUNTIME_CONFIG: Readonly<OnnxRuntimeConfig> = Object.freeze({
   executionProvider: 'cpu',
   deviceId: 0,
-  intraOpThreads: 0,
+  intraOpThreads: defaultIntraOpThreads(),
   interOpThreads: 0,
   memoryArena: true,
   verifyChecksums: true,

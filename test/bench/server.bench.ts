@@ -5,15 +5,16 @@
  *
  * 1. End-to-end latency of one job over HTTP (multipart POST -> socket.io events ->
  *    job:succeeded -> GET the image), one job at a time, against the same generation
- *    in-process (loadPipeline + generate + PNG encode, as `a2i generate --local` does):
- *    medians and their ratio (the server's overhead factor).
+ *    in-process (loadPipeline + generate + the previews the request asks for + PNG encode):
+ *    medians and their ratio (the server's overhead factor). The server runs with its
+ *    default settings (progress events throttled to A2I_PROGRESS_INTERVAL_MS, 200 ms).
  * 2. Jobs per minute with 1 and then 2 worker processes: `--jobs` submitted at once,
- *    timed from the first POST to the last job:succeeded.
+ *    timed from the first POST to the last job:succeeded (default settings too).
  * 3. Worker-progress -> client-event latency, p50 / p99: for every job:progress a socket.io
  *    client receives, its arrival time minus the event's `at` (stamped by the worker when it
- *    publishes to Redis; integer milliseconds, same clock: one machine). Measured with
- *    A2I_PROGRESS_INTERVAL_MS=0 (every step is an event) while idle (part 1) and while
- *    loaded (part 2, 2 workers).
+ *    publishes to Redis; integer milliseconds, same clock: one machine). Measured with the
+ *    workers restarted with A2I_PROGRESS_INTERVAL_MS=0 (every step is an event: the worst
+ *    case for the event path), one job at a time (idle) and `--jobs` at once on 2 workers.
  *
  * The api and the workers are separate processes (`tsx apps/api/src/main.ts`,
  * `tsx apps/worker/src/main.ts`), as `npm start` runs them, on a real Redis (A2I_REDIS_URL,
@@ -28,12 +29,12 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
 import { generationRequestSchema, loadServerConfig, parseOrThrow, redisAnswers, removeKeysWithPrefix, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
-import { encodeImage, loadPipeline, ONNX_PIPELINE, runtimeConfigFromEnv } from '@a2i/worker';
+import { encodeImage, encodePreview, loadPipeline, ONNX_PIPELINE, runtimeConfigFromEnv } from '@a2i/worker';
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 
@@ -43,7 +44,7 @@ const WORKER_MAIN = join(ROOT, 'apps/worker/src/main.ts');
 
 const { values: args } = parseArgs({
   options: {
-    runs: { type: 'string', default: '6' },
+    runs: { type: 'string', default: '12' },
     jobs: { type: 'string', default: '12' },
     steps: { type: 'string' },
     json: { type: 'string' },
@@ -99,10 +100,10 @@ class ProcessGroup {
     private readonly logDir: string,
   ) {}
 
-  start(name: string, main: string): void {
+  start(name: string, main: string, extraEnv: NodeJS.ProcessEnv = {}): void {
     const log = join(this.logDir, `${name}.log`);
     const out = createWriteStream(log);
-    const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: ROOT, env: { ...this.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.pipe(out);
     child.stderr!.pipe(out);
     this.children.push({ name, child, log });
@@ -118,9 +119,12 @@ class ProcessGroup {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Stops the children whose names pass `which` (all by default) and forgets them. */
+  async stop(which: (name: string) => boolean = () => true): Promise<void> {
+    const stopping = this.children.filter(({ name }) => which(name));
+    for (const entry of stopping) this.children.splice(this.children.indexOf(entry), 1);
     await Promise.all(
-      this.children.map(
+      stopping.map(
         ({ child }) =>
           new Promise<void>((done) => {
             if (child.exitCode !== null || child.signalCode !== null) return done();
@@ -225,7 +229,14 @@ async function inProcess(config: ReturnType<typeof loadServerConfig>, wavPath: s
         files: { byPart: new Map([['sound', wavPath]]) },
         randomSeed: () => 7,
       });
-      const output = await pipeline.generate(job, { signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
+      // the previews the request asks for are encoded as the worker encodes them
+      const previews: Array<Promise<Buffer>> = [];
+      const output = await pipeline.generate(job, {
+        signal: new AbortController().signal,
+        onProgress: () => undefined,
+        onPreview: (p) => previews.push(encodePreview(p.rgb, p.width, p.height)),
+      });
+      await Promise.all(previews);
       for (const image of output.images) await encodeImage(image.rgb, image.width, image.height, job.options.format);
       return { ms: performance.now() - started, steps: job.options.steps };
     };
@@ -271,7 +282,6 @@ async function main() {
     A2I_REDIS_PREFIX: prefix,
     A2I_UPLOADS_DIR: join(tmp, 'uploads'),
     A2I_RESULTS_DIR: join(tmp, 'results'),
-    A2I_PROGRESS_INTERVAL_MS: '0',
     A2I_HEARTBEAT_INTERVAL_MS: '500',
     A2I_MAX_QUEUE_DEPTH: String(Math.max(100, JOBS * 2)),
     A2I_LOG_LEVEL: 'warn',
@@ -287,6 +297,7 @@ async function main() {
     const local = await inProcess(config, wavPath, STEPS, RUNS);
     console.log(`  in-process: median ${median(local.ms).toFixed(1)} ms over ${RUNS} runs (${local.steps} steps, pack ${local.description.name})`);
 
+    // parts 1 and 2: the server as configured by default
     group.start('worker-1', WORKER_MAIN);
     group.start('api', API_MAIN);
     await waitReady(url, 1, group);
@@ -298,19 +309,37 @@ async function main() {
     const oneWorker = await throughput(url, wav, STEPS, JOBS);
     console.log(`  1 worker:   ${oneWorker.jobs} jobs in ${oneWorker.seconds} s = ${oneWorker.jobsPerMinute} jobs/min`);
 
-    group.start('worker-2', WORKER_MAIN);
+    // two workers on the same cores: each gets half of them for onnxruntime's threads (as
+    // README "Configuration" advises), instead of both oversubscribing every core
+    await group.stop((name) => name.startsWith('worker'));
+    const halfTheCores = { A2I_ORT_THREADS: String(Math.max(1, Math.floor(availableParallelism() / 2))) };
+    group.start('worker-1-of-2', WORKER_MAIN, halfTheCores);
+    group.start('worker-2-of-2', WORKER_MAIN, halfTheCores);
     await waitReady(url, 2, group);
     await runJobOverHttp(url, wav, STEPS);
     const twoWorkers = await throughput(url, wav, STEPS, JOBS);
     console.log(`  2 workers:  ${twoWorkers.jobs} jobs in ${twoWorkers.seconds} s = ${twoWorkers.jobsPerMinute} jobs/min`);
 
-    const idle = latencySummary(http.flatMap((r) => r.progressLatenciesMs));
-    const loaded = latencySummary(twoWorkers.progressLatenciesMs);
+    // part 3: every step an event (A2I_PROGRESS_INTERVAL_MS=0), idle then loaded
+    await group.stop((name) => name.startsWith('worker'));
+    const everyStep = { A2I_PROGRESS_INTERVAL_MS: '0' };
+    group.start('worker-1-every-step', WORKER_MAIN, everyStep);
+    await waitReady(url, 1, group);
+    await runJobOverHttp(url, wav, STEPS);
+    const idleRuns: JobResult[] = [];
+    for (let i = 0; i < RUNS; i++) idleRuns.push(await runJobOverHttp(url, wav, STEPS));
+    await group.stop((name) => name.startsWith('worker'));
+    group.start('worker-1-every-step', WORKER_MAIN, { ...everyStep, ...halfTheCores });
+    group.start('worker-2-every-step', WORKER_MAIN, { ...everyStep, ...halfTheCores });
+    await waitReady(url, 2, group);
+    const busy = await throughput(url, wav, STEPS, JOBS);
+    const idle = latencySummary(idleRuns.flatMap((r) => r.progressLatenciesMs));
+    const loaded = latencySummary(busy.progressLatenciesMs);
     console.log(`  progress -> client: idle p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms (${idle.samples} events); 2 workers busy p50 ${loaded.p50Ms} ms, p99 ${loaded.p99Ms} ms (${loaded.samples} events)`);
 
     const overhead = median(httpMs) / median(local.ms);
     Object.assign(report, {
-      settings: { runs: RUNS, jobs: JOBS, steps: local.steps, pack: local.description.name, progressIntervalMs: 0, input: '2 s 16 kHz mono WAV', previewEvery: 5 },
+      settings: { runs: RUNS, jobs: JOBS, steps: local.steps, pack: local.description.name, progressIntervalMs: { endToEndAndThroughput: config.worker.progressIntervalMs, progressLatency: 0 }, input: '2 s 16 kHz mono WAV', previewEvery: 5 },
       endToEnd: { httpMsMedian: round(median(httpMs)), inProcessMsMedian: round(median(local.ms)), overheadRatio: round(overhead, 3), httpMs: httpMs.map((x) => round(x)), inProcessMs: local.ms.map((x) => round(x)) },
       throughput: { workers1: { ...oneWorker, progressLatenciesMs: undefined }, workers2: { ...twoWorkers, progressLatenciesMs: undefined } },
       progressLatency: { idle, twoWorkersBusy: loaded, resolutionMs: 1 },

@@ -11,7 +11,7 @@ facebookresearch/ImageBind with its requirements); nothing of it is vendored her
 
 Each ONNX file is the modality's preprocessor + trunk + head (ImageBindModel.forward up to, not
 including, its postprocessor): one row per image, clip or view, batch dimension dynamic:
-vision [-1, 3, 224, 224], text int64 [-1, 77], audio [-1, 1, 128, 204], depth and thermal
+vision clips [-1, 3, 2, 224, 224] (a still image is 2 equal frames), text int64 [-1, 77], audio [-1, 1, 128, 204], depth and thermal
 [-1, 1, 224, 224], imu [-1, 6, 2000] -> embedding [-1, 1024]. The postprocessor (L2
 normalisation, then the modality's logit scale) and the averaging over clips / views are done
 by the TypeScript side from the manifest's `postprocess`.
@@ -59,7 +59,10 @@ EXTERNAL_DATA_BYTES = 2 * 1024**3
 # modality -> (ONNX input name, one row's shape, dtype); the model's own input sizes
 # (imagebind_model.py: img_size of each preprocessor, text context 77).
 INPUTS = {
-    "vision": ("pixel_values", [3, 224, 224], "float32"),
+    # vision takes clips [3, T=2, 224, 224] (the preprocessor's Conv3d kernel is 2 frames): video
+    # keeps its two distinct frames per clip, a still image is repeated (PadIm2Video, done in
+    # TypeScript: imageAsClip)
+    "vision": ("pixel_values", [3, 2, 224, 224], "float32"),
     "text": ("input_ids", [77], "int64"),
     "audio": ("fbank", [1, 128, 204], "float32"),
     "depth": ("depth", [1, 224, 224], "float32"),

@@ -16,7 +16,7 @@ export {
 } from './preprocess-config.js';
 
 // image, depth, thermal
-export { imageToTensor, imagesToBatch, resizedSize, centerCropOffsets, type ImagePixels } from './vision/image-transform.js';
+export { imageAsClip, imageToTensor, imagesToBatch, resizedSize, centerCropOffsets, type ImagePixels } from './vision/image-transform.js';
 export { resizeBicubicPil, type PixelBuffer } from './vision/pil-resample.js';
 
 // IMU

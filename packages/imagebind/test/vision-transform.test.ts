@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { centerCropOffsets, ImageBindError, imageToTensor, imagesToBatch, resizeBicubicPil, resizedSize, type ImagePreprocess } from '../src/index.js';
+import { centerCropOffsets, ImageBindError, imageAsClip, imageToTensor, imagesToBatch, resizeBicubicPil, resizedSize, type ImagePreprocess } from '../src/index.js';
 
 const rgb: ImagePreprocess = { type: 'image', size: 4, resize: 'bicubic', crop: 'center', rescale: 1 / 255, mean: [0.5, 0.25, 0], std: [0.5, 0.25, 1], channels: 3 };
 const gray: ImagePreprocess = { type: 'depth', size: 4, resize: 'bicubic', crop: 'center', rescale: 1 / 255, mean: [0], std: [1], channels: 1 };
@@ -111,5 +111,15 @@ describe('imageToTensor', () => {
     expect(() => imageToTensor(image(4, 4, 3, () => 0), { ...rgb, mean: [0.5] })).toThrow('Expected an array of 3 finite numbers for preprocess.mean');
     expect(() => imageToTensor(image(4, 4, 3, () => 0), { ...rgb, resize: 'nearest' } as unknown as ImagePreprocess)).toThrow('preprocess.resize');
     expect(() => imageToTensor(image(4, 4, 3, () => 0), { ...gray, channels: 3 } as unknown as ImagePreprocess)).toThrow('preprocess.channels');
+  });
+});
+
+describe('imageAsClip (PadIm2Video "repeat")', () => {
+  it('repeats each channel plane T times: [C, S, S] -> [C, T, S, S]', () => {
+    const chw = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]); // 2 channels of 2x2
+    expect(Array.from(imageAsClip(chw, 2, 2))).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 8, 5, 6, 7, 8]);
+    expect(imageAsClip(chw, 2, 1)).toBe(chw);
+    expect(() => imageAsClip(chw, 3, 2)).toThrow('3 equal planes');
+    expect(() => imageAsClip(chw, 2, 0)).toThrow('positive whole number');
   });
 });

@@ -117,7 +117,7 @@ export function checkSpaces(manifest: PackManifest): PackProblem[] {
 
 /**
  * An encoder's input shape against its preprocess (models/README.md "preprocess, by modality"):
- * image/depth/thermal [-1, channels, size, size]; audio [-1, 1, numMelBins, targetLength];
+ * image/depth/thermal [-1, channels, size, size] (vision also [-1, channels, T, size, size]); audio [-1, 1, numMelBins, targetLength];
  * text int64 [-1, contextLength]; imu [-1, channels, length]. `entry` is "encoders.<key>" or
  * "promptEncoder".
  */
@@ -132,7 +132,11 @@ function checkEncoderInput(entry: string, encoder: EncoderEntry | PromptEncoderE
     case 'image':
     case 'depth':
     case 'thermal':
-      expected = [num(p.channels), num(p.size), num(p.size)];
+      // vision may take clips [-1, channels, T, size, size] (ImageBind's Conv3d over 2 frames):
+      // a still image then goes in as T equal frames
+      expected = entry === 'encoders.vision' && input.shape.length === 5
+        ? [num(p.channels), undefined, num(p.size), num(p.size)]
+        : [num(p.channels), num(p.size), num(p.size)];
       break;
     case 'audio': {
       const fbank = (p.fbank ?? {}) as Record<string, unknown>;

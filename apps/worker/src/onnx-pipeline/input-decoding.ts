@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import {
   ImageBindError,
+  imageAsClip,
   imageToTensor,
   imuToTensor,
   preprocessAudio,
@@ -35,6 +36,8 @@ export interface DecodeContext {
   dim: number;
   /** How the vision encoder takes video views: one frame per row ([-1,3,S,S]) or clips ([-1,3,T,S,S]). */
   videoLayout: 'frames' | 'clips';
+  /** Frames per vision row in the "clips" layout (a still image is repeated to that many), else 1. */
+  visionFrames: number;
   signal?: AbortSignal;
 }
 
@@ -117,7 +120,9 @@ export async function decodeInput(input: PipelineInput, ctx: DecodeContext): Pro
       const imagePre = need(pre[key], input.modality);
       const bytes = await readUpload(input.file, input.modality, maxBytes);
       const image = await decodeImage(bytes, { mode: imagePre.channels === 3 ? 'rgb' : 'grayscale', limits: { maxBytes, maxPixels: limits.maxPixels } });
-      return { kind: 'rows', encoder: key, rows: { data: imageToTensor(image, imagePre), rows: 1 } };
+      const tensor = imageToTensor(image, imagePre);
+      const data = key === 'vision' && ctx.visionFrames > 1 ? imageAsClip(tensor, imagePre.channels, ctx.visionFrames) : tensor;
+      return { kind: 'rows', encoder: key, rows: { data, rows: 1 } };
     }
     case 'video': {
       const videoPre = need(pre.video, 'video');

@@ -43,7 +43,7 @@ export class OnnxPipeline implements GenerationPipeline {
     /** Token hidden states of the manifest's unconditional prompt [77, W], encoded once. */
     private readonly unconditionalHidden: Float32Array | null,
   ) {
-    this.decodeContext = { preprocessors: rt.preprocessors, limits, dim: rt.dim, videoLayout: rt.videoLayout };
+    this.decodeContext = { preprocessors: rt.preprocessors, limits, dim: rt.dim, videoLayout: rt.videoLayout, visionFrames: rt.visionFrames };
     this.description = describePack(rt);
   }
 

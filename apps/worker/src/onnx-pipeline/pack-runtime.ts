@@ -34,6 +34,8 @@ export interface PackRuntime {
   encoders: Map<string, EncoderRunner>;
   preprocessors: Preprocessors;
   videoLayout: 'frames' | 'clips';
+  /** T of a vision graph taking clips [-1, 3, T, S, S]; 1 for one frame per row. */
+  visionFrames: number;
   unet: ort.InferenceSession;
   vae: ort.InferenceSession;
   prior: ort.InferenceSession | null;
@@ -203,6 +205,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     encoders: runners,
     preprocessors,
     videoLayout: visionRank === 5 ? 'clips' : 'frames',
+    visionFrames: visionRank === 5 ? Math.max(1, manifest.encoders.vision!.input!.shape[2] ?? 1) : 1,
     unet: sessions.get('decoder.unet')!,
     vae: sessions.get('decoder.vae')!,
     prior: sessions.get('prior') ?? null,

@@ -155,3 +155,22 @@ export function imagesToBatch(images: readonly ImagePixels[], preprocess: ImageP
   images.forEach((image, i) => out.set(imageToTensor(image, p), i * per));
   return out;
 }
+
+/**
+ * An image tensor [C, S, S] as a clip of `frames` identical frames [C, T, S, S]: what
+ * ImageBind's vision preprocessor does to a still image (PadIm2Video(pad_type="repeat",
+ * ntimes=2), imagebind/models/multimodal_preprocessors.py), for a vision graph exported with
+ * its time axis so that video clips keep two distinct frames.
+ */
+export function imageAsClip(chw: Float32Array, channels: number, frames: number): Float32Array {
+  if (!Number.isInteger(frames) || frames < 1) throw new ImageBindError('INVALID_OPTION', `Expected a positive whole number of frames but received ${frames}`);
+  if (channels < 1 || chw.length % channels !== 0) throw new ImageBindError('INVALID_OPTION', `Expected ${channels} equal planes but received ${chw.length} values`);
+  if (frames === 1) return chw;
+  const plane = chw.length / channels;
+  const out = new Float32Array(chw.length * frames);
+  for (let c = 0; c < channels; c++) {
+    const source = chw.subarray(c * plane, (c + 1) * plane);
+    for (let t = 0; t < frames; t++) out.set(source, (c * frames + t) * plane);
+  }
+  return out;
+}

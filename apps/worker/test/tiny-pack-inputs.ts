@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -12,22 +11,8 @@ import sharp from 'sharp';
  * every encoder with a real input shape, an 8-d space, a UNet / VAE / prior with Stable unCLIP's
  * and DALLE-2's signatures (fixed arithmetic), 8x8 images from 4x4x4 latents.
  */
-export const TINY_PACK = fileURLToPath(new URL('../../../packages/model-pack/test/fixtures/tiny-pack', import.meta.url));
+export { TINY_PACK, tinyPackCopy, type Json } from '../../../packages/model-pack/test/tiny-pack.js';
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
-
-/** A copy of the tiny pack with its manifest edited (TypeScript only). */
-export function tinyPackCopy(edit: (manifest: Json, dir: string) => void): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'a2i-worker-pack-'));
-  cpSync(TINY_PACK, dir, { recursive: true });
-  const path = join(dir, 'manifest.json');
-  const manifest = JSON.parse(readFileSync(path, 'utf8')) as Json;
-  edit(manifest, dir);
-  writeFileSync(path, JSON.stringify(manifest, null, 1));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** A 16-bit PCM WAV of two tones. */
 export function wavBytes(sampleRate: number, seconds: number, channels = 1, freqs: [number, number] = [440, 1234]): Uint8Array {

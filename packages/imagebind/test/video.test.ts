@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  ImageBindError,
   shortSideScaleSize,
   spatialCropOffset,
   uniformTemporalIndices,
@@ -10,22 +9,12 @@ import {
   type VideoFramePixels,
   type VideoPreprocess,
 } from '../src/index.js';
-import { DEMO_REFERENCE, loadNpy, maxAbsDiff, readJson } from './helpers.js';
+import { codeOf, DEMO_REFERENCE, loadNpy, maxAbsDiff, readJson } from './helpers.js';
 
 const pre: VideoPreprocess = {
   type: 'video', encoder: 'vision', clipDuration: 2, clipsPerVideo: 5, framesPerClip: 2, spatialCrops: 3,
   size: 224, resize: 'bilinear', rescale: 1 / 255, mean: [0.48145466, 0.4578275, 0.40821073], std: [0.26862954, 0.26130258, 0.27577711],
 };
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ImageBindError);
-    return (e as ImageBindError).code;
-  }
-  return undefined;
-}
 
 interface VideoIndex {
   frameTimes: Array<{ frameCount: number; fps: number; durationSec: number; clipDuration: number; clipsPerVideo: number; framesPerClip: number; frameIndices: number[][] }>;

@@ -43,6 +43,19 @@ def clip_spans(duration: float, clip_duration: float, clips: int) -> list[tuple[
     return [(step * k, step * k + Fraction(clip_duration)) for k in range(clips)]
 
 
+def kaldi_fbank_kwargs(fb: dict, sample_rate: int) -> dict:
+    """The manifest's `fbank` object as torchaudio.compliance.kaldi.fbank's keyword arguments."""
+    return dict(
+        num_mel_bins=fb["numMelBins"], frame_length=fb["frameLengthMs"],
+        frame_shift=fb["frameShiftMs"], window_type=fb["windowType"], dither=fb["dither"],
+        preemphasis_coefficient=fb["preemphasisCoefficient"], remove_dc_offset=fb["removeDcOffset"],
+        round_to_power_of_two=fb["roundToPowerOfTwo"], low_freq=fb["lowFreq"],
+        high_freq=fb["highFreq"], use_power=fb["usePower"], use_log_fbank=fb["useLogFbank"],
+        use_energy=fb["useEnergy"], htk_compat=fb["htkCompat"], snip_edges=fb["snipEdges"],
+        sample_frequency=sample_rate,
+    )
+
+
 def waveform_to_fbank(clip: torch.Tensor, sample_rate: int, pre: dict) -> torch.Tensor:
     """ImageBind's waveform2melspec: [C, n] -> [1, mel, targetLength] (not yet normalised).
     As in data.py, the mean over every channel is subtracted IN PLACE (`waveform -= mean`) on
@@ -51,13 +64,7 @@ def waveform_to_fbank(clip: torch.Tensor, sample_rate: int, pre: dict) -> torch.
     fb = pre["fbank"]
     if pre.get("subtractMean", True):
         clip -= clip.mean()
-    feats = torchaudio.compliance.kaldi.fbank(
-        clip, htk_compat=fb["htkCompat"], sample_frequency=sample_rate, use_energy=fb["useEnergy"],
-        window_type=fb["windowType"], num_mel_bins=fb["numMelBins"], dither=fb["dither"],
-        frame_length=fb["frameLengthMs"], frame_shift=fb["frameShiftMs"],
-        preemphasis_coefficient=fb["preemphasisCoefficient"], remove_dc_offset=fb["removeDcOffset"],
-        round_to_power_of_two=fb["roundToPowerOfTwo"], low_freq=fb["lowFreq"], high_freq=fb["highFreq"],
-        snip_edges=fb["snipEdges"], use_log_fbank=fb["useLogFbank"], use_power=fb["usePower"])
+    feats = torchaudio.compliance.kaldi.fbank(clip, **kaldi_fbank_kwargs(fb, sample_rate))
     feats = feats.transpose(0, 1)
     pad = pre["targetLength"] - feats.shape[1]
     if pad > 0:

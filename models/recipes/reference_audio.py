@@ -47,6 +47,9 @@ import torch
 import torchaudio
 from scipy.io import wavfile
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from preprocess import kaldi_fbank_kwargs  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_OUT = ROOT / "models" / "demo" / "reference" / "audio"
 SEED = 20240607
@@ -104,24 +107,12 @@ def clip_timepoints(duration: float, clip_duration: float, clips: int) -> list[t
             return spans
 
 
-def fbank_kwargs(fb: dict, sample_rate: int) -> dict:
-    return dict(
-        num_mel_bins=fb["numMelBins"], frame_length=fb["frameLengthMs"],
-        frame_shift=fb["frameShiftMs"], window_type=fb["windowType"], dither=fb["dither"],
-        preemphasis_coefficient=fb["preemphasisCoefficient"], remove_dc_offset=fb["removeDcOffset"],
-        round_to_power_of_two=fb["roundToPowerOfTwo"], low_freq=fb["lowFreq"],
-        high_freq=fb["highFreq"], use_power=fb["usePower"], use_log_fbank=fb["useLogFbank"],
-        use_energy=fb["useEnergy"], htk_compat=fb["htkCompat"], snip_edges=fb["snipEdges"],
-        sample_frequency=sample_rate,
-    )
-
-
 def waveform_to_melspec(clip: torch.Tensor, sample_rate: int, p: dict) -> torch.Tensor:
     """data.py waveform2melspec: [C, n] view -> [1, mel, target_length]."""
     if p["subtractMean"]:
         clip -= clip.mean()  # in place on the caller's waveform, as data.py does
     fbank = torchaudio.compliance.kaldi.fbank(
-        clip, channel=p["channel"], **fbank_kwargs(p["fbank"], sample_rate))
+        clip, channel=p["channel"], **kaldi_fbank_kwargs(p["fbank"], sample_rate))
     fbank = fbank.transpose(0, 1)  # [mel, frames]
     pad = p["targetLength"] - fbank.size(1)
     if pad > 0:
@@ -273,7 +264,7 @@ def run_demo() -> None:
     # fbank alone, on the first 1.3 s of the 16 kHz tone (no mean subtraction).
     tone = next(c for c in cases if c["name"] == "tone16k_3p1s")["pcm"][:, : int(1.3 * 16000)]
     for variant, fb in FBANK_VARIANTS.items():
-        f = torchaudio.compliance.kaldi.fbank(tone, channel=0, **fbank_kwargs(fb, 16000))
+        f = torchaudio.compliance.kaldi.fbank(tone, channel=0, **kaldi_fbank_kwargs(fb, 16000))
         save(out / f"fbank_{variant}.npy", f)
         index["fbank"].append({"name": variant, "input": "inputs/tone16k_3p1s.npy",
                                "inputSamples": tone.size(1), "sampleRate": 16000, "options": fb,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rebuilds the demo pack from nothing, seeded: generate the world, train, export, evaluate,
-# write the reference outputs. About an hour on 2 CPU cores; fine to run in the background:
+# write the reference outputs. Under an hour on 2 CPU cores; fine to run in the background:
 #   nohup bash models/recipes/build_demo_pack.sh > build.log 2>&1 &
 # Needs Debian's python3-torch, python3-torchaudio, python3-torchvision, python3-onnx,
 # python3-scipy, python3-regex (apt-get install ...).
@@ -19,10 +19,15 @@ P2=$!
 wait $P1; wait $P2
 cat .work/train-1.log .work/train-2.log
 $PY export_demo.py --out "$OUT"
+# the evaluation (the long part) and the reference outputs side by side
+$PY eval_demo.py --pack "$OUT" > .work/eval.log 2>&1 &
+EVAL=$!
 $PY make_reference.py --pack "$OUT"
 # preprocessing references that read the pack's constants and tokenizer
 $PY reference_vision.py demo --manifest "$OUT/manifest.json"
 $PY reference_text.py demo --tokenizer "$OUT/tokenizer"
 $PY reference_audio.py
 $PY reference_video.py --pack "$OUT"
-$PY eval_demo.py --pack "$OUT"
+wait $EVAL
+cat .work/eval.log
+echo "build_demo_pack.sh: done in $((SECONDS / 60)) min $((SECONDS % 60)) s"

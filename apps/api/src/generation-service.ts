@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -19,6 +19,7 @@ import {
   type GenerationCreated,
   type GenerationJob,
   type GenerationStatus,
+  type ImageLink,
   type ImageFormat,
   type JobState,
   type JobStateStore,
@@ -185,6 +186,18 @@ export class GenerationService {
     );
     if (!exists) throw new ApiError(ERROR_CODES.RESULT_EXPIRED, 'The image has expired');
     return { path, mime: IMAGE_MIME[format] };
+  }
+
+  /**
+   * The encoded bytes of a succeeded job's images, for a job:succeeded sent with them inline:
+   * null when they are over A2I_INLINE_IMAGE_BYTES in all or a file is gone (the client then
+   * uses the links). The caller has already checked the subscriber may see the job.
+   */
+  async inlineImages(id: string, images: ImageLink[]): Promise<Buffer[] | null> {
+    const total = images.reduce((sum, image) => sum + image.bytes, 0);
+    if (total > this.deps.config.limits.inlineImageBytes) return null;
+    const { results } = this.deps.config.dirs;
+    return Promise.all(images.map((image) => readFile(join(results, id, `${image.index}.${EXTENSIONS[image.format]}`)))).catch(() => null);
   }
 
   /**

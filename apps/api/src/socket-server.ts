@@ -21,6 +21,8 @@ interface SocketData {
   credentials: Credentials;
   /** Job named in the handshake, already authorized: subscribed once connected. */
   handshakeJobId?: string;
+  /** job:succeeded with the images' bytes (handshake `inlineImages`). */
+  inlineImages: boolean;
   subscriptions: Map<string, () => void>;
 }
 
@@ -36,7 +38,8 @@ function ackError(error: unknown): SubscribeAck {
 /**
  * socket.io on the api's HTTP server. Auth at connection: the handshake's `auth` may carry
  * `{ jobId, token }` (subscribe at once; a wrong pair refuses the connection with
- * err.data = { code, message }) and `apiKey`. Later `job:subscribe` / `job:unsubscribe` /
+ * err.data = { code, message }), `apiKey`, and `inlineImages` (job:succeeded then carries the
+ * images' bytes, so the client needs no GET). Later `job:subscribe` / `job:unsubscribe` /
  * `job:cancel` messages, each acknowledged with `{ ok: true }` or `{ error: { code, message } }`.
  */
 export function attachSocketServer(httpServer: HttpServer, deps: { service: GenerationService; hub: JobEventHub; metrics: ApiMetrics; logger: Logger }) {
@@ -52,8 +55,17 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
       throw new ApiError(ERROR_CODES.LIMIT_EXCEEDED, `Expected at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
     }
     await service.authorizedState(id, credentials);
+    const emit = (event: JobEvent) => (socket.emit as (type: string, payload: unknown) => boolean)(event.type, event.payload);
     const sink: EventSink = {
-      send: (event: JobEvent) => (socket.emit as (type: string, payload: unknown) => boolean)(event.type, event.payload),
+      send: (event: JobEvent) => {
+        if (!(socket.data.inlineImages && event.type === 'job:succeeded')) return void emit(event);
+        // The terminal event: nothing follows it, so it may wait for the files.
+        const { images } = event.payload;
+        service.inlineImages(id, images).then(
+          (bytes) => emit(bytes ? { ...event, payload: { ...event.payload, images: images.map((image, i) => ({ ...image, data: bytes[i]! })) } } : event),
+          () => emit(event),
+        );
+      },
     };
     socket.data.subscriptions.set(id, () => undefined);
     try {
@@ -67,9 +79,10 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
   io.use((socket, next) => {
     const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
     const refuse = (code: string, message: string) => next(Object.assign(new Error(message), { data: errorBody(code, message).error }));
-    if (!auth.success) return refuse(ERROR_CODES.INVALID_REQUEST, 'Expected { jobId?, token?, apiKey? } strings in the handshake auth');
+    if (!auth.success) return refuse(ERROR_CODES.INVALID_REQUEST, 'Expected { jobId?, token?, apiKey? } strings and inlineImages? boolean in the handshake auth');
     socket.data.credentials = { token: auth.data.token, apiKeyHash: auth.data.apiKey ? sha256Hex(auth.data.apiKey) : undefined };
     socket.data.subscriptions = new Map();
+    socket.data.inlineImages = auth.data.inlineImages === true;
     if (!auth.data.jobId) return next();
     const jobId = auth.data.jobId;
     service.authorizedState(jobId, socket.data.credentials).then(

@@ -104,6 +104,32 @@ describe('generations with a running worker', () => {
     socket.close();
   });
 
+  it('sends the images inside job:succeeded to a socket that asks (inlineImages), live and in a late snapshot', async () => {
+    const created = await postJson(`${url}/v1/generations`, { inputs: [TEXT_INPUT], steps: 5, previewEvery: 0, numImages: 2, format: 'webp' });
+    const live = connectSocket(url, { jobId: created.body.id, token: created.body.token, inlineImages: true });
+    const plain = connectSocket(url, { jobId: created.body.id, token: created.body.token });
+    const liveEvents = recordSocketEvents(live);
+    const plainEvents = recordSocketEvents(plain);
+    const succeededOf = (events: RecordedEvent[]) => events.find((e) => e.type === 'job:succeeded')?.payload as { images: Array<{ url: string; bytes: number; data?: Buffer }> } | undefined;
+    await waitFor(() => (succeededOf(liveEvents) && succeededOf(plainEvents)) || undefined, 'job:succeeded on both sockets');
+    const late = connectSocket(url, { jobId: created.body.id, token: created.body.token, inlineImages: true });
+    const lateEvents = recordSocketEvents(late);
+    await waitFor(() => succeededOf(lateEvents), 'job:succeeded snapshot');
+    expect(succeededOf(plainEvents)!.images.every((image) => image.data === undefined)).toBe(true);
+    for (const events of [liveEvents, lateEvents]) {
+      const { images } = succeededOf(events)!;
+      expect(images).toHaveLength(2);
+      for (const image of images) {
+        const served = Buffer.from(await (await fetch(`${url}${image.url}`, { headers: { 'x-job-token': created.body.token } })).arrayBuffer());
+        expect(Buffer.isBuffer(image.data)).toBe(true);
+        expect(image.data!.length).toBe(image.bytes);
+        expect(image.data!.equals(served)).toBe(true);
+        expect((await sharp(image.data!).metadata()).format).toBe('webp');
+      }
+    }
+    for (const socket of [live, plain, late]) socket.close();
+  });
+
   it('cancels a running job: the pipeline stops, job:canceled is the last event, the worker moves on', async () => {
     const created = await postJson(`${url}/v1/generations`, { inputs: [TEXT_INPUT], steps: 150, previewEvery: 0 });
     const socket = connectSocket(url, { jobId: created.body.id, token: created.body.token });

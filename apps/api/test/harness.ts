@@ -76,7 +76,7 @@ export async function startStack(options: { env?: Record<string, string>; apis?:
 
 export type TestSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-export function connectSocket(url: string, auth: Record<string, string> = {}): TestSocket {
+export function connectSocket(url: string, auth: Record<string, string | boolean> = {}): TestSocket {
   return io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
 }
 

@@ -62,6 +62,11 @@ export const imageLinkSchema = z.object({
   seed: z.number().int().nonnegative(),
   format: z.enum(IMAGE_FORMATS),
   bytes: z.number().int().nonnegative(),
+  /**
+   * The encoded image itself, only in the job:succeeded a socket.io client gets when its
+   * handshake asked for `inlineImages` (then it needs no GET of `url`).
+   */
+  data: z.custom<Uint8Array>((value) => value instanceof Uint8Array, 'Expected image bytes').optional(),
 });
 export type ImageLink = z.infer<typeof imageLinkSchema>;
 
@@ -124,6 +129,11 @@ export const handshakeAuthSchema = z
     jobId: z.string().min(1).max(100).optional(),
     token: z.string().min(1).max(200).optional(),
     apiKey: z.string().min(1).max(500).optional(),
+    /**
+     * job:succeeded carries each image's bytes in `images[i].data` (up to
+     * A2I_INLINE_IMAGE_BYTES in all per job; past that, or if the files are gone, only the links).
+     */
+    inlineImages: z.boolean().optional(),
   })
   .strip();
 export type HandshakeAuth = z.infer<typeof handshakeAuthSchema>;

@@ -22,6 +22,7 @@ import { z } from 'zod';
  *  A2I_MAX_UPLOAD_BYTES             26214400 (25 MiB)        per file
  *  A2I_MAX_UPLOAD_FILES             8                        per request
  *  A2I_MAX_FIELD_BYTES              1048576                  per multipart field (the `request` JSON)
+ *  A2I_INLINE_IMAGE_BYTES           16777216                 per job: images sent inside job:succeeded to socket.io clients that ask (inlineImages)
  *  A2I_MAX_JSON_BYTES               1048576                  JSON bodies
  *  A2I_MAX_AUDIO_SECONDS            60                       longer audio is refused by the decoder
  *  A2I_MAX_PIXELS                   40000000                 larger images are refused before decoding
@@ -74,6 +75,7 @@ const envSchema = z.object({
   A2I_MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   A2I_MAX_UPLOAD_FILES: int(1, 64).default(8),
   A2I_MAX_FIELD_BYTES: int(1).default(1024 * 1024),
+  A2I_INLINE_IMAGE_BYTES: int(0).default(16 * 1024 * 1024),
   A2I_MAX_JSON_BYTES: int(1).default(1024 * 1024),
   A2I_MAX_AUDIO_SECONDS: int(1).default(60),
   A2I_MAX_PIXELS: int(1).default(40_000_000),
@@ -125,6 +127,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       uploadBytes: e.A2I_MAX_UPLOAD_BYTES,
       uploadFiles: e.A2I_MAX_UPLOAD_FILES,
       fieldBytes: e.A2I_MAX_FIELD_BYTES,
+      inlineImageBytes: e.A2I_INLINE_IMAGE_BYTES,
       jsonBytes: e.A2I_MAX_JSON_BYTES,
       audioSeconds: e.A2I_MAX_AUDIO_SECONDS,
       pixels: e.A2I_MAX_PIXELS,

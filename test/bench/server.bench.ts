@@ -1,13 +1,16 @@
 /**
  * Server benchmark: what the server adds around one generation, and how many it completes.
  *
- *   npx tsx test/bench/server.bench.ts [--runs 6] [--jobs 12] [--steps N] [--json PATH]
+ *   npx tsx test/bench/server.bench.ts [--runs 30] [--jobs 12] [--steps N] [--json PATH]
  *
  * 1. End-to-end latency of one job over HTTP (multipart POST -> socket.io events ->
- *    job:succeeded -> GET the image), one job at a time, against the same generation
- *    in-process (loadPipeline + generate + the previews the request asks for + PNG encode):
- *    medians and their ratio (the server's overhead factor). The server runs with its
- *    default settings (progress events throttled to A2I_PROGRESS_INTERVAL_MS, 200 ms).
+ *    job:succeeded -> the image: fetched by a GET of its link, or inside job:succeeded when
+ *    the socket asks for inlineImages), one job at a time, against the same generation
+ *    in-process (loadPipeline + generate + the previews the request asks for + PNG encode),
+ *    the three run in turn in one loop so that all meet the same machine: medians and their
+ *    ratios (the server's overhead factor), and the medians of the HTTP job's phases (POST,
+ *    worker, event delivery, GET). The server runs with its default settings (progress
+ *    events throttled to A2I_PROGRESS_INTERVAL_MS, 200 ms).
  * 2. Jobs per minute with 1 and then 2 worker processes: `--jobs` submitted at once,
  *    timed from the first POST to the last job:succeeded (default settings too).
  * 3. Worker-progress -> client-event latency, p50 / p99: for every job:progress a socket.io
@@ -44,7 +47,7 @@ const WORKER_MAIN = join(ROOT, 'apps/worker/src/main.ts');
 
 const { values: args } = parseArgs({
   options: {
-    runs: { type: 'string', default: '12' },
+    runs: { type: 'string', default: '30' },
     jobs: { type: 'string', default: '12' },
     steps: { type: 'string' },
     json: { type: 'string' },
@@ -162,38 +165,67 @@ async function waitReady(url: string, workers: number, group: ProcessGroup, time
 interface JobResult {
   endToEndMs: number;
   progressLatenciesMs: number[];
+  /** Where the time went (epoch milliseconds, one clock: one machine). */
+  phases: {
+    /** The POST: upload, validation, admission, enqueue, the 202. */
+    postMs: number;
+    /** From the 202 to the worker's job:succeeded stamp: pickup, generation, results written. */
+    workerMs: number;
+    /** From the worker's stamp to the client's job:succeeded (Redis pub/sub, api, socket.io). */
+    deliveryMs: number;
+    /** GET of the image (0 with inlineImages). */
+    getMs: number;
+  };
 }
 
 function requestBody(steps: number | undefined) {
   return { inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], seed: 7, numImages: 1, format: 'png', previewEvery: 5, ...(steps ? { steps } : {}) };
 }
 
-async function runJobOverHttp(url: string, wav: Uint8Array, steps: number | undefined): Promise<JobResult> {
+/**
+ * One job as a client runs it. `inlineImages`: the socket asks for the images inside
+ * job:succeeded (no GET); otherwise the image is fetched from its link.
+ */
+async function runJobOverHttp(url: string, wav: Uint8Array, steps: number | undefined, inlineImages = false): Promise<JobResult> {
   const started = performance.now();
+  const startedAt = Date.now();
   const form = new FormData();
   form.set('request', JSON.stringify(requestBody(steps)));
   form.set('sound', new Blob([wav], { type: 'audio/wav' }), 'sound.wav');
   const response = await fetch(`${url}/v1/generations`, { method: 'POST', body: form });
   const created = (await response.json()) as { id: string; token: string; error?: { code: string; message: string } };
   if (response.status !== 202) throw new Error(`POST /v1/generations answered ${response.status}: ${JSON.stringify(created)}`);
+  const acceptedAt = Date.now();
   const progressLatenciesMs: number[] = [];
-  const images = await new Promise<Array<{ url: string }>>((done, fail) => {
-    const socket = io(url, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'], reconnection: false, forceNew: true });
-    const finish = (error: Error | null, value?: Array<{ url: string }>) => {
+  let succeededAt = 0;
+  let receivedAt = 0;
+  type Image = { url: string; data?: Uint8Array };
+  const images = await new Promise<Image[]>((done, fail) => {
+    const socket = io(url, { auth: { jobId: created.id, token: created.token, inlineImages }, transports: ['websocket'], reconnection: false, forceNew: true });
+    const finish = (error: Error | null, value?: Image[]) => {
       socket.close();
       if (error) fail(error);
       else done(value!);
     };
     socket.on('connect_error', (error) => finish(error));
     socket.on('job:progress', (event: { at: number }) => progressLatenciesMs.push(Date.now() - event.at));
-    socket.on('job:succeeded', (event: { images: Array<{ url: string }> }) => finish(null, event.images));
+    socket.on('job:succeeded', (event: { at: number; images: Image[] }) => {
+      receivedAt = Date.now();
+      succeededAt = event.at;
+      finish(null, event.images);
+    });
     socket.on('job:failed', (event: { code: string; message: string }) => finish(new Error(`job failed: ${event.code} ${event.message}`)));
     socket.on('job:canceled', () => finish(new Error('job canceled')));
   });
-  const image = await fetch(`${url}${images[0]!.url}`, { headers: { 'x-job-token': created.token } });
-  if (!image.ok) throw new Error(`GET ${images[0]!.url} answered ${image.status}`);
-  await image.arrayBuffer();
-  return { endToEndMs: performance.now() - started, progressLatenciesMs };
+  if (inlineImages) {
+    if (!images[0]!.data?.length) throw new Error('Expected the image inside job:succeeded (inlineImages)');
+  } else {
+    const image = await fetch(`${url}${images[0]!.url}`, { headers: { 'x-job-token': created.token } });
+    if (!image.ok) throw new Error(`GET ${images[0]!.url} answered ${image.status}`);
+    await image.arrayBuffer();
+  }
+  const phases = { postMs: acceptedAt - startedAt, workerMs: succeededAt - acceptedAt, deliveryMs: receivedAt - succeededAt, getMs: Date.now() - receivedAt };
+  return { endToEndMs: performance.now() - started, progressLatenciesMs, phases };
 }
 
 async function throughput(url: string, wav: Uint8Array, steps: number | undefined, jobs: number) {
@@ -209,7 +241,8 @@ async function throughput(url: string, wav: Uint8Array, steps: number | undefine
 }
 
 // ------------------------------------------------------------------ the same generation in-process
-async function inProcess(config: ReturnType<typeof loadServerConfig>, wavPath: string, steps: number | undefined, runs: number) {
+/** The pipeline loaded in this process, and one generation on it timed as the worker does it. */
+async function inProcessRunner(config: ReturnType<typeof loadServerConfig>, wavPath: string, steps: number | undefined) {
   const pipeline = await loadPipeline({
     pipeline: config.pipeline,
     packDir: config.dirs.pack,
@@ -217,36 +250,29 @@ async function inProcess(config: ReturnType<typeof loadServerConfig>, wavPath: s
     syntheticStepMs: config.worker.syntheticStepMs,
     ...(config.pipeline === ONNX_PIPELINE ? { runtime: runtimeConfigFromEnv(process.env) } : {}),
   });
-  try {
-    const description: PackDescription = pipeline.describe();
-    const request = parseOrThrow(generationRequestSchema, requestBody(steps));
-    const limits = { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
-    const once = async () => {
-      const started = performance.now();
-      const job = resolveGenerationRequest(request, description, limits, {
-        id: 'bench',
-        createdAt: Date.now(),
-        files: { byPart: new Map([['sound', wavPath]]) },
-        randomSeed: () => 7,
-      });
-      // the previews the request asks for are encoded as the worker encodes them
-      const previews: Array<Promise<Buffer>> = [];
-      const output = await pipeline.generate(job, {
-        signal: new AbortController().signal,
-        onProgress: () => undefined,
-        onPreview: (p) => previews.push(encodePreview(p.rgb, p.width, p.height)),
-      });
-      await Promise.all(previews);
-      for (const image of output.images) await encodeImage(image.rgb, image.width, image.height, job.options.format);
-      return { ms: performance.now() - started, steps: job.options.steps };
-    };
-    await once(); // warm-up
-    const timings = [];
-    for (let i = 0; i < runs; i++) timings.push(await once());
-    return { description, steps: timings[0]!.steps, ms: timings.map((t) => t.ms) };
-  } finally {
-    await pipeline.close?.();
-  }
+  const description: PackDescription = pipeline.describe();
+  const request = parseOrThrow(generationRequestSchema, requestBody(steps));
+  const limits = { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
+  const once = async () => {
+    const started = performance.now();
+    const job = resolveGenerationRequest(request, description, limits, {
+      id: 'bench',
+      createdAt: Date.now(),
+      files: { byPart: new Map([['sound', wavPath]]) },
+      randomSeed: () => 7,
+    });
+    // the previews the request asks for are encoded as the worker encodes them
+    const previews: Array<Promise<Buffer>> = [];
+    const output = await pipeline.generate(job, {
+      signal: new AbortController().signal,
+      onProgress: () => undefined,
+      onPreview: (p) => previews.push(encodePreview(p.rgb, p.width, p.height)),
+    });
+    await Promise.all(previews);
+    for (const image of output.images) await encodeImage(image.rgb, image.width, image.height, job.options.format);
+    return { ms: performance.now() - started, steps: job.options.steps };
+  };
+  return { description, once, close: async () => pipeline.close?.() };
 }
 
 // ------------------------------------------------------------------ main
@@ -293,19 +319,50 @@ async function main() {
   await writeFile(wavPath, wav);
   try {
     console.log(`server bench: pipeline ${pipelineLabel}`);
-    // In-process first, while nothing else runs.
-    const local = await inProcess(config, wavPath, STEPS, RUNS);
-    console.log(`  in-process: median ${median(local.ms).toFixed(1)} ms over ${RUNS} runs (${local.steps} steps, pack ${local.description.name})`);
-
-    // parts 1 and 2: the server as configured by default
+    // Part 1, side by side: the pipeline in this process and the server (api + 1 worker),
+    // one job at a time, alternating which goes first, so that both meet the same machine.
+    // Whichever is not running is idle (the worker waits on Redis).
+    const local = await inProcessRunner(config, wavPath, STEPS);
     group.start('worker-1', WORKER_MAIN);
     group.start('api', API_MAIN);
     await waitReady(url, 1, group);
-    await runJobOverHttp(url, wav, STEPS); // warm-up: sessions, sockets, JIT
-    const http: JobResult[] = [];
-    for (let i = 0; i < RUNS; i++) http.push(await runJobOverHttp(url, wav, STEPS));
-    const httpMs = http.map((r) => r.endToEndMs);
-    console.log(`  over HTTP:  median ${median(httpMs).toFixed(1)} ms over ${RUNS} runs`);
+    const localMs: number[] = [];
+    // the client as the README shows it (GET the image from job:succeeded's link), and one that
+    // asks for the image inside job:succeeded (inlineImages)
+    const http: { get: JobResult[]; inline: JobResult[] } = { get: [], inline: [] };
+    let localSteps = 0;
+    try {
+      await local.once(); // warm-up: sessions, JIT
+      await runJobOverHttp(url, wav, STEPS); // warm-up: sessions, sockets, JIT
+      const runs = [
+        async () => {
+          const run = await local.once();
+          localMs.push(run.ms);
+          localSteps = run.steps;
+        },
+        async () => void http.get.push(await runJobOverHttp(url, wav, STEPS, false)),
+        async () => void http.inline.push(await runJobOverHttp(url, wav, STEPS, true)),
+      ];
+      for (let i = 0; i < RUNS; i++) {
+        for (let k = 0; k < runs.length; k++) await runs[(i + k) % runs.length]!();
+      }
+    } finally {
+      await local.close();
+    }
+    const summarize = (results: JobResult[]) => {
+      const ms = results.map((r) => r.endToEndMs);
+      const phase = (name: keyof JobResult['phases']) => median(results.map((r) => r.phases[name]));
+      const phases = { postMs: phase('postMs'), workerMs: phase('workerMs'), deliveryMs: phase('deliveryMs'), getMs: phase('getMs') };
+      return { ms, median: median(ms), overhead: median(ms) / median(localMs), phases };
+    };
+    const viaGet = summarize(http.get);
+    const viaInline = summarize(http.inline);
+    console.log(`  in-process: median ${median(localMs).toFixed(1)} ms over ${RUNS} runs (${localSteps} steps, pack ${local.description.name})`);
+    for (const [label, r] of [['GET image', viaGet], ['inline image', viaInline]] as const) {
+      console.log(
+        `  over HTTP, ${label}: median ${r.median.toFixed(1)} ms = ${r.overhead.toFixed(3)}x (medians: POST ${r.phases.postMs} ms, worker ${r.phases.workerMs} ms, event delivery ${r.phases.deliveryMs} ms, GET ${r.phases.getMs} ms)`,
+      );
+    }
     const oneWorker = await throughput(url, wav, STEPS, JOBS);
     console.log(`  1 worker:   ${oneWorker.jobs} jobs in ${oneWorker.seconds} s = ${oneWorker.jobsPerMinute} jobs/min`);
 
@@ -337,16 +394,22 @@ async function main() {
     const loaded = latencySummary(busy.progressLatenciesMs);
     console.log(`  progress -> client: idle p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms (${idle.samples} events); 2 workers busy p50 ${loaded.p50Ms} ms, p99 ${loaded.p99Ms} ms (${loaded.samples} events)`);
 
-    const overhead = median(httpMs) / median(local.ms);
     Object.assign(report, {
-      settings: { runs: RUNS, jobs: JOBS, steps: local.steps, pack: local.description.name, progressIntervalMs: { endToEndAndThroughput: config.worker.progressIntervalMs, progressLatency: 0 }, input: '2 s 16 kHz mono WAV', previewEvery: 5 },
-      endToEnd: { httpMsMedian: round(median(httpMs)), inProcessMsMedian: round(median(local.ms)), overheadRatio: round(overhead, 3), httpMs: httpMs.map((x) => round(x)), inProcessMs: local.ms.map((x) => round(x)) },
+      settings: { runs: RUNS, jobs: JOBS, steps: localSteps, pack: local.description.name, progressIntervalMs: { endToEndAndThroughput: config.worker.progressIntervalMs, progressLatency: 0 }, input: '2 s 16 kHz mono WAV', previewEvery: 5 },
+      endToEnd: {
+        inProcessMsMedian: round(median(localMs)),
+        inProcessMs: localMs.map((x) => round(x)),
+        getImage: { httpMsMedian: round(viaGet.median), overheadRatio: round(viaGet.overhead, 3), phaseMediansMs: viaGet.phases, httpMs: viaGet.ms.map((x) => round(x)) },
+        inlineImage: { httpMsMedian: round(viaInline.median), overheadRatio: round(viaInline.overhead, 3), phaseMediansMs: viaInline.phases, httpMs: viaInline.ms.map((x) => round(x)) },
+      },
       throughput: { workers1: { ...oneWorker, progressLatenciesMs: undefined }, workers2: { ...twoWorkers, progressLatenciesMs: undefined } },
       progressLatency: { idle, twoWorkersBusy: loaded, resolutionMs: 1 },
       summary: [
-        { metric: 'one job over HTTP, median', value: round(median(httpMs)), unit: 'ms' },
-        { metric: 'same generation in-process, median', value: round(median(local.ms)), unit: 'ms' },
-        { metric: 'server overhead ratio (HTTP / in-process)', value: round(overhead, 3), unit: 'x' },
+        { metric: 'same generation in-process, median', value: round(median(localMs)), unit: 'ms' },
+        { metric: 'one job over HTTP, GET image, median', value: round(viaGet.median), unit: 'ms' },
+        { metric: 'server overhead ratio, GET image (HTTP / in-process)', value: round(viaGet.overhead, 3), unit: 'x' },
+        { metric: 'one job over HTTP, image inline, median', value: round(viaInline.median), unit: 'ms' },
+        { metric: 'server overhead ratio, image inline (HTTP / in-process)', value: round(viaInline.overhead, 3), unit: 'x' },
         { metric: 'throughput, 1 worker', value: oneWorker.jobsPerMinute, unit: 'jobs/min' },
         { metric: 'throughput, 2 workers', value: twoWorkers.jobsPerMinute, unit: 'jobs/min' },
         { metric: 'progress -> client event p50 (idle)', value: idle.p50Ms, unit: 'ms' },

@@ -56,6 +56,9 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
       A2I_LOG_LEVEL: 'silent',
       // synthetic only: slow enough that progress and previews are there to be seen
       A2I_SYNTHETIC_STEP_MS: '60',
+      // every step an event: the demo pack's job takes about 200 ms, within one default
+      // 200 ms throttle window, so the bar could otherwise show a single value between 0 and 1
+      A2I_PROGRESS_INTERVAL_MS: '0',
       A2I_HEARTBEAT_INTERVAL_MS: '500',
     });
     const logger = pino({ level: 'silent' });

@@ -110,6 +110,8 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
 
     const record = (await page.evaluate('window.__record')) as PageRecord;
     const finalImage = await page.evaluate("(() => { const img = document.querySelector('#images img.final'); return { width: img.naturalWidth, height: img.naturalHeight }; })()");
+    // The page asks for the images inside job:succeeded (inlineImages): no request for them.
+    expect(await page.evaluate("document.querySelector('#images img.final').src")).toMatch(/^blob:/);
     expect(pageErrors).toEqual([]);
     // The bar moved through values between 0 and 1 and ended full.
     const moving = record.progress.filter((value) => value > 0 && value < 1);
@@ -119,7 +121,7 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
     // At least one live preview was decoded by the browser before the final image.
     expect(record.previewsLoaded.length).toBeGreaterThanOrEqual(1);
     expect(record.previewsLoaded[0]!.width).toBeGreaterThan(0);
-    // The final image is the pack's size, fetched with the job's token.
+    // The final image is the pack's size.
     expect(finalImage).toEqual(pack.imageSize);
     expect(await page.textContent('#job-badge')).toBe('Done');
     expect(await page.$$('#history img')).toHaveLength(1);

@@ -64,7 +64,8 @@ document.querySelector('#cancel').addEventListener('click', () => {
 });
 
 function follow({ id, token }) {
-  const socket = window.io({ auth: { jobId: id, token } });
+  // inlineImages: job:succeeded brings the images' bytes, so showing them takes no more requests
+  const socket = window.io({ auth: { jobId: id, token, inlineImages: true } });
   current = { id, token, socket };
   view.queued(null);
   socket.on('connect_error', (error) => view.failed(error.data?.code ?? 'DISCONNECTED', `Cannot follow the job: ${error.data?.message ?? error.message}`));

@@ -12,6 +12,7 @@ const BADGES = {
   canceled: 'Canceled',
 };
 const STAGE_NAMES = { embed: 'Embedding the inputs', prior: 'Running the prior', decode: 'Painting' };
+const IMAGE_TYPES = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
 export class JobView {
   constructor() {
@@ -111,7 +112,10 @@ export class JobView {
     this.placeholder.hidden = true;
     this.previews.replaceChildren();
     const figures = links.map((link) => {
-      const src = `${link.url}?token=${encodeURIComponent(token)}`;
+      // the bytes when they came inside the event (inlineImages), else the link with the token
+      const src = link.data
+        ? URL.createObjectURL(new Blob([link.data], { type: IMAGE_TYPES[link.format] ?? 'image/png' }))
+        : `${link.url}?token=${encodeURIComponent(token)}`;
       const figure = document.createElement('figure');
       const img = document.createElement('img');
       img.className = 'final';

@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -13,6 +12,7 @@ import {
   parseOrThrow,
   resolveGenerationRequest,
   resolveInputs,
+  resultPath,
   toGenerationStatus,
   type EmbeddingJob,
   type EmbeddingResult,
@@ -36,7 +36,6 @@ import type { QueuePositions } from './queue-position.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
-const EXTENSIONS: Record<ImageFormat, string> = { png: 'png', webp: 'webp', jpeg: 'jpg' };
 export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
 export interface GenerationServiceDeps {
@@ -179,7 +178,7 @@ export class GenerationService {
     if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
     if (!Number.isInteger(index) || index < 0 || index >= (state.images?.length ?? 0)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such image');
     const format = state.format as ImageFormat;
-    const path = join(this.deps.config.dirs.results, id, `${index}.${EXTENSIONS[format]}`);
+    const path = resultPath(this.deps.config.dirs.results, id, index, format);
     const exists = await stat(path).then(
       () => true,
       () => false,
@@ -197,7 +196,7 @@ export class GenerationService {
     const total = images.reduce((sum, image) => sum + image.bytes, 0);
     if (total > this.deps.config.limits.inlineImageBytes) return null;
     const { results } = this.deps.config.dirs;
-    return Promise.all(images.map((image) => readFile(join(results, id, `${image.index}.${EXTENSIONS[image.format]}`)))).catch(() => null);
+    return Promise.all(images.map((image) => readFile(resultPath(results, id, image.index, image.format)))).catch(() => null);
   }
 
   /**

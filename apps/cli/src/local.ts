@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generationRequestSchema, loadServerConfig, parseOrThrow, resolveGenerationRequest } from '@a2i/protocol';
-import { encodeImage, FORMAT_EXTENSIONS, loadPipeline } from '@a2i/worker';
+import { FORMAT_EXTENSIONS, generationRequestSchema, loadServerConfig, parseOrThrow, resolveGenerationRequest } from '@a2i/protocol';
+import { encodeImage, loadPipeline } from '@a2i/worker';
 import type { BuiltRequest } from './build-request.js';
 import { createProgressDisplay } from './progress-display.js';
 

@@ -1,10 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { imageUrl, type GeneratedImage, type ImageFormat, type ImageLink } from '@a2i/protocol';
-
-/** File extension of each result format; the api serves them with the matching type. */
-export const FORMAT_EXTENSIONS: Record<ImageFormat, string> = { png: 'png', webp: 'webp', jpeg: 'jpg' };
+import { imageUrl, resultPath, type GeneratedImage, type ImageFormat, type ImageLink } from '@a2i/protocol';
 
 function raw(rgb: Uint8Array, width: number, height: number) {
   if (rgb.length !== width * height * 3) {
@@ -41,14 +38,10 @@ export async function writeResults(resultsDir: string, jobId: string, images: Ge
   return Promise.all(
     images.map(async (image, index) => {
       const bytes = await encodeImage(image.rgb, image.width, image.height, format);
-      const path = join(dir, `${index}.${FORMAT_EXTENSIONS[format]}`);
+      const path = resultPath(resultsDir, jobId, index, format);
       await writeFile(`${path}.part`, bytes);
       await rename(`${path}.part`, path);
       return { index, url: imageUrl(jobId, index), width: image.width, height: image.height, seed: image.seed, format, bytes: bytes.length };
     }),
   );
-}
-
-export function resultPath(resultsDir: string, jobId: string, index: number, format: ImageFormat): string {
-  return join(resultsDir, jobId, `${index}.${FORMAT_EXTENSIONS[format]}`);
 }

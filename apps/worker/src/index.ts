@@ -5,5 +5,5 @@ export { loadPipeline, ONNX_PIPELINE, type PipelineSpec } from './load-pipeline.
 // The ONNX pipeline is loaded on demand (loadPipeline 'onnx'); import './onnx-pipeline/index.js' for its API.
 export { runtimeConfigFromEnv, type OnnxRuntimeConfig } from './onnx-pipeline/runtime-config.js';
 export { ProgressReporter, type ProgressUpdate } from './progress-reporter.js';
-export { encodeImage, encodePreview, writeResults, resultPath, FORMAT_EXTENSIONS } from './image-encoding.js';
+export { encodeImage, encodePreview, writeResults } from './image-encoding.js';
 export { sweepExpired, startSweeper } from './result-sweeper.js';

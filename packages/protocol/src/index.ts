@@ -83,3 +83,4 @@ export { loadServerConfig, ConfigError, type ServerConfig } from './server-confi
 export { priorApplies, type PriorRequest } from './prior-choice.js';
 export { SCHEDULER_NAMES, type SchedulerChoice } from './generation-request.js';
 export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';
+export { FORMAT_EXTENSIONS, resultPath } from './result-files.js';

@@ -189,30 +189,26 @@ def main() -> None:
 
     with torch.no_grad():
         text = F.normalize(txt_model(torch.from_numpy(tok.tokenize([world.Scene(**s).caption() for s in data["scenes"][:n]], 77)))[0], dim=-1)
-    cases = {
-        "vision (reconstruction)": (emb["vision"][:n], False),
-        "audio direct": (emb["audio"][:n], False),
-        "audio via prior": (emb["audio"][:n], True),
-        "text via prior": (text, True),
-        "text direct": (text, False),
-    }
+    # (name, query embeddings, through the prior?, the place to draw, where the result goes)
+    generation, arithmetic = report["generation"], report["arithmetic"]
+    cases = [
+        ("vision (reconstruction)", emb["vision"][:n], False, place[:n], generation, "vision (reconstruction)"),
+        ("audio direct", emb["audio"][:n], False, place[:n], generation, "audio direct"),
+        ("audio via prior", emb["audio"][:n], True, place[:n], generation, "audio via prior"),
+        ("text via prior", text, True, place[:n], generation, "text via prior"),
+        ("text direct", text, False, place[:n], generation, "text direct"),
+        ("arithmetic direct", combined[:n], False, other[:n], arithmetic, "generated (arithmetic direct)"),
+        ("arithmetic via prior", combined[:n], True, other[:n], arithmetic, "generated (arithmetic via prior)"),
+    ]
     samples = {}
-    for name, (e, use_prior) in cases.items():
+    for name, e, use_prior, want_place, slot, key in cases:
         if not (use_prior or args.all_cases):
             continue
         g = case_generator(name)
         images = generate(through_prior(e, g) if use_prior else e, g)
-        report["generation"][name] = judge(images, place[:n], obj[:n])
+        slot[key] = judge(images, want_place, obj[:n])
         samples[name] = images[:16]
-        print(f"  generation {name}: {report['generation'][name]} ({time.time() - t0:.0f} s)", flush=True)
-    for name, use_prior in (("arithmetic direct", False), ("arithmetic via prior", True)):
-        if not (use_prior or args.all_cases):
-            continue
-        c = combined[:n]
-        g = case_generator(name)
-        images = generate(through_prior(c, g) if use_prior else c, g)
-        report["arithmetic"][f"generated ({name})"] = judge(images, other[:n], obj[:n])
-        samples[name] = images[:16]
+        print(f"  generation {name}: {slot[key]} ({time.time() - t0:.0f} s)", flush=True)
     report["generationSettings"] = {"decoder": d, "prior": p, "images": n}
     report["seconds"] = round(time.time() - t0)
     (pack / "report.json").write_text(json.dumps(report, indent=1))

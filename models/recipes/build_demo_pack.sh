@@ -9,6 +9,10 @@ cd "$(dirname "$0")"
 PY=${PYTHON:-/usr/bin/python3}
 OUT=${1:-../demo}
 rm -rf .work && mkdir -p .work
+# Debian's torch does its matrix products in OpenBLAS, whose pthread build starts a thread per
+# core in every process unless told otherwise: with the two processes below that is four busy
+# threads on two cores (a UNet step beside the prior: 678 ms, 500 ms with one thread each).
+export OPENBLAS_NUM_THREADS=1
 # Two single-threaded processes side by side use the two cores better than one with two
 # threads for these small models: (1) world data, tokenizer, CLIP, binding, prior;
 # (2) autoencoder, preview projection, then the UNet once CLIP is trained.

@@ -96,6 +96,14 @@ def caption_tokens(scenes: list[dict], tok: clip_bpe.ClipBpeTokenizer) -> np.nda
     return tok.tokenize(texts, 77).reshape(len(scenes), CAPTION_VARIANTS, 77)
 
 
+def to_used_width(tokens: torch.Tensor) -> torch.Tensor:
+    """Token ids [..., 77] cut after the last position any caption uses (13 here). The text
+    tower is causal, so its pooled end-token embedding does not depend on the positions after
+    it: the same embedding for a sixth of the work. Not for the hidden states the UNet reads,
+    which cover all 77 positions."""
+    return tokens[..., :int((tokens != 0).flatten(0, -2).any(0).nonzero().max()) + 1]
+
+
 # ---------------------------------------------------------------- losses
 
 def soft_contrastive(logits: torch.Tensor, positives: torch.Tensor) -> torch.Tensor:
@@ -119,10 +127,7 @@ def agree(data: dict, idx_a: torch.Tensor, idx_b: torch.Tensor, attrs: tuple[str
 def stage_clip(data: dict, epochs: int) -> None:
     torch.manual_seed(10)
     tok = tokenizer()
-    tokens = torch.from_numpy(caption_tokens(data["scenes"], tok))
-    # The text tower is causal, so the positions after the longest caption change nothing that
-    # the loss sees: train on the used width (13 of 77 here), export with the full context.
-    tokens = tokens[..., :int((tokens != 0).any(0).any(0).nonzero().max()) + 1]
+    tokens = to_used_width(torch.from_numpy(caption_tokens(data["scenes"], tok)))  # export: full context
     images = images_to_tensor_fast(data["images"], VISION_PREPROCESS)
     n = len(images)
     img_model, txt_model = ImageTower(), TextTower(len(tok.vocab))
@@ -395,7 +400,7 @@ def query_embeddings(data: dict) -> dict[str, torch.Tensor]:
     """Unit query embeddings of every modality for every scene."""
     img_model, txt_model, _ = load_clip()
     tok = tokenizer()
-    tokens = torch.from_numpy(caption_tokens(data["scenes"], tok))  # [N, V, 77]
+    tokens = to_used_width(torch.from_numpy(caption_tokens(data["scenes"], tok)))  # [N, V, 13]
     text = torch.cat([txt_model(tokens[i:i + 250].flatten(0, 1))[0] for i in range(0, len(tokens), 250)])
     out = {"text": F.normalize(text, dim=-1).view(len(tokens), CAPTION_VARIANTS, -1)}
     for m in ("audio", "depth", "thermal", "imu"):

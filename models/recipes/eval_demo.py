@@ -18,9 +18,17 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import time
 import zlib
 from pathlib import Path
+
+# This process runs on both cores (torch.set_num_threads in main), the matrix products too:
+# Debian's numpy and torch do them in OpenBLAS, which reads its thread count once, when it is
+# loaded, so it is set here, before they are imported (build_demo_pack.sh holds its training
+# processes to one thread each).
+EVAL_THREADS = 2
+os.environ["OPENBLAS_NUM_THREADS"] = str(EVAL_THREADS)
 
 import numpy as np
 import torch
@@ -107,7 +115,7 @@ def main() -> None:
                     help="also the decoder-only cases and vision reconstruction (4 more generation runs, "
                          "about 5 minutes); by default only the cases the paper table needs")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(EVAL_THREADS)
     t0 = time.time()
     pack = Path(args.pack)
     manifest = json.loads((pack / "manifest.json").read_text())

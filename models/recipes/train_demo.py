@@ -35,11 +35,11 @@ from preprocess import DEPTH_PREPROCESS, THERMAL_PREPROCESS, VISION_PREPROCESS, 
 from schedulers import add_noise, alphas_cumprod, v_target
 
 TRAIN_SEED, TRAIN_COUNT = 1, 5000
-# The latent UNet is the build's longest stage (0.85 s a step of 64 while the other training
-# process runs, then 0.445 s with both cores): 3,500 steps fit the whole build_demo_pack.sh in
+# The latent UNet is the build's longest stage (0.51 s a step of 64 while the other training
+# process runs, then 0.31 s with both cores): 3,500 steps fit the whole build_demo_pack.sh in
 # 54 minutes on 2 cores. Its loss is weighted min-SNR-5 (Hang et al. 2023, "Efficient Diffusion
 # Training via Min-SNR Weighting Strategy"): with a plain MSE, 3,500 steps drew the object right
-# only 56.6 % of the time from audio (5,000 steps: 75.8 %); with the weighting, 88 %.
+# only 56.6 % of the time from audio (5,000 steps: 75.8 %); with the weighting, 89 %.
 UNET_STEPS = 3500
 DECODER_SCHEDULER = {"numTrainTimesteps": 1000, "betaSchedule": "scaled_linear", "betaStart": 0.00085, "betaEnd": 0.012,
                      "predictionType": "v_prediction", "timestepSpacing": "leading", "stepsOffset": 1,

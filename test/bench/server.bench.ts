@@ -36,8 +36,8 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
-import { generationRequestSchema, loadServerConfig, parseOrThrow, redisAnswers, removeKeysWithPrefix, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
-import { encodeImage, encodePreview, loadPipeline, ONNX_PIPELINE, runtimeConfigFromEnv } from '@a2i/worker';
+import { generationRequestSchema, loadServerConfig, parseOrThrow, redisAnswers, removeKeysWithPrefix, requestLimitsOf, resolveGenerationRequest, type PackDescription } from '@a2i/protocol';
+import { encodeImage, encodePreview, loadPipeline, pipelineSpecOf } from '@a2i/pipeline';
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 
@@ -243,16 +243,10 @@ async function throughput(url: string, wav: Uint8Array, steps: number | undefine
 // ------------------------------------------------------------------ the same generation in-process
 /** The pipeline loaded in this process, and one generation on it timed as the worker does it. */
 async function inProcessRunner(config: ReturnType<typeof loadServerConfig>, wavPath: string, steps: number | undefined) {
-  const pipeline = await loadPipeline({
-    pipeline: config.pipeline,
-    packDir: config.dirs.pack,
-    limits: { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes },
-    syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: runtimeConfigFromEnv(process.env) } : {}),
-  });
+  const pipeline = await loadPipeline(pipelineSpecOf(config));
   const description: PackDescription = pipeline.describe();
   const request = parseOrThrow(generationRequestSchema, requestBody(steps));
-  const limits = { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
+  const limits = requestLimitsOf(config);
   const once = async () => {
     const started = performance.now();
     const job = resolveGenerationRequest(request, description, limits, {

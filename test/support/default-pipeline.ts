@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ONNX_PIPELINE } from '@a2i/worker';
+import { ONNX_PIPELINE } from '@a2i/pipeline';
 
 export interface PipelineChoice {
   /** Value for A2I_PIPELINE. */

@@ -28,6 +28,7 @@ import {
   type RedisLayout,
   type ServerConfig,
   type UploadedFiles,
+  requestLimitsOf,
 } from '@a2i/protocol';
 import { ApiError } from './api-error.js';
 import { canAccess, newJobToken, sha256Hex, type Credentials } from './job-access.js';
@@ -236,7 +237,6 @@ export class GenerationService {
   }
 
   private requestLimits() {
-    const { limits } = this.deps.config;
-    return { maxSteps: limits.steps, maxImages: limits.images, maxInputs: limits.inputs, maxTextChars: limits.textChars };
+    return requestLimitsOf(this.deps.config);
   }
 }

@@ -3,7 +3,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ERROR_CODES, RequestError, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
-import { WEB_ROOT } from '@a2i/web';
 import { ApiError, httpStatusFor } from './api-error.js';
 import { sseFrame } from './event-encoding.js';
 import type { GenerationService } from './generation-service.js';
@@ -216,7 +215,7 @@ export function createHttpApp(deps: RouteDeps): express.Express {
   );
 
   app.use('/v1', v1);
-  app.use(express.static(WEB_ROOT, { index: 'index.html', maxAge: '1h' }));
+  app.use(express.static(config.dirs.web, { index: 'index.html', maxAge: '1h' }));
 
   app.use((req, _res, next) => next(new ApiError(ERROR_CODES.NOT_FOUND, `No route for ${req.method} ${req.path}`)));
 

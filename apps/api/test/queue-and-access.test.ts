@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisLayout } from '@a2i/protocol';
-import { SyntheticPipeline } from '@a2i/worker';
+import { SyntheticPipeline } from '@a2i/pipeline';
 import { json, REDIS_URL, connectSocket, postJson, recordSocketEvents, startStack, waitFor, type Stack } from './harness.js';
 
 const TEXT = { modality: 'text', text: 'thunder' };

@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FORMAT_EXTENSIONS, generationRequestSchema, loadServerConfig, parseOrThrow, resolveGenerationRequest } from '@a2i/protocol';
-import { encodeImage, loadPipeline } from '@a2i/worker';
+import { FORMAT_EXTENSIONS, generationRequestSchema, loadServerConfig, parseOrThrow, requestLimitsOf, resolveGenerationRequest } from '@a2i/protocol';
+import { encodeImage, loadPipeline, pipelineSpecOf } from '@a2i/pipeline';
 import type { BuiltRequest } from './build-request.js';
 import { createProgressDisplay } from './progress-display.js';
 
@@ -13,12 +13,7 @@ import { createProgressDisplay } from './progress-display.js';
  */
 export async function generateLocal(built: BuiltRequest, out: string, options: { progress: boolean }): Promise<string[]> {
   const config = loadServerConfig();
-  const pipeline = await loadPipeline({
-    pipeline: config.pipeline,
-    packDir: config.dirs.pack,
-    limits: { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes },
-    syntheticStepMs: config.worker.syntheticStepMs,
-  });
+  const pipeline = await loadPipeline(pipelineSpecOf(config));
   const staging = await mkdtemp(join(tmpdir(), 'a2i-cli-'));
   try {
     const byPart = new Map<string, string>();
@@ -28,8 +23,7 @@ export async function generateLocal(built: BuiltRequest, out: string, options: {
       byPart.set(file.part, staged);
     }
     const request = parseOrThrow(generationRequestSchema, built.request);
-    const limits = { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
-    const job = resolveGenerationRequest(request, pipeline.describe(), limits, { id: 'local', createdAt: Date.now(), files: { byPart }, randomSeed: () => randomInt(0, 0xffff_ffff) });
+    const job = resolveGenerationRequest(request, pipeline.describe(), requestLimitsOf(config), { id: 'local', createdAt: Date.now(), files: { byPart }, randomSeed: () => randomInt(0, 0xffff_ffff) });
     const display = createProgressDisplay(options.progress);
     const output = await pipeline
       .generate(job, { signal: new AbortController().signal, onProgress: (p) => display.update(p), onPreview: () => undefined })

@@ -11,7 +11,7 @@ import {
   type PipelineStage,
   type PreviewFrame,
 } from '@a2i/protocol';
-import { encodePreview, writeResults } from './image-encoding.js';
+import { encodePreview, writeResults } from '@a2i/pipeline';
 import { ProgressReporter } from './progress-reporter.js';
 import { removeUploadDir } from './upload-cleanup.js';
 

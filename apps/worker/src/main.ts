@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
-import { ONNX_PIPELINE } from './load-pipeline.js';
+import { ONNX_PIPELINE } from '@a2i/pipeline';
 import { startWorker } from './worker-app.js';
 
 /**

@@ -6,10 +6,8 @@ import { ERROR_CODES, JobStateStore, redisLayout, type GenerationJob, type Gener
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { createGenerationProcessor } from './generation-processor.js';
 import { startHeartbeat } from './heartbeat.js';
-import { ONNX_PIPELINE } from './load-pipeline.js';
-import { runtimeConfigFromEnv } from './onnx-pipeline/runtime-config.js';
+import { pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper } from './result-sweeper.js';
-import { ThreadedPipeline } from './threaded-pipeline.js';
 
 export interface RunningWorker {
   readonly name: string;
@@ -27,13 +25,7 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   await mkdir(config.dirs.results, { recursive: true });
   await mkdir(config.dirs.uploads, { recursive: true });
 
-  const pipeline = await ThreadedPipeline.start({
-    pipeline: config.pipeline,
-    packDir: config.dirs.pack,
-    limits: { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes },
-    syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: runtimeConfigFromEnv(process.env) } : {}),
-  });
+  const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
   const description = pipeline.describe();
   logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim }, 'pipeline loaded');
 

@@ -79,7 +79,7 @@ export { redisLayout, type RedisLayout } from './redis-layout.js';
 export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelope } from './event-envelope.js';
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { JobStateStore, type NewJobState, type RecordOutcome } from './job-state-store.js';
-export { loadServerConfig, ConfigError, type ServerConfig } from './server-config.js';
+export { loadServerConfig, ConfigError, defaultIntraOpThreads, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
 export { priorApplies, type PriorRequest } from './prior-choice.js';
 export { SCHEDULER_NAMES, type SchedulerChoice } from './generation-request.js';
 export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';

@@ -1,6 +1,8 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import type { PipelineLimits } from './pipeline.js';
+import type { RequestLimits } from './resolve-request.js';
 
 /**
  * The server's whole configuration, from environment variables with safe defaults.
@@ -14,11 +16,17 @@ import { z } from 'zod';
  *  A2I_PACK_DIR                     models/demo              model pack the worker loads
  *  A2I_PIPELINE                     onnx                     `onnx` (the pack in A2I_PACK_DIR), `synthetic` (a model-free
  *                                                            stand-in for tests) or the path of a module exporting createPipeline
- *  A2I_ORT_PROVIDER                 cpu                      onnxruntime execution provider: cpu | cuda (worker)
+ *  A2I_WEB_DIR                      apps/web/public          the static page the api serves at /
+ *  A2I_ORT_PROVIDER                 cpu                      onnxruntime execution provider: cpu | cuda (worker; cuda needs the
+ *                                                            CUDA build: ONNXRUNTIME_NODE_INSTALL=cuda12 at npm install)
  *  A2I_ORT_DEVICE_ID                0                        GPU index for cuda (worker)
- *  A2I_ORT_THREADS / A2I_ORT_INTER_OP_THREADS  cores-1 / (ORT default) intra-/inter-op threads (worker)
- *  A2I_ORT_MEMORY_ARENA             true                     ORT's CPU memory arena (worker)
- *  A2I_PACK_VERIFY_CHECKSUMS        true                     check the pack's sha256 list at worker start
+ *  A2I_ORT_THREADS                  cores-1                  intra-op threads per session (0: onnxruntime's choice, one per
+ *                                                            core). One core is left to the worker's own I/O and the api: with
+ *                                                            every core given to onnxruntime, its spinning threads and the event
+ *                                                            path slow each other (HTTP / in-process 1.39x vs 1.03x, npm run bench)
+ *  A2I_ORT_INTER_OP_THREADS         0                        inter-op threads (0: onnxruntime's choice)
+ *  A2I_ORT_MEMORY_ARENA             true                     ORT's CPU memory arena (faster; keeps peak memory reserved)
+ *  A2I_PACK_VERIFY_CHECKSUMS        true                     hash every pack file at worker start (seconds per GB)
  *  A2I_MAX_UPLOAD_BYTES             26214400 (25 MiB)        per file
  *  A2I_MAX_UPLOAD_FILES             8                        per request
  *  A2I_MAX_FIELD_BYTES              1048576                  per multipart field (the `request` JSON)
@@ -63,6 +71,17 @@ const list = z
       .filter((item) => item.length > 0),
   );
 
+const flag = z
+  .string()
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(z.enum(['true', '1', 'yes', 'on', 'false', '0', 'no', 'off'], 'true or false'))
+  .transform((s) => ['true', '1', 'yes', 'on'].includes(s));
+
+/** All cores but one, at least one (see A2I_ORT_THREADS above). */
+export function defaultIntraOpThreads(cores: number = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
 const envSchema = z.object({
   A2I_HOST: z.string().min(1).default('127.0.0.1'),
   A2I_PORT: int(0, 65535).default(8080),
@@ -72,6 +91,13 @@ const envSchema = z.object({
   A2I_RESULTS_DIR: z.string().min(1).default('var/results'),
   A2I_PACK_DIR: z.string().min(1).default('models/demo'),
   A2I_PIPELINE: z.string().min(1).default('onnx'),
+  A2I_WEB_DIR: z.string().min(1).default('apps/web/public'),
+  A2I_ORT_PROVIDER: z.enum(['cpu', 'cuda'], 'cpu or cuda').default('cpu'),
+  A2I_ORT_DEVICE_ID: int(0, 64).default(0),
+  A2I_ORT_THREADS: int(0, 1024).default(defaultIntraOpThreads()),
+  A2I_ORT_INTER_OP_THREADS: int(0, 1024).default(0),
+  A2I_ORT_MEMORY_ARENA: flag.default(true),
+  A2I_PACK_VERIFY_CHECKSUMS: flag.default(true),
   A2I_MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   A2I_MAX_UPLOAD_FILES: int(1, 64).default(8),
   A2I_MAX_FIELD_BYTES: int(1).default(1024 * 1024),
@@ -121,8 +147,17 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   return {
     http: { host: e.A2I_HOST, port: e.A2I_PORT },
     redis: { url: e.A2I_REDIS_URL, prefix: e.A2I_REDIS_PREFIX },
-    dirs: { uploads: resolve(cwd, e.A2I_UPLOADS_DIR), results: resolve(cwd, e.A2I_RESULTS_DIR), pack: resolve(cwd, e.A2I_PACK_DIR) },
+    dirs: { uploads: resolve(cwd, e.A2I_UPLOADS_DIR), results: resolve(cwd, e.A2I_RESULTS_DIR), pack: resolve(cwd, e.A2I_PACK_DIR), web: resolve(cwd, e.A2I_WEB_DIR) },
     pipeline: e.A2I_PIPELINE,
+    /** How the ONNX pipeline runs its sessions (plain data: it crosses into the pipeline thread). */
+    runtime: {
+      executionProvider: e.A2I_ORT_PROVIDER,
+      deviceId: e.A2I_ORT_DEVICE_ID,
+      intraOpThreads: e.A2I_ORT_THREADS,
+      interOpThreads: e.A2I_ORT_INTER_OP_THREADS,
+      memoryArena: e.A2I_ORT_MEMORY_ARENA,
+      verifyChecksums: e.A2I_PACK_VERIFY_CHECKSUMS,
+    },
     limits: {
       uploadBytes: e.A2I_MAX_UPLOAD_BYTES,
       uploadFiles: e.A2I_MAX_UPLOAD_FILES,
@@ -159,3 +194,14 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
 }
 
 export type ServerConfig = ReturnType<typeof loadServerConfig>;
+export type RuntimeConfig = ServerConfig['runtime'];
+
+/** The limits the pipeline enforces while decoding inputs, from the configuration. */
+export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {
+  return { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes };
+}
+
+/** The limits a request is resolved against (resolveGenerationRequest), from the configuration. */
+export function requestLimitsOf(config: ServerConfig): RequestLimits {
+  return { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
+}

@@ -1,19 +1,18 @@
 import type { GenerationPipeline, PipelineLimits } from '@a2i/protocol';
 import { OnnxPipeline } from './onnx-pipeline.js';
-import { runtimeConfigFromEnv, type OnnxRuntimeConfig } from './runtime-config.js';
+import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 
 export { OnnxPipeline, type OnnxPipelineOptions, type OnnxPackDescription } from './onnx-pipeline.js';
-export { defaultIntraOpThreads, runtimeConfigFromEnv, sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
+export { sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 export { upscaleNearest, previewFactor } from './preview-upscale.js';
 export { decodeInput, encoderFor, type DecodedInput, type DecodeContext, type Preprocessors } from './input-decoding.js';
-export { EncoderRunner, type EncoderRows, type EncodedRows } from './encoder-runner.js';
 export { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 
 /**
  * The PipelineFactory of the real pipeline (A2I_PIPELINE=onnx, or this module's path): opens
- * and checks the pack at `packDir` once. Session options come from `runtime`, or from the
- * A2I_ORT_* variables when it is absent (see runtime-config.ts).
+ * and checks the pack at `packDir` once, its sessions run as `runtime` says (the server
+ * configuration's `runtime` section; the defaults when absent).
  */
 export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig }): Promise<GenerationPipeline> {
-  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? runtimeConfigFromEnv() });
+  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG });
 }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { npyToFloat32, parseNpy } from '@a2i/media';
 import { cosineSimilarity } from '@a2i/imagebind';
 import type { GenerationJob, PipelineInput, ProgressReport } from '@a2i/protocol';
-import { OnnxPipeline } from '../src/onnx-pipeline/index.js';
+import { OnnxPipeline } from '../src/onnx/index.js';
 import { REPO } from './tiny-pack-inputs.js';
 
 // The ONNX pipeline on the real demo pack (models/demo): each shipped sample FILE goes through

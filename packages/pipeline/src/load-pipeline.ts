@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { GenerationPipeline, PipelineFactory, PipelineLimits } from '@a2i/protocol';
-import type { OnnxRuntimeConfig } from './onnx-pipeline/runtime-config.js';
+import { pipelineLimitsOf, type GenerationPipeline, type PipelineFactory, type PipelineLimits, type ServerConfig } from '@a2i/protocol';
+import type { OnnxRuntimeConfig } from './onnx/runtime-config.js';
 import { SyntheticPipeline } from './synthetic-pipeline.js';
 
 /**
@@ -16,12 +16,23 @@ export interface PipelineSpec {
   limits: PipelineLimits;
   /** synthetic only: simulated milliseconds per step. */
   syntheticStepMs: number;
-  /** onnx only: session options (A2I_ORT_* variables when absent). */
+  /** onnx only: session options (the configuration's defaults when absent). */
   runtime?: OnnxRuntimeConfig;
 }
 
 /** The name of the real pipeline, what a worker runs unless told otherwise. */
 export const ONNX_PIPELINE = 'onnx';
+
+/** The pipeline the configuration names, as the worker and `a2i --local` both host it. */
+export function pipelineSpecOf(config: ServerConfig): PipelineSpec {
+  return {
+    pipeline: config.pipeline,
+    packDir: config.dirs.pack,
+    limits: pipelineLimitsOf(config),
+    syntheticStepMs: config.worker.syntheticStepMs,
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime } : {}),
+  };
+}
 
 export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeline> {
   if (spec.pipeline === 'synthetic') {
@@ -29,7 +40,7 @@ export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeli
   }
   if (spec.pipeline === ONNX_PIPELINE) {
     // Loaded on demand: a synthetic worker never loads onnxruntime.
-    const { createPipeline } = await import('./onnx-pipeline/index.js');
+    const { createPipeline } = await import('./onnx/index.js');
     return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}) });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);

@@ -7,7 +7,7 @@ import { imageToTensor, parseImagePreprocess, preprocessAudio, type AudioPreproc
 import { decodeAudio, decodeImage } from '@a2i/media';
 import { isPackError } from '@a2i/model-pack';
 import type { GenerationJob, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
-import { OnnxPipeline } from '../src/onnx-pipeline/index.js';
+import { OnnxPipeline } from '../src/onnx/index.js';
 import { ThreadedPipeline } from '../src/threaded-pipeline.js';
 import { depth16PngBytes, imuCsv, mp4Bytes, pngBytes, TINY_PACK, tinyPackCopy, wavBytes, type Json } from './tiny-pack-inputs.js';
 

@@ -34,7 +34,7 @@ export { htmlUnescape } from './text/html-unescape.js';
 export { bytesToUnicode, byteVocabularyOrder } from './text/bytes-to-unicode.js';
 
 // encoders
-export { createEncoder, type Encoder, type EncoderInput, type EncoderOptions } from './encoder/encoder-session.js';
+export { createEncoder, encoderFromSession, type Encoder, type EncoderInput, type EncoderOptions } from './encoder/encoder-session.js';
 export { parseEncoderManifest, type EncoderManifest, type TensorSpec } from './encoder/encoder-manifest.js';
 export { postprocessRows, averageGroups } from './encoder/embedding-postprocess.js';
 

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
-import { decodeLatents, sampleDecoder, samplePrior, type DecoderManifest, type PriorManifest, type SchedulerName } from '../src/index.js';
+import { decodeLatents, prepareVae, sampleDecoder, samplePrior, type DecoderManifest, type PriorManifest, type SchedulerName } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -104,6 +104,7 @@ async function benchDecoder(pack: Pack, runs: number, steps: number, images: num
   const D = pack.decoder.noiseAugmentation.mean.length;
   const [tokens, width] = (pack.decoder.promptConditioning?.shape ?? [77, 1]) as [number, number];
   const perRun: Array<{ stepMs: number; outsideShare: number; vaeMs: number; totalMs: number }> = [];
+  const vaeModel = prepareVae(pack.vae, pack.decoder);
   for (let r = 0; r < runs + 1; r++) {
     const runTimes: number[] = [];
     const stepEnds: number[] = [];
@@ -124,7 +125,7 @@ async function benchDecoder(pack: Pack, runs: number, steps: number, images: num
     const loopEnd = performance.now();
     const vaeStart = performance.now();
     const batch = result.latents.length / pack.decoder.latentShape.reduce((a, b) => a * b, 1);
-    await decodeLatents(pack.vae, pack.decoder, result.latents, batch);
+    await decodeLatents(vaeModel, result.latents, batch);
     const vaeMs = performance.now() - vaeStart;
     const stepDurations = stepEnds.map((t, i) => t - (i === 0 ? start : stepEnds[i - 1]!));
     const outside = stepDurations.map((d, i) => (d - runTimes[i]!) / d);

@@ -19,10 +19,10 @@ export { NoiseAugmentation, type NoiseAugmentationConfig } from './noise-augment
 export {
   NOISE_DOMAINS, philox4x32, philoxNormals, seededNormal, seededNormalRows, type NoiseStream,
 } from './seeded-noise.js';
-export { sampleDecoder, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
-export { samplePrior, type SamplePriorOptions, type SamplePriorResult } from './samplers/sample-prior.js';
+export { sampleDecoder, prepareDecoder, type DecoderModel, type DecoderSource, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
+export { samplePrior, preparePrior, type PriorModel, type PriorSource, type SamplePriorOptions, type SamplePriorResult } from './samplers/sample-prior.js';
 export { denoise, type StepProgress, type SamplingStage } from './samplers/denoise-loop.js';
 export { LatentPreview } from './samplers/latent-preview.js';
-export { decodeLatents } from './samplers/vae-decode.js';
+export { decodeLatents, prepareVae, type VaeModel } from './samplers/vae-decode.js';
 export type { RgbImage } from './samplers/rgb-image.js';
 export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  LatentPreview, sampleDecoder, samplePrior, UnclipError,
+  LatentPreview, prepareDecoder, preparePrior, sampleDecoder, samplePrior, UnclipError,
   type DecoderManifest, type PriorManifest, type SampleDecoderOptions, type SchedulerName, type StepProgress,
 } from '../src/index.js';
 import { loadFixture, maxScaledError } from './load-fixture.js';
@@ -204,6 +204,33 @@ describe('sampleDecoder batching, progress, previews, cancel', () => {
     ]);
     const given = await sampleDecoder(decoderOptions(base, { vae: null, seeds: undefined, initialNoise, augmentationNoise }));
     expect(given.latents).toEqual(seeded.latents);
+  });
+});
+
+describe('prepared models (a pack resolved once, when a worker opens it)', () => {
+  const base = reference.cases.find((c) => c.kind === 'decoder' && c.scheduler !== 'euler')!;
+
+  it('a prepared decoder samples the same bytes as the raw manifest section, and is not re-read per request', async () => {
+    const manifest = structuredClone(decoderManifest(base));
+    const decoder = prepareDecoder(unetInt64, vae, manifest);
+    const { unet: _u, vae: _v, manifestDecoder: _m, ...request } = decoderOptions(base) as Extract<SampleDecoderOptions, { unet: unknown }>;
+    const raw = await sampleDecoder(decoderOptions(base));
+    // Spoil the raw section after preparing: a prepared decoder reads only what it resolved.
+    (manifest as { latentShape: unknown }).latentShape = 'not a shape';
+    (manifest.unet.inputs as { sample: string }).sample = '';
+    const prepared = await sampleDecoder({ ...request, decoder });
+    expect(prepared.images![0]!.data).toEqual(raw.images![0]!.data);
+    expect(maxScaledError(prepared.latents, raw.latents)).toBe(0);
+  });
+
+  it('refuses a bad section when prepared, naming the field', () => {
+    const bad = { ...decoderManifest(base), latentShape: [4, 4] } as DecoderManifest;
+    expect(() => prepareDecoder(unetInt64, vae, bad)).toThrow(UnclipError);
+    expect(() => prepareDecoder(unetInt64, vae, bad)).toThrow(/decoder\.latentShape/);
+    const renamed = { ...decoderManifest(base), unet: { ...decoderManifest(base).unet, output: 'nope' } } as DecoderManifest;
+    expect(() => prepareDecoder(unetInt64, vae, renamed)).toThrow(/no output "nope"/);
+    const priorManifest = { ...reference.manifest.prior, scheduler: base.schedulerConfig, inputs: { ...reference.manifest.prior.inputs, condition: 'missing' } } as PriorManifest;
+    expect(() => preparePrior(prior, priorManifest)).toThrow(/no input "missing"/);
   });
 });
 

@@ -54,7 +54,7 @@ export async function createEncoder(packDir: string, modality: string, encoderMa
       `encoders.${modality} has no ONNX file: its inputs go through the "${m.encoder}" encoder (create that one and feed it ${modality} rows)`,
     );
   }
-  const maxBatchRows = options.maxBatchRows === undefined ? Infinity : expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
+  if (options.maxBatchRows !== undefined) expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
   const path = join(packDir, m.file);
   let session: ort.InferenceSession;
   try {
@@ -74,6 +74,17 @@ export async function createEncoder(packDir: string, modality: string, encoderMa
       );
     }
   }
+  return encoderFromSession(session, modality, m, options);
+}
+
+/**
+ * The encoder over an already open session (a worker opens every session of its pack once and
+ * checks them against the manifest: @a2i/model-pack's compareSignature). `m` is the parsed
+ * `encoders.<modality>` section (parseEncoderManifest, or the pack loader's typed entry).
+ * The session stays the caller's to release through `release()`.
+ */
+export function encoderFromSession(session: ort.InferenceSession, modality: string, m: EncoderManifest, options: Omit<EncoderOptions, 'sessionOptions'> = {}): Encoder {
+  const maxBatchRows = options.maxBatchRows === undefined ? Infinity : expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
   const rowShape = m.input.shape.slice(1);
   const rowSize = product(rowShape);
   const dim = m.output.shape[1]!;

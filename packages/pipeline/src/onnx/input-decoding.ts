@@ -15,7 +15,7 @@ import {
 } from '@a2i/imagebind';
 import { decodeAudio, decodeImage, decodeVideoFrames, MediaError, parseImuCsv, parseImuNpy, probeVideo } from '@a2i/media';
 import type { PipelineInput, PipelineLimits } from '@a2i/protocol';
-import type { EncoderRows } from './encoder-runner.js';
+import type { EncoderInput } from '@a2i/imagebind';
 
 /** Every encoder's preprocess, parsed once at start by @a2i/imagebind's parsers. */
 export interface Preprocessors {
@@ -42,7 +42,7 @@ export interface DecodeContext {
 }
 
 /** An input ready for its encoder, or a raw vector in the joint space. */
-export type DecodedInput = { kind: 'rows'; encoder: string; rows: EncoderRows } | { kind: 'vector'; vector: Float32Array };
+export type DecodedInput = { kind: 'rows'; encoder: string; rows: EncoderInput & { rows: number } } | { kind: 'vector'; vector: Float32Array };
 
 /** Request modality -> the encoder (pack `encoders` key) that embeds it: video frames go through vision. */
 export function encoderFor(modality: PipelineInput['modality']): string {

@@ -50,7 +50,7 @@ export class OnnxPipeline implements GenerationPipeline {
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
     const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG);
     try {
-      const prompt = rt.decoderManifest.promptConditioning;
+      const prompt = rt.decoder.manifest.promptConditioning;
       const unconditional = prompt && rt.promptEncoder ? await encodePrompt(rt, prompt.unconditionalPrompt ?? '') : null;
       return new OnnxPipeline(rt, options.limits, unconditional);
     } catch (error) {
@@ -83,12 +83,11 @@ export class OnnxPipeline implements GenerationPipeline {
     // 2. the prior: query -> image embedding (one per image)
     let imageEmbeddings = query;
     if (options.usePrior) {
-      if (!rt.prior || !rt.priorManifest || !rt.priorScheduler || !settings.prior) {
+      if (!rt.prior || !rt.priorScheduler || !settings.prior) {
         throw new UnclipError('PRIOR_UNAVAILABLE', `Model pack ${rt.pack.manifest.name} has no prior: ask for prior "off"`);
       }
       const prior = await samplePrior({
-        session: rt.prior,
-        manifestPrior: rt.priorManifest,
+        prior: rt.prior,
         condition: [query],
         seeds,
         steps: settings.prior.steps,
@@ -106,11 +105,9 @@ export class OnnxPipeline implements GenerationPipeline {
       ? { conditional: options.prompt === '' ? this.unconditionalHidden : await encodePrompt(rt, options.prompt), unconditional: this.unconditionalHidden }
       : undefined;
     const { width, height } = this.description.imageSize;
-    const previews = rt.decoderManifest.preview ? options.previewEvery : 0;
+    const previews = rt.decoder.manifest.preview ? options.previewEvery : 0;
     const result = await sampleDecoder({
-      unet: rt.unet,
-      vae: rt.vae,
-      manifestDecoder: rt.decoderManifest,
+      decoder: rt.decoder,
       imageEmbeddings,
       ...(promptHiddenStates ? { promptHiddenStates } : {}),
       noiseLevel: options.noiseLevel,
@@ -146,8 +143,8 @@ export class OnnxPipeline implements GenerationPipeline {
       } else {
         const runner = this.rt.encoders.get(decoded.encoder);
         if (!runner) throw new ImageBindError('UNSUPPORTED_MODALITY', `This model pack has no ${decoded.encoder} encoder for ${input.modality} inputs`);
-        const { embeddings } = await runner.run([decoded.rows]);
-        vectors.push(embeddings[0]!);
+        const [embedding] = await runner.run([decoded.rows]);
+        vectors.push(embedding!);
       }
       onEach?.(vectors.length);
     }
@@ -158,7 +155,7 @@ export class OnnxPipeline implements GenerationPipeline {
   private combine(inputs: readonly PipelineInput[], vectors: readonly Float32Array[]): Float32Array {
     const items = inputs.map((input, i) => ({ vector: vectors[i]!, weight: input.weight })).filter((item) => item.weight !== 0);
     if (items.length === 0) throw new ImageBindError('EMBEDDING_ZERO', 'Every input has weight 0: nothing to generate from');
-    return combineEmbeddings(items, { targetNorm: this.rt.decoderManifest.embeddingNorm ?? 1 });
+    return combineEmbeddings(items, { targetNorm: this.rt.decoder.manifest.embeddingNorm ?? 1 });
   }
 }
 
@@ -183,7 +180,7 @@ function describePack(rt: PackRuntime): OnnxPackDescription {
     imu: has('imu') && pre.imu !== undefined,
     embedding: true,
   };
-  const [height = 0, width = 0] = rt.decoderManifest.imageSize;
+  const [height = 0, width = 0] = rt.decoder.manifest.imageSize;
   const prior: OnnxPackDescription['prior'] = { available: rt.prior !== null && settings.prior !== null, defaultFor: settings.prior?.defaultFor ?? [] };
   if (settings.prior) {
     prior.defaultSteps = settings.prior.steps;

@@ -1,6 +1,8 @@
 import * as ort from 'onnxruntime-node';
 import {
   ClipTokenizer,
+  encoderFromSession,
+  type Encoder,
   parseAudioPreprocess,
   parseImagePreprocess,
   parseImuPreprocess,
@@ -19,8 +21,7 @@ import {
   type LoadedPack,
   type PackProblem,
 } from '@a2i/model-pack';
-import { createScheduler, LatentPreview, NoiseAugmentation, SCHEDULER_NAMES, type DecoderManifest, type PriorManifest, type SchedulerName } from '@a2i/unclip';
-import { EncoderRunner } from './encoder-runner.js';
+import { createScheduler, prepareDecoder, preparePrior, SCHEDULER_NAMES, type DecoderManifest, type DecoderModel, type PriorManifest, type PriorModel, type SchedulerName } from '@a2i/unclip';
 import type { Preprocessors } from './input-decoding.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { sessionOptionsFor, type OnnxRuntimeConfig } from './runtime-config.js';
@@ -31,19 +32,17 @@ export interface PackRuntime {
   /** Dimension of the space the decoder takes. */
   dim: number;
   /** Sessions by encoder key (vision, text, audio, depth, thermal, imu). */
-  encoders: Map<string, EncoderRunner>;
+  encoders: Map<string, Encoder>;
   preprocessors: Preprocessors;
   videoLayout: 'frames' | 'clips';
   /** T of a vision graph taking clips [-1, 3, T, S, S]; 1 for one frame per row. */
   visionFrames: number;
-  unet: ort.InferenceSession;
-  vae: ort.InferenceSession;
-  prior: ort.InferenceSession | null;
-  /** The manifest sections as @a2i/unclip's samplers read them, limits resolved. */
-  decoderManifest: DecoderManifest;
+  /** The decoder's sessions with its manifest section, resolved and checked once. */
+  decoder: DecoderModel;
+  /** The prior's session with its manifest section, resolved and checked once. */
+  prior: PriorModel | null;
   /** The decoder's resolved defaults (scheduler, steps, guidance, noise level). */
   decoderSettings: DecoderSettings;
-  priorManifest: PriorManifest | null;
   decoderScheduler: SchedulerName;
   priorScheduler: SchedulerName | null;
   /**
@@ -153,11 +152,6 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
   const priorManifest = manifest.prior ? ({ ...manifest.prior, limits: settings.limits } satisfies PriorManifest) : null;
   const decoderScheduler = schedulerName(problems, decoderSettings.scheduler, 'decoder.defaults.scheduler');
   if (decoderScheduler) section(problems, 'decoder.scheduler', () => createScheduler(decoderScheduler, decoderManifest.scheduler, {}, 'decoder.scheduler').setTimesteps(decoderSettings.steps));
-  section(problems, 'decoder.noiseAugmentation', () => new NoiseAugmentation(decoderManifest.noiseAugmentation));
-  if (decoderManifest.preview) {
-    const { latentToRgb, bias } = decoderManifest.preview;
-    section(problems, 'decoder.preview', () => new LatentPreview(decoderManifest.latentShape, latentToRgb, bias));
-  }
   let priorScheduler: SchedulerName | null = null;
   if (priorManifest && settings.prior) {
     priorScheduler = schedulerName(problems, settings.prior.scheduler, 'prior.defaults.scheduler') ?? null;
@@ -183,15 +177,26 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     sessions.set(signature.part, session);
     problems.push(...compareSignature(session, signature));
   }
-  if (problems.length > 0) {
+  // 4. the samplers' sections (noise augmentation, preview, tensor names), resolved once
+  const decoderModel = problems.length > 0 ? undefined : section(problems, 'decoder', () => prepareDecoder(sessions.get('decoder.unet')!, sessions.get('decoder.vae')!, decoderManifest));
+  const priorSession = sessions.get('prior');
+  const priorModel = priorManifest && priorSession && problems.length === 0 ? section(problems, 'prior', () => preparePrior(priorSession, priorManifest)) : undefined;
+  if (problems.length > 0 || !decoderModel) {
     await releaseAll();
     throw new PackError(pack.dir, problems);
   }
 
-  const runners = new Map<string, EncoderRunner>();
+  const runners = new Map<string, Encoder>();
   for (const [key, entry] of encoders) {
     const session = sessions.get(`encoders.${key}`);
-    if (session && entry.input && entry.output) runners.set(key, new EncoderRunner(key, session, { ...entry, input: entry.input, output: entry.output }));
+    if (session && entry.input && entry.output && entry.postprocess) {
+      runners.set(key, encoderFromSession(session, key, {
+        input: { ...entry.input, dtype: entry.input.dtype ?? 'float32' },
+        output: { ...entry.output, dtype: 'float32' },
+        space: entry.space,
+        postprocess: entry.postprocess,
+      }));
+    }
   }
   const visionRank = manifest.encoders.vision?.input?.shape.length;
   const promptSession = prompt ? sessions.get(prompt.where) : undefined;
@@ -206,11 +211,8 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     preprocessors,
     videoLayout: visionRank === 5 ? 'clips' : 'frames',
     visionFrames: visionRank === 5 ? Math.max(1, manifest.encoders.vision!.input!.shape[2] ?? 1) : 1,
-    unet: sessions.get('decoder.unet')!,
-    vae: sessions.get('decoder.vae')!,
-    prior: sessions.get('prior') ?? null,
-    decoderManifest,
-    priorManifest,
+    decoder: decoderModel,
+    prior: priorModel ?? null,
     decoderScheduler: decoderScheduler!,
     priorScheduler,
     promptEncoder,

@@ -9,10 +9,10 @@ import { UnclipError } from '../unclip-error.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
 import { LatentPreview } from './latent-preview.js';
 import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType } from './onnx-io.js';
+import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType, type TimestepType } from './onnx-io.js';
 import type { RgbImage } from './rgb-image.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
-import { decodeLatents } from './vae-decode.js';
+import { decodeLatents, prepareVae, type VaeModel } from './vae-decode.js';
 
 export interface DecoderPreview {
   step: number;
@@ -21,11 +21,66 @@ export interface DecoderPreview {
   images: RgbImage[];
 }
 
-export interface SampleDecoderOptions {
-  unet: InferenceSession;
-  /** Absent or null: return the latents only. */
-  vae?: InferenceSession | null;
-  manifestDecoder: DecoderManifest;
+/**
+ * A decoder with its manifest section resolved and its sessions checked against it, once
+ * (prepareDecoder, when a worker opens its pack): sampling then reads typed fields and never
+ * re-checks the raw manifest on a request.
+ */
+export interface DecoderModel {
+  readonly manifest: DecoderManifest;
+  readonly unet: InferenceSession;
+  /** null: sampling returns latents only. */
+  readonly vae: VaeModel | null;
+  /** [C, h, w] */
+  readonly latentShape: readonly [number, number, number];
+  readonly latentSize: number;
+  readonly inputs: { sample: string; timestep: string; classLabels: string; hiddenStates: string | null };
+  readonly output: string;
+  readonly timestepType: TimestepType;
+  readonly augmentation: NoiseAugmentation;
+  /** [tokens, width] of the prompt's hidden states, when the UNet takes them. */
+  readonly promptShape: readonly [number, number] | null;
+  /** The latent-to-RGB preview projection, when the manifest has one. */
+  readonly preview: LatentPreview | null;
+}
+
+/** Resolves `decoder` of a pack manifest and checks the sessions' names and timestep type. */
+export function prepareDecoder(unet: InferenceSession, vae: InferenceSession | null, manifest: DecoderManifest): DecoderModel {
+  const latentShape = expectShape(manifest.latentShape, 3, 'decoder.latentShape') as [number, number, number];
+  expectShape(manifest.imageSize, 2, 'decoder.imageSize');
+  const names = manifest.unet.inputs;
+  const inputs = {
+    sample: expectName(names.sample, 'decoder.unet.inputs.sample'),
+    timestep: expectName(names.timestep, 'decoder.unet.inputs.timestep'),
+    classLabels: expectName(names.classLabels, 'decoder.unet.inputs.classLabels'),
+    hiddenStates: manifest.promptConditioning ? expectName(names.encoderHiddenStates, 'decoder.unet.inputs.encoderHiddenStates') : null,
+  };
+  const output = expectName(manifest.unet.output, 'decoder.unet.output');
+  checkSessionNames(unet, [inputs.sample, inputs.timestep, inputs.classLabels, ...(inputs.hiddenStates ? [inputs.hiddenStates] : [])], output, 'UNet');
+  const promptShape = manifest.promptConditioning
+    ? (expectShape(manifest.promptConditioning.shape, 2, 'decoder.promptConditioning.shape') as [number, number])
+    : null;
+  return {
+    manifest,
+    unet,
+    vae: vae ? prepareVae(vae, manifest) : null,
+    latentShape,
+    latentSize: latentShape[0] * latentShape[1] * latentShape[2],
+    inputs,
+    output,
+    timestepType: timestepType(unet, inputs.timestep, 'UNet'),
+    augmentation: new NoiseAugmentation(manifest.noiseAugmentation),
+    promptShape,
+    preview: manifest.preview ? new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias) : null,
+  };
+}
+
+/** The sessions and manifest section, prepared once (`decoder`) or as they are (checked on this call). */
+export type DecoderSource =
+  | { decoder: DecoderModel }
+  | { unet: InferenceSession; /** Absent or null: return the latents only. */ vae?: InferenceSession | null; manifestDecoder: DecoderManifest };
+
+export type SampleDecoderOptions = DecoderSource & {
   /** Image embeddings [B, D], or [1, D] for the same embedding in every image. */
   imageEmbeddings: Float32Array;
   /**
@@ -50,7 +105,7 @@ export interface SampleDecoderOptions {
   /** Preview every N steps (0 or absent: never). */
   previewEvery?: number;
   onPreview?: (preview: DecoderPreview) => void;
-}
+};
 
 export interface SampleDecoderResult {
   /** RGB bytes [H, W, 3] per image; null without a VAE session. */
@@ -66,25 +121,12 @@ export interface SampleDecoderResult {
  * unconditional prompt's hidden states in one UNet call per step, VAE decode at the end.
  */
 export async function sampleDecoder(options: SampleDecoderOptions): Promise<SampleDecoderResult> {
-  const manifest = options.manifestDecoder;
+  const model = 'decoder' in options ? options.decoder : prepareDecoder(options.unet, options.vae ?? null, options.manifestDecoder);
+  const { manifest, latentShape, latentSize, augmentation } = model;
   const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'decoder');
-  const latentShape = expectShape(manifest.latentShape, 3, 'decoder.latentShape') as [number, number, number];
-  expectShape(manifest.imageSize, 2, 'decoder.imageSize');
-  const latentSize = latentShape[0] * latentShape[1] * latentShape[2];
   const batch = batchSize(options.seeds, options.initialNoise, latentSize, manifest.limits?.maxImages, 'decoder');
 
-  // 1. the UNet's signature
-  const names = manifest.unet.inputs;
-  const sampleName = expectName(names.sample, 'decoder.unet.inputs.sample');
-  const timestepName = expectName(names.timestep, 'decoder.unet.inputs.timestep');
-  const classLabelsName = expectName(names.classLabels, 'decoder.unet.inputs.classLabels');
-  const hiddenName = manifest.promptConditioning ? expectName(names.encoderHiddenStates, 'decoder.unet.inputs.encoderHiddenStates') : null;
-  const output = expectName(manifest.unet.output, 'decoder.unet.output');
-  checkSessionNames(options.unet, [sampleName, timestepName, classLabelsName, ...(hiddenName ? [hiddenName] : [])], output, 'UNet');
-  const tsType = timestepType(options.unet, timestepName, 'UNet');
-
-  // 2. class labels [B, 2D]: noised, normalised image embeddings + noise-level embedding
-  const augmentation = new NoiseAugmentation(manifest.noiseAugmentation);
+  // 1. class labels [B, 2D]: noised, normalised image embeddings + noise-level embedding
   const D = augmentation.dim;
   const embeddings = broadcastRows(options.imageEmbeddings, D, batch, 'imageEmbeddings');
   rescaleRows(embeddings, D, manifest.embeddingNorm);
@@ -96,10 +138,10 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   const L = augmentation.classLabelDim;
   const classLabelRows = guided ? stackUncondCond(augmentation.unconditionalClassLabels(batch), classLabels) : classLabels;
 
-  // 3. prompt hidden states [rows, 77, W]
+  // 2. prompt hidden states [rows, 77, W]
   let hiddenFeed: Tensor | null = null;
-  if (hiddenName) {
-    const [tokens, width] = expectShape(manifest.promptConditioning!.shape, 2, 'decoder.promptConditioning.shape') as [number, number];
+  if (model.promptShape) {
+    const [tokens, width] = model.promptShape;
     const prompt = options.promptHiddenStates;
     if (!prompt) {
       throw new UnclipError(
@@ -112,24 +154,25 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     hiddenFeed = floatTensor(rows, [rows.length / (tokens * width), tokens, width]);
   }
 
-  // 4. scheduler and initial latents x_T = sigma_init * N(0, I)
+  // 3. scheduler and initial latents x_T = sigma_init * N(0, I)
   const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'decoder.scheduler');
   scheduler.setTimesteps(steps);
   const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the initial latents'), latentSize, { domain: NOISE_DOMAINS.decoderLatents });
   const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
 
-  // 5. previews
+  // 4. previews
   const previewEvery = options.previewEvery ?? 0;
   expectInteger(previewEvery, 'previewEvery', 0, 10_000);
   let preview: LatentPreview | null = null;
   if (previewEvery > 0 && options.onPreview) {
-    if (!manifest.preview) throw new UnclipError('PREVIEW_UNAVAILABLE', 'This model pack has no decoder.preview projection: previews are not available');
-    preview = new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias);
+    if (!model.preview) throw new UnclipError('PREVIEW_UNAVAILABLE', 'This model pack has no decoder.preview projection: previews are not available');
+    preview = model.preview;
   }
 
-  // 6. the loop: one UNet call per step over [uncond; cond] rows; constant feeds made once
+  // 5. the loop: one UNet call per step over [uncond; cond] rows; constant feeds made once
   let classLabelTensor: Tensor | undefined;
-  const timestepFeeds = timestepTensors(tsType, scheduler.timesteps, guided ? 2 * batch : batch, 'UNet');
+  const { inputs, output, unet } = model;
+  const timestepFeeds = timestepTensors(model.timestepType, scheduler.timesteps, guided ? 2 * batch : batch, 'UNet');
   const sampleTensor = reusableFloatTensor();
   const { sample } = await denoise({
     stage: 'decode',
@@ -141,13 +184,13 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     runModel: (modelInput, t) => {
       const rows = modelInput.length / latentSize;
       const feeds: Record<string, Tensor> = {
-        [sampleName]: sampleTensor(modelInput, [rows, ...latentShape]),
-        [timestepName]: timestepFeeds.get(t) ?? timestepTensor(tsType, t, rows, 'UNet'),
+        [inputs.sample]: sampleTensor(modelInput, [rows, ...latentShape]),
+        [inputs.timestep]: timestepFeeds.get(t) ?? timestepTensor(model.timestepType, t, rows, 'UNet'),
         // the class labels are the same every step: one tensor for the whole run
-        [classLabelsName]: (classLabelTensor ??= floatTensor(classLabelRows, [rows, L])),
+        [inputs.classLabels]: (classLabelTensor ??= floatTensor(classLabelRows, [rows, L])),
       };
-      if (hiddenName && hiddenFeed) feeds[hiddenName] = hiddenFeed;
-      return runFloat(options.unet, feeds, output, rows * latentSize, 'UNet');
+      if (inputs.hiddenStates && hiddenFeed) feeds[inputs.hiddenStates] = hiddenFeed;
+      return runFloat(unet, feeds, output, rows * latentSize, 'UNet');
     },
     onStep: (progress, result) => {
       options.onProgress?.(progress);
@@ -157,8 +200,8 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     },
   });
 
-  // 7. VAE decode
-  const images = options.vae ? await decodeLatents(options.vae, manifest, sample, batch) : null;
+  // 6. VAE decode
+  const images = model.vae ? await decodeLatents(model.vae, sample, batch) : null;
   return { images, latents: sample, timesteps: scheduler.timesteps };
 }
 

@@ -6,12 +6,37 @@ import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType } from './onnx-io.js';
+import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 
-export interface SamplePriorOptions {
-  session: InferenceSession;
-  manifestPrior: PriorManifest;
+/**
+ * A prior with its manifest section resolved and its session checked against it, once
+ * (preparePrior, when a worker opens its pack).
+ */
+export interface PriorModel {
+  readonly manifest: PriorManifest;
+  readonly session: InferenceSession;
+  readonly inputs: { sample: string; timestep: string; condition: string };
+  readonly output: string;
+  readonly timestepType: TimestepType;
+}
+
+/** Resolves `prior` of a pack manifest and checks the session's names and timestep type. */
+export function preparePrior(session: InferenceSession, manifest: PriorManifest): PriorModel {
+  const inputs = {
+    sample: expectName(manifest.inputs.sample, 'prior.inputs.sample'),
+    timestep: expectName(manifest.inputs.timestep, 'prior.inputs.timestep'),
+    condition: expectName(manifest.inputs.condition, 'prior.inputs.condition'),
+  };
+  const output = expectName(manifest.output, 'prior.output');
+  checkSessionNames(session, [inputs.sample, inputs.timestep, inputs.condition], output, 'prior');
+  return { manifest, session, inputs, output, timestepType: timestepType(session, inputs.timestep, 'prior') };
+}
+
+/** The session and manifest section, prepared once (`prior`) or as they are (checked on this call). */
+export type PriorSource = { prior: PriorModel } | { session: InferenceSession; manifestPrior: PriorManifest };
+
+export type SamplePriorOptions = PriorSource & {
   /** The query embedding(s) [D]: one for every image, or one per image. */
   condition: readonly Float32Array[];
   /** One seed per image. */
@@ -24,7 +49,7 @@ export interface SamplePriorOptions {
   schedulerOptions?: SchedulerOptions;
   signal?: AbortSignal;
   onStep?: (progress: StepProgress) => void;
-}
+};
 
 export interface SamplePriorResult {
   /** Image embeddings [B, D], un-normalised and rescaled to outputNorm. */
@@ -38,7 +63,8 @@ export interface SamplePriorResult {
  * classifier-free guidance against a zero condition in one call per step.
  */
 export async function samplePrior(options: SamplePriorOptions): Promise<SamplePriorResult> {
-  const manifest = options.manifestPrior;
+  const model = 'prior' in options ? options.prior : preparePrior(options.session, options.manifestPrior);
+  const { manifest, inputs, output, session } = model;
   const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'prior');
   if (!Array.isArray(options.condition) || options.condition.length === 0) {
     throw badOption('a non-empty array of embeddings', 'prior condition', options.condition);
@@ -50,31 +76,23 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
     throw badOption(`1 or ${batch} embeddings`, 'prior condition', options.condition);
   }
 
-  // 1. the prior's signature
-  const sampleName = expectName(manifest.inputs.sample, 'prior.inputs.sample');
-  const timestepName = expectName(manifest.inputs.timestep, 'prior.inputs.timestep');
-  const conditionName = expectName(manifest.inputs.condition, 'prior.inputs.condition');
-  const output = expectName(manifest.output, 'prior.output');
-  checkSessionNames(options.session, [sampleName, timestepName, conditionName], output, 'prior');
-  const tsType = timestepType(options.session, timestepName, 'prior');
-
-  // 2. condition rows [B, D] at conditionNorm; unconditional rows are zeros
+  // 1. condition rows [B, D] at conditionNorm; unconditional rows are zeros
   const condition = new Float32Array(batch * D);
   for (let b = 0; b < batch; b++) condition.set(options.condition[options.condition.length === 1 ? 0 : b]!, b * D);
   rescaleRows(condition, D, manifest.conditionNorm);
   const guided = guidanceScale > 1;
   const conditionRows = guided ? stackUncondCond(new Float32Array(batch * D), condition) : condition;
 
-  // 3. scheduler and x_T
+  // 2. scheduler and x_T
   const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'prior.scheduler');
   scheduler.setTimesteps(steps);
   const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the prior'), D, { domain: NOISE_DOMAINS.priorSample });
   const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
 
-  // 4. the loop; the feeds that do not change within a run are made once
+  // 3. the loop; the feeds that do not change within a run are made once
   let conditionTensor: ReturnType<typeof floatTensor> | undefined;
   const rowsPerCall = guided ? 2 * batch : batch;
-  const timestepFeeds = timestepTensors(tsType, scheduler.timesteps, rowsPerCall, 'prior');
+  const timestepFeeds = timestepTensors(model.timestepType, scheduler.timesteps, rowsPerCall, 'prior');
   const sampleTensor = reusableFloatTensor();
   const { sample } = await denoise({
     stage: 'prior',
@@ -87,16 +105,16 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
       const rows = modelInput.length / D;
       // the condition is the same every step: one tensor for the whole run
       conditionTensor ??= floatTensor(conditionRows, [rows, D]);
-      return runFloat(options.session, {
-        [sampleName]: sampleTensor(modelInput, [rows, D]),
-        [timestepName]: timestepFeeds.get(t) ?? timestepTensor(tsType, t, rows, 'prior'),
-        [conditionName]: conditionTensor,
+      return runFloat(session, {
+        [inputs.sample]: sampleTensor(modelInput, [rows, D]),
+        [inputs.timestep]: timestepFeeds.get(t) ?? timestepTensor(model.timestepType, t, rows, 'prior'),
+        [inputs.condition]: conditionTensor,
       }, output, rows * D, 'prior');
     },
     onStep: (progress) => options.onStep?.(progress),
   });
 
-  // 5. back from the normaliser's space: x std + mean, then outputNorm
+  // 4. back from the normaliser's space: x std + mean, then outputNorm
   const embeddings = Float32Array.from(sample);
   if (manifest.normalizer) {
     const { mean, std } = manifest.normalizer;

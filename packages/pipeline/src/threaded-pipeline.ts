@@ -1,13 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type {
-  EmbedOutput,
-  GenerationHooks,
-  GenerationJob,
-  GenerationOutput,
-  GenerationPipeline,
-  PackDescription,
-  PipelineInput,
-} from '@a2i/protocol';
+import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput } from '@a2i/protocol';
 import type { PipelineSpec } from './load-pipeline.js';
 import { PipelineError } from './pipeline-error.js';
 import type { FromPipelineThread, ToPipelineThread } from './pipeline-thread-messages.js';

@@ -89,11 +89,26 @@ function clip8(sum: number): number {
 
 const HALF = 1 << (PRECISION_BITS - 1);
 
-function horizontal8(src: PixelBuffer<Uint8Array>, rowStart: number, rows: number, outWidth: number): PixelBuffer<Uint8Array> {
+/**
+ * The arithmetic of one of Pillow's two paths: 8-bit (fixed-point weights, a rounding bias,
+ * clipped to a byte: ImagingResampleHorizontal_8bpc / Vertical_8bpc) or "F" (float weights, the
+ * sum as it is: ImagingResampleHorizontal_32bpc for mode F).
+ */
+interface PassArithmetic<T extends Uint8Array | Float32Array> {
+  kernel(weights: Float64Array): ArrayLike<number>;
+  bias: number;
+  finish(sum: number): number;
+  allocate(length: number): T;
+}
+
+const EIGHT_BIT: PassArithmetic<Uint8Array> = { kernel: fixedPoint, bias: HALF, finish: clip8, allocate: (n) => new Uint8Array(n) };
+const FLOAT: PassArithmetic<Float32Array> = { kernel: (w) => w, bias: 0, finish: (sum) => sum, allocate: (n) => new Float32Array(n) };
+
+function horizontalPass<T extends Uint8Array | Float32Array>(src: PixelBuffer<T>, rowStart: number, rows: number, outWidth: number, math: PassArithmetic<T>): PixelBuffer<T> {
   const { width, channels: c, data } = src;
   const co = coefficients(width, outWidth);
-  const k = fixedPoint(co.weights);
-  const out = new Uint8Array(rows * outWidth * c);
+  const k = math.kernel(co.weights);
+  const out = math.allocate(rows * outWidth * c);
   for (let y = 0; y < rows; y++) {
     const rowIn = (y + rowStart) * width * c;
     const rowOut = y * outWidth * c;
@@ -102,66 +117,28 @@ function horizontal8(src: PixelBuffer<Uint8Array>, rowStart: number, rows: numbe
       const n = co.count[x]!;
       const kb = x * co.taps;
       for (let ch = 0; ch < c; ch++) {
-        let sum = HALF;
+        let sum = math.bias;
         for (let i = 0; i < n; i++) sum += data[rowIn + (lo + i) * c + ch]! * k[kb + i]!;
-        out[rowOut + x * c + ch] = clip8(sum);
+        out[rowOut + x * c + ch] = math.finish(sum);
       }
     }
   }
   return { width: outWidth, height: rows, channels: c, data: out };
 }
 
-function vertical8(src: PixelBuffer<Uint8Array>, co: Coefficients, rowShift: number, outHeight: number): PixelBuffer<Uint8Array> {
+function verticalPass<T extends Uint8Array | Float32Array>(src: PixelBuffer<T>, co: Coefficients, rowShift: number, outHeight: number, math: PassArithmetic<T>): PixelBuffer<T> {
   const { width, channels: c, data } = src;
-  const k = fixedPoint(co.weights);
+  const k = math.kernel(co.weights);
   const stride = width * c;
-  const out = new Uint8Array(outHeight * stride);
+  const out = math.allocate(outHeight * stride);
   for (let y = 0; y < outHeight; y++) {
     const lo = co.first[y]! - rowShift;
     const n = co.count[y]!;
     const kb = y * co.taps;
     for (let j = 0; j < stride; j++) {
-      let sum = HALF;
+      let sum = math.bias;
       for (let i = 0; i < n; i++) sum += data[(lo + i) * stride + j]! * k[kb + i]!;
-      out[y * stride + j] = clip8(sum);
-    }
-  }
-  return { width, height: outHeight, channels: c, data: out };
-}
-
-function horizontalF(src: PixelBuffer<Float32Array>, rowStart: number, rows: number, outWidth: number): PixelBuffer<Float32Array> {
-  const { width, channels: c, data } = src;
-  const co = coefficients(width, outWidth);
-  const out = new Float32Array(rows * outWidth * c);
-  for (let y = 0; y < rows; y++) {
-    const rowIn = (y + rowStart) * width * c;
-    const rowOut = y * outWidth * c;
-    for (let x = 0; x < outWidth; x++) {
-      const lo = co.first[x]!;
-      const n = co.count[x]!;
-      const kb = x * co.taps;
-      for (let ch = 0; ch < c; ch++) {
-        let sum = 0;
-        for (let i = 0; i < n; i++) sum += data[rowIn + (lo + i) * c + ch]! * co.weights[kb + i]!;
-        out[rowOut + x * c + ch] = sum;
-      }
-    }
-  }
-  return { width: outWidth, height: rows, channels: c, data: out };
-}
-
-function verticalF(src: PixelBuffer<Float32Array>, co: Coefficients, rowShift: number, outHeight: number): PixelBuffer<Float32Array> {
-  const { width, channels: c, data } = src;
-  const stride = width * c;
-  const out = new Float32Array(outHeight * stride);
-  for (let y = 0; y < outHeight; y++) {
-    const lo = co.first[y]! - rowShift;
-    const n = co.count[y]!;
-    const kb = y * co.taps;
-    for (let j = 0; j < stride; j++) {
-      let sum = 0;
-      for (let i = 0; i < n; i++) sum += data[(lo + i) * stride + j]! * co.weights[kb + i]!;
-      out[y * stride + j] = sum;
+      out[y * stride + j] = math.finish(sum);
     }
   }
   return { width, height: outHeight, channels: c, data: out };
@@ -179,19 +156,13 @@ export function resizeBicubicPil<T extends Uint8Array | Float32Array>(src: Pixel
   // Only the input rows the vertical pass reads go through the horizontal pass.
   const rowFirst = vertical.first[0]!;
   const rowLast = vertical.first[height - 1]! + vertical.count[height - 1]!;
-  const float = src.data instanceof Float32Array;
-  let image: PixelBuffer = src;
+  const math = (src.data instanceof Float32Array ? FLOAT : EIGHT_BIT) as unknown as PassArithmetic<T>;
+  let image: PixelBuffer<T> = src;
   let rowShift = 0;
   if (needHorizontal) {
-    image = float
-      ? horizontalF(src as PixelBuffer<Float32Array>, rowFirst, rowLast - rowFirst, width)
-      : horizontal8(src as PixelBuffer<Uint8Array>, rowFirst, rowLast - rowFirst, width);
+    image = horizontalPass(src, rowFirst, rowLast - rowFirst, width, math);
     rowShift = rowFirst;
   }
-  if (needVertical) {
-    image = float
-      ? verticalF(image as PixelBuffer<Float32Array>, vertical, rowShift, height)
-      : vertical8(image as PixelBuffer<Uint8Array>, vertical, rowShift, height);
-  }
-  return image as PixelBuffer<T>;
+  if (needVertical) image = verticalPass(image, vertical, rowShift, height, math);
+  return image;
 }

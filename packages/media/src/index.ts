@@ -12,3 +12,7 @@ export { decodeImage, type DecodedImage, type DecodeImageOptions } from './image
 export { probeVideo, type VideoInfo, type ProbeVideoOptions } from './video/probe-video.js';
 export { decodeVideoFrames, type VideoFrame, type DecodeVideoFramesOptions } from './video/decode-video-frames.js';
 export { parseImuCsv, parseImuNpy, IMU_CHANNELS, type ImuData } from './imu/parse-imu.js';
+export {
+  inspectUpload, UPLOAD_MODALITIES,
+  type UploadModality, type UploadLimits, type UploadInspection, type InspectUploadOptions,
+} from './upload/inspect-upload.js';

@@ -24,8 +24,21 @@ const DESCR: Record<string, { dtype: NpyDtype; size: number }> = {
   '<u2': { dtype: 'uint16', size: 2 },
 };
 
-/** Parses a .npy file (format versions 1-3, little-endian, C order). */
-export function parseNpy(bytes: Uint8Array, maxElements = 64 * 1024 * 1024): NpyArray {
+/** What a .npy header says: element type, shape, where the data starts and how long it is. */
+export interface NpyHeader {
+  dtype: NpyDtype;
+  shape: number[];
+  dataStart: number;
+  /** Bytes of data the shape and dtype call for. */
+  byteLength: number;
+}
+
+/**
+ * Reads and checks a .npy header (format versions 1-3, little-endian, C order). `fileSize`: the
+ * whole file's size when `bytes` is only its beginning (upload inspection); data shorter than
+ * the shape calls for is NPY_TRUNCATED.
+ */
+export function parseNpyHeader(bytes: Uint8Array, maxElements = 64 * 1024 * 1024, fileSize = bytes.length): NpyHeader {
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) {
     throw new MediaError('NPY_INVALID', 'Expected a .npy file (magic "\\x93NUMPY") but received something else');
   }
@@ -50,14 +63,20 @@ export function parseNpy(bytes: Uint8Array, maxElements = 64 * 1024 * 1024): Npy
   if (count > maxElements) throw new MediaError('NPY_TOO_LARGE', `.npy array has ${count} elements, over the limit of ${maxElements}`);
   const dataStart = headerStart + headerLen;
   const byteLength = count * kind.size;
-  if (dataStart + byteLength > bytes.length) {
-    throw new MediaError('NPY_TRUNCATED', `.npy data is truncated: expected ${byteLength} bytes, found ${bytes.length - dataStart}`);
+  if (dataStart + byteLength > fileSize) {
+    throw new MediaError('NPY_TRUNCATED', `.npy data is truncated: expected ${byteLength} bytes, found ${fileSize - dataStart}`);
   }
+  return { dtype: kind.dtype, shape, dataStart, byteLength };
+}
+
+/** Parses a .npy file (format versions 1-3, little-endian, C order). */
+export function parseNpy(bytes: Uint8Array, maxElements = 64 * 1024 * 1024): NpyArray {
+  const { dtype, shape, dataStart, byteLength } = parseNpyHeader(bytes, maxElements);
   // Copy so the result is aligned and owns its memory. Uint8Array's slice, not the
   // argument's own: a Node Buffer's slice is a view into a shared pool.
   const raw = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLength).buffer;
   const data = (() => {
-    switch (kind.dtype) {
+    switch (dtype) {
       case 'float32': return new Float32Array(raw);
       case 'float64': return new Float64Array(raw);
       case 'int64': return new BigInt64Array(raw);
@@ -67,7 +86,7 @@ export function parseNpy(bytes: Uint8Array, maxElements = 64 * 1024 * 1024): Npy
       case 'uint16': return new Uint16Array(raw);
     }
   })();
-  return { dtype: kind.dtype, shape, data };
+  return { dtype, shape, data };
 }
 
 /** Converts any numeric npy array to float32 (int64 through Number). */

@@ -67,15 +67,22 @@ function sniffOgg(bytes: Uint8Array, mime: string): SniffResult {
  * control characters but tab, new line, carriage return and form feed.
  */
 export function looksLikeText(bytes: Uint8Array): boolean {
-  const head = bytes.subarray(0, 65536);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(trimPartialCodePoint(head, bytes.length > head.length));
-  } catch {
-    return false;
-  }
+  const text = utf8Start(bytes);
   // eslint-disable-next-line no-control-regex
-  return !/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text);
+  return text !== undefined && !/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text);
+}
+
+/**
+ * The first 64 KiB as text when they are valid UTF-8 (a code point cut at that edge, or at the
+ * end of `bytes` when `cut` says more of the file follows, allowed); undefined when not.
+ */
+export function utf8Start(bytes: Uint8Array, cut = false): string | undefined {
+  const head = bytes.subarray(0, 65536);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(trimPartialCodePoint(head, cut || bytes.length > head.length));
+  } catch {
+    return undefined;
+  }
 }
 
 function trimPartialCodePoint(head: Uint8Array, cut: boolean): Uint8Array {

@@ -10,10 +10,13 @@ export interface DecodedChunk {
   errors: { message: string }[];
 }
 
-/** The part of those decoders' API used here (they run libFLAC, libvorbis, libopus, mpg123 in WebAssembly). */
-export interface StreamingDecoder {
+/**
+ * The part of those decoders' API used here (they run libFLAC, libvorbis, libopus, mpg123 in
+ * WebAssembly). `Input` is a piece of the file (Uint8Array) or, for FLAC, a batch of whole frames.
+ */
+export interface StreamingDecoder<Input = Uint8Array> {
   ready: Promise<void>;
-  decode(data: Uint8Array): DecodedChunk | Promise<DecodedChunk>;
+  decode(data: Input): DecodedChunk | Promise<DecodedChunk>;
   flush?: () => Promise<DecodedChunk>;
   free(): void;
 }
@@ -24,14 +27,20 @@ export interface ChunkedResult {
   errors: string[];
 }
 
-const CHUNK_BYTES = 64 * 1024;
+export const CHUNK_BYTES = 64 * 1024;
+
+/** The file in pieces of `size` bytes (views, not copies). */
+export function* byteChunks(bytes: Uint8Array, size = CHUNK_BYTES): Generator<Uint8Array> {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
 
 /**
- * Feeds the file to a streaming decoder in 64 KiB pieces and stops as soon as the samples
- * decoded pass the duration limit, so a header that lies (or says nothing) about the length
- * cannot make us hold more than the limit allows. The decoder is always freed.
+ * Feeds the inputs (64 KiB pieces of the file, or batches of frames) to a streaming decoder and
+ * stops as soon as the samples decoded pass the duration limit, so a header that lies (or says
+ * nothing) about the length cannot make us hold more than the limit allows. The decoder is
+ * always freed.
  */
-export async function decodeInChunks(decoder: StreamingDecoder, bytes: Uint8Array, limits: AudioLimits, format: string): Promise<ChunkedResult> {
+export async function decodeInChunks<Input>(decoder: StreamingDecoder<Input>, inputs: Iterable<Input>, limits: AudioLimits, format: string): Promise<ChunkedResult> {
   const pieces: Float32Array[][] = [];
   const errors: string[] = [];
   let sampleRate = 0;
@@ -58,9 +67,7 @@ export async function decodeInChunks(decoder: StreamingDecoder, bytes: Uint8Arra
   };
   try {
     await decoder.ready;
-    for (let offset = 0; offset < bytes.length; offset += CHUNK_BYTES) {
-      take(await decoder.decode(bytes.subarray(offset, offset + CHUNK_BYTES)));
-    }
+    for (const input of inputs) take(await decoder.decode(input));
     if (decoder.flush) take(await decoder.flush());
   } catch (error) {
     if (error instanceof MediaError) throw error;

@@ -1,6 +1,6 @@
 import { assertByteSize, DEFAULT_AUDIO_LIMITS, resolveLimits, type AudioLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { describeSniffed, sniffMediaType } from '../sniff.js';
+import { describeSniffed, sniffMediaType, type SniffResult } from '../sniff.js';
 import { decodeFlac, decodeMp3, decodeOggOpus, decodeOggVorbis } from './compressed-audio.js';
 import type { DecodedAudio } from './decoded-audio.js';
 import { decodeSoundtrack } from './soundtrack.js';
@@ -31,10 +31,17 @@ export async function decodeAudio(bytes: Uint8Array, options: DecodeAudioOptions
   const limits = resolveLimits(DEFAULT_AUDIO_LIMITS, options.limits, 'limits');
   assertByteSize(bytes, limits.maxBytes, 'audio');
   const sniffed = await sniffMediaType(bytes);
-  const decode = IN_PROCESS[sniffed.format];
-  if (decode) return decode(bytes, limits);
-  if ((sniffed.kind === 'audio' || sniffed.kind === 'video') && FFMPEG_DEMUXERS[sniffed.format]) {
-    return decodeSoundtrack(bytes, sniffed.format, limits, options.signal);
-  }
+  if (audioReader(sniffed) === 'in-process') return IN_PROCESS[sniffed.format]!(bytes, limits);
+  return decodeSoundtrack(bytes, sniffed.format, limits, options.signal);
+}
+
+/**
+ * Which reader decodeAudio uses for a sniffed file: one of the in-process decoders (WAV, FLAC,
+ * MP3, Ogg Vorbis, Ogg Opus) or ffmpeg for the soundtrack of a container; anything else is
+ * MEDIA_UNSUPPORTED_FORMAT. The upload inspection asks the same question.
+ */
+export function audioReader(sniffed: SniffResult): 'in-process' | 'soundtrack' {
+  if (IN_PROCESS[sniffed.format]) return 'in-process';
+  if ((sniffed.kind === 'audio' || sniffed.kind === 'video') && FFMPEG_DEMUXERS[sniffed.format]) return 'soundtrack';
   throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Expected WAV, FLAC, MP3, Ogg Vorbis/Opus or a video with sound but received ${describeSniffed(sniffed)}`);
 }

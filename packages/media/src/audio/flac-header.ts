@@ -29,3 +29,19 @@ export function readFlacStreamInfo(bytes: Uint8Array): FlacStreamInfo {
   const total = Number(packed & 0xfffffffffn);
   return { sampleRate, channels, bitsPerSample, totalSamples: total === 0 ? undefined : total };
 }
+
+/**
+ * Offset of the first audio frame: after "fLaC" and every metadata block (RFC 9639 section
+ * 8.1: a byte holding the last-block flag and the type, then the length as u24).
+ */
+export function flacFirstFrameOffset(bytes: Uint8Array): number {
+  let offset = id3v2Length(bytes) + 4;
+  for (;;) {
+    if (offset + 4 > bytes.length) throw new MediaError('AUDIO_TRUNCATED', 'The FLAC file is cut short inside its metadata blocks');
+    const isLast = (bytes[offset]! & 0x80) !== 0;
+    const length = (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!;
+    offset += 4 + length;
+    if (offset > bytes.length) throw new MediaError('AUDIO_TRUNCATED', 'The FLAC file is cut short inside its metadata blocks');
+    if (isLast) return offset;
+  }
+}

@@ -21,6 +21,8 @@ export interface Mp3Info {
   estimatedDurationSec: number;
   /** Length of the first frame, in bytes. */
   frameLength: number;
+  /** The first frame is a Xing/Info/VBRI tag, not audio. */
+  hasTagFrame: boolean;
 }
 
 const BITRATES_KBPS = {
@@ -75,17 +77,20 @@ export function readMp3Info(bytes: Uint8Array): Mp3Info {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let declaredFrames: number | undefined;
   let declaredBytes: number | undefined;
+  let hasTagFrame = false;
   // Xing/Info sits after the side information: 32 / 17 bytes (MPEG-1 stereo / mono), 17 / 9 (MPEG-2/2.5).
   const sideInfo = frame.version === 1 ? (frame.channels === 1 ? 17 : 32) : frame.channels === 1 ? 9 : 17;
   const xing = firstFrame + 4 + sideInfo;
   const tag = xing + 8 <= bytes.length ? String.fromCharCode(...bytes.subarray(xing, xing + 4)) : '';
   if (frame.layer === 3 && (tag === 'Xing' || tag === 'Info')) {
+    hasTagFrame = true;
     const flags = view.getUint32(xing + 4, false);
     let field = xing + 8;
     if (flags & 1 && field + 4 <= bytes.length) { declaredFrames = view.getUint32(field, false); field += 4; }
     if (flags & 2 && field + 4 <= bytes.length) declaredBytes = view.getUint32(field, false);
   } else if (firstFrame + 36 + 18 <= bytes.length && String.fromCharCode(...bytes.subarray(firstFrame + 36, firstFrame + 40)) === 'VBRI') {
     // VBRI: "VBRI", version u16, delay u16, quality u16, bytes u32, frames u32 (big-endian).
+    hasTagFrame = true;
     declaredBytes = view.getUint32(firstFrame + 36 + 10, false);
     declaredFrames = view.getUint32(firstFrame + 36 + 14, false);
   }
@@ -94,6 +99,6 @@ export function readMp3Info(bytes: Uint8Array): Mp3Info {
     : ((bytes.length - firstFrame) * 8) / (frame.bitrateKbps * 1000);
   return {
     sampleRate: frame.sampleRate, channels: frame.channels, samplesPerFrame: frame.samplesPerFrame, firstFrame,
-    declaredFrames, declaredBytes, estimatedDurationSec, frameLength: frame.frameLength,
+    declaredFrames, declaredBytes, estimatedDurationSec, frameLength: frame.frameLength, hasTagFrame,
   };
 }

@@ -115,3 +115,38 @@ export function scanOgg(bytes: Uint8Array): OggScan {
   }
   return scan;
 }
+
+export interface OggTail {
+  /** Granule position of the last complete page of the stream `serial` (-1 when none has one). */
+  granule: bigint;
+  /** That page carries the end-of-stream flag. */
+  endOfStream: boolean;
+  /** The pages after it run past the end of the file. */
+  cutInsidePage: boolean;
+}
+
+/**
+ * The end of a stream read from the last bytes of the file only (`tail`, at least two of the
+ * largest pages: 2 x 65,307 bytes), as a player finds the length (vorbisfile's ov_pcm_total
+ * seeks there too): the last page of `serial` that is whole, and whether the pages that follow
+ * it run past the end of the file. Scans backwards for the capture pattern "OggS".
+ */
+export function readOggTail(tail: Uint8Array, serial: number): OggTail {
+  const result: OggTail = { granule: -1n, endOfStream: false, cutInsidePage: false };
+  for (let offset = tail.length - 27; offset >= 0; offset--) {
+    if (tail[offset] !== 0x4f || !CAPTURE.every((b, i) => tail[offset + i] === b)) continue;
+    const page = readOggPage(tail, offset);
+    if (page === undefined || page === 'cut' || page.serial !== serial || page.granule < 0n) continue;
+    result.granule = page.granule;
+    result.endOfStream = (page.headerType & EOS) !== 0;
+    // Pages of other streams may follow; the walk ends at the end of the file or at junk (ignored, as scanOgg does).
+    for (let next = offset + page.size; ;) {
+      const following = readOggPage(tail, next);
+      if (following === 'cut') result.cutInsidePage = true;
+      if (following === undefined || following === 'cut') break;
+      next += following.size;
+    }
+    return result;
+  }
+  return result;
+}

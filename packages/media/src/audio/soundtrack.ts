@@ -1,5 +1,5 @@
 import { FFMPEG_DEMUXERS, ffmpegBinaries } from '../ffmpeg/binaries.js';
-import { probeFile } from '../ffmpeg/probe.js';
+import { probeFile, type AudioStreamInfo } from '../ffmpeg/probe.js';
 import { lastLine, runProcess } from '../ffmpeg/run-process.js';
 import { withTempFile } from '../ffmpeg/temp-file.js';
 import type { AudioLimits } from '../limits.js';
@@ -14,18 +14,26 @@ import { makeDecodedAudio, type DecodedAudio } from './decoded-audio.js';
  * the duration limit or the time limit. ffmpeg's own int -> float conversion is value / 2^(bits-1),
  * the same as torchaudio's; codecs like AAC decode to float natively.
  */
+/** ffprobe's view of the first audio track, checked against the limits (no sample decoded). */
+export async function probeSoundtrack(path: string, format: string, limits: AudioLimits, signal?: AbortSignal): Promise<{ track: AudioStreamInfo; durationSec: number | undefined }> {
+  const demuxer = FFMPEG_DEMUXERS[format];
+  if (!demuxer) throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Audio cannot be read from a ${format} file`);
+  const probe = await probeFile(path, { demuxer, timeoutMs: limits.timeoutMs, invalidCode: 'AUDIO_INVALID', ...(signal ? { signal } : {}) });
+  const track = probe.audio;
+  if (!track) throw new MediaError('AUDIO_NO_STREAM', `The ${format} file has no audio track`);
+  const durationSec = track.durationSec ?? probe.durationSec;
+  checkAudioHeader({
+    channels: track.channels, sampleRate: track.sampleRate,
+    samples: durationSec === undefined ? undefined : Math.round(durationSec * track.sampleRate),
+  }, limits, format);
+  return { track, durationSec };
+}
+
 export async function decodeSoundtrack(bytes: Uint8Array, format: string, limits: AudioLimits, signal?: AbortSignal): Promise<DecodedAudio> {
   const demuxer = FFMPEG_DEMUXERS[format];
   if (!demuxer) throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Audio cannot be read from a ${format} file`);
   return withTempFile(bytes, async (path) => {
-    const probe = await probeFile(path, { demuxer, timeoutMs: limits.timeoutMs, invalidCode: 'AUDIO_INVALID', ...(signal ? { signal } : {}) });
-    const track = probe.audio;
-    if (!track) throw new MediaError('AUDIO_NO_STREAM', `The ${format} file has no audio track`);
-    const duration = track.durationSec ?? probe.durationSec;
-    checkAudioHeader({
-      channels: track.channels, sampleRate: track.sampleRate,
-      samples: duration === undefined ? undefined : Math.round(duration * track.sampleRate),
-    }, limits, format);
+    const { track } = await probeSoundtrack(path, format, limits, signal);
     const frameBytes = 4 * track.channels;
     const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file', '-f', demuxer, '-i', path,
       '-map', '0:a:0', '-vn', '-sn', '-dn', '-acodec', 'pcm_f32le', '-f', 'f32le', 'pipe:1'];

@@ -51,8 +51,11 @@ function encodingOf(tag: number, bits: number): WavEncoding {
   throw new MediaError('AUDIO_UNSUPPORTED_ENCODING', `Expected a WAV of 8/16/24/32-bit integer or 32/64-bit float PCM but received ${name} at ${bits} bits`);
 }
 
-/** Reads the header chunks up to the start of the sample data; refuses what cannot be decoded. */
-export function parseWavHeader(bytes: Uint8Array): WavHeader {
+/**
+ * Reads the header chunks up to the start of the sample data; refuses what cannot be decoded.
+ * `fileSize`: the whole file's size when `bytes` is only its beginning (upload inspection).
+ */
+export function parseWavHeader(bytes: Uint8Array, fileSize = bytes.length): WavHeader {
   if (bytes.length < 12) throw new MediaError('AUDIO_TRUNCATED', 'The WAV file is cut short inside its RIFF header');
   const riff = fourCC(bytes, 0);
   if (riff === 'RIFX' || riff === 'RF64') {
@@ -85,7 +88,7 @@ export function parseWavHeader(bytes: Uint8Array): WavHeader {
       format = { encoding, channels, sampleRate, blockAlign };
     } else if (id === 'data') {
       if (!format) throw new MediaError('AUDIO_INVALID', 'The WAV data chunk comes before any fmt chunk');
-      const available = bytes.length - body;
+      const available = Math.max(0, fileSize - body);
       const warnings: string[] = [];
       let dataBytes = size;
       if (size === 0 || size === 0xffffffff) dataBytes = available;

@@ -1,7 +1,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { assertByteSize, DEFAULT_IMAGE_LIMITS, resolveLimits, type ImageLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { describeSniffed, sniffMediaType } from '../sniff.js';
+import { describeSniffed, sniffMediaType, type SniffResult } from '../sniff.js';
 import { pilLuma } from './pil-luma.js';
 
 export interface DecodedImage {
@@ -46,14 +46,9 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
   if (mode !== 'rgb' && mode !== 'grayscale') throw new TypeError(`Expected 'rgb' or 'grayscale' for mode but received ${String(mode)}`);
   assertByteSize(bytes, limits.maxBytes, 'image');
   const sniffed = await sniffMediaType(bytes);
-  if (sniffed.kind !== 'image' || !SUPPORTED.has(sniffed.format)) {
-    throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Expected a PNG, JPEG, WebP, GIF, TIFF or AVIF image but received ${describeSniffed(sniffed)}`);
-  }
-  const metadata = await readMetadata(bytes);
-  const pixels = metadata.width * metadata.height;
-  if (pixels > limits.maxPixels) {
-    throw new MediaError('IMAGE_TOO_LARGE', `The image is ${metadata.width} x ${metadata.height} pixels, over the limit of ${limits.maxPixels} pixels`);
-  }
+  assertSupportedImage(sniffed);
+  const metadata = await readImageHeader(bytes);
+  checkImageSize(metadata.width, metadata.height, limits.maxPixels);
   const open = (): Sharp => sharp(bytes, {
     limitInputPixels: limits.maxPixels, failOn: 'warning', autoOrient: true, ignoreIcc: true, page: 0, pages: 1,
   }).removeAlpha();
@@ -80,8 +75,21 @@ export async function decodeImage(bytes: Uint8Array, options: DecodeImageOptions
   }
 }
 
+/** The formats decodeImage takes; anything else is MEDIA_UNSUPPORTED_FORMAT. */
+export function assertSupportedImage(sniffed: SniffResult): void {
+  if (sniffed.kind !== 'image' || !SUPPORTED.has(sniffed.format)) {
+    throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Expected a PNG, JPEG, WebP, GIF, TIFF or AVIF image but received ${describeSniffed(sniffed)}`);
+  }
+}
+
+export function checkImageSize(width: number, height: number, maxPixels: number): void {
+  if (width * height > maxPixels) {
+    throw new MediaError('IMAGE_TOO_LARGE', `The image is ${width} x ${height} pixels, over the limit of ${maxPixels} pixels`);
+  }
+}
+
 /** Header only: no pixel is decoded, so no pixel limit is applied here (it is checked by the caller). */
-async function readMetadata(bytes: Uint8Array): Promise<Metadata> {
+export async function readImageHeader(bytes: Uint8Array): Promise<Metadata> {
   try {
     const metadata = await sharp(bytes, { limitInputPixels: false, failOn: 'warning' }).metadata();
     if (!metadata.width || !metadata.height) throw new MediaError('IMAGE_INVALID', 'The image header gives no size');

@@ -68,14 +68,20 @@ export function parseImuNpy(bytes: Uint8Array, options: { limits?: Partial<ImuLi
   const limits = resolveLimits(DEFAULT_IMU_LIMITS, options.limits, 'limits');
   assertByteSize(bytes, limits.maxBytes, 'IMU');
   const array = parseNpy(bytes, IMU_CHANNELS * limits.maxSamples);
-  const [rows, length] = array.shape;
-  if (array.shape.length !== 2 || rows !== IMU_CHANNELS || length === undefined || length === 0) {
-    throw new MediaError('IMU_INVALID_SHAPE', `Expected an IMU array of shape (6, N) but received (${array.shape.join(', ')})`);
-  }
+  const length = checkImuShape(array.shape);
   const flat = npyToFloat32(array);
   const channels = Array.from({ length: IMU_CHANNELS }, (_, c) => flat.slice(c * length, (c + 1) * length));
   channels.forEach((channel, c) => assertFinite(channel, `IMU channel ${c}`));
   return { channels, length };
+}
+
+/** The samples per channel of a (6, N) array; anything else is IMU_INVALID_SHAPE. */
+export function checkImuShape(shape: number[]): number {
+  const [rows, length] = shape;
+  if (shape.length !== 2 || rows !== IMU_CHANNELS || length === undefined || length === 0) {
+    throw new MediaError('IMU_INVALID_SHAPE', `Expected an IMU array of shape (6, N) but received (${shape.join(', ')})`);
+  }
+  return length;
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;

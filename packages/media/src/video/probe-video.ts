@@ -3,7 +3,7 @@ import { probeFile, type ProbeInfo } from '../ffmpeg/probe.js';
 import { withTempFile } from '../ffmpeg/temp-file.js';
 import { assertByteSize, DEFAULT_VIDEO_LIMITS, resolveLimits, type VideoLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { describeSniffed, sniffMediaType } from '../sniff.js';
+import { describeSniffed, sniffMediaType, type SniffResult } from '../sniff.js';
 
 export interface VideoInfo {
   /** Container (or stream) duration in seconds; undefined when the file does not say (e.g. a browser-recorded WebM). */
@@ -27,7 +27,11 @@ export interface ProbeVideoOptions {
 /** Checks the upload and returns its container's demuxer name for ffmpeg. */
 export async function videoDemuxer(bytes: Uint8Array, limits: VideoLimits): Promise<{ format: string; demuxer: string }> {
   assertByteSize(bytes, limits.maxBytes, 'video');
-  const sniffed = await sniffMediaType(bytes);
+  return videoContainer(await sniffMediaType(bytes));
+}
+
+/** The containers probeVideo reads, with ffmpeg's demuxer for each; anything else is MEDIA_UNSUPPORTED_FORMAT. */
+export function videoContainer(sniffed: SniffResult): { format: string; demuxer: string } {
   const demuxer = FFMPEG_DEMUXERS[sniffed.format];
   if (sniffed.kind !== 'video' || !demuxer) {
     throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Expected an MP4, MOV, WebM, MKV or AVI video but received ${describeSniffed(sniffed)}`);

@@ -1,0 +1,175 @@
+import { id3v2Length } from '../audio/id3.js';
+import { probeFile } from '../ffmpeg/probe.js';
+import { withTempFile } from '../ffmpeg/temp-file.js';
+import { assertSupportedImage, checkImageSize, readImageHeader } from '../image/decode-image.js';
+import { checkImuShape, IMU_CHANNELS } from '../imu/parse-imu.js';
+import { DEFAULT_AUDIO_LIMITS, DEFAULT_IMU_LIMITS, DEFAULT_VIDEO_LIMITS, resolveLimits } from '../limits.js';
+import { MediaError } from '../media-error.js';
+import { parseNpyHeader } from '../npy.js';
+import { describeSniffed, sniffMediaType, utf8Start, type SniffResult } from '../sniff.js';
+import { checkVideo, videoContainer } from '../video/probe-video.js';
+import { inspectAudioHeader } from './inspect-audio.js';
+import { openUpload, type UploadFile } from './upload-file.js';
+
+/** The request modalities whose content is a file, plus `embedding` (a vector: never a file). */
+export const UPLOAD_MODALITIES = ['audio', 'image', 'depth', 'thermal', 'video', 'imu', 'embedding'] as const;
+export type UploadModality = (typeof UPLOAD_MODALITIES)[number];
+
+/** The server's limits, as the worker passes them to the decoders (PipelineLimits). */
+export interface UploadLimits {
+  maxUploadBytes: number;
+  maxAudioSeconds: number;
+  /** Width x height of an image, depth or thermal map. */
+  maxPixels: number;
+  /** Longest video; default DEFAULT_VIDEO_LIMITS.maxDurationSec (300 s), the limit the worker's probeVideo applies. */
+  maxVideoSeconds?: number;
+}
+
+export interface InspectUploadOptions {
+  /** Ends an ffprobe run (containers) early with MEDIA_ABORTED. */
+  signal?: AbortSignal;
+  /** Time allowed to ffprobe; default 10 s. */
+  timeoutMs?: number;
+}
+
+/** What the headers say about an upload that passed. */
+export interface UploadInspection {
+  modality: UploadModality;
+  /** Sniffed format, as the decoders name it (wav, flac, mp3, ogg-opus, mp4, png, jpeg, npy, csv, ...). */
+  format: string;
+  bytes: number;
+  /** Audio, and video: from the header (a scan of frame headers where the header says nothing). */
+  durationSeconds?: number;
+  sampleRate?: number;
+  channels?: number;
+  /** Images, depth and thermal maps, video frames (rotation applied). */
+  width?: number;
+  height?: number;
+  frameRate?: number;
+  /** IMU .npy: samples per channel. */
+  samples?: number;
+}
+
+// Enough for every header read here (file-type's signatures, WAV chunks, FLAC STREAMINFO, the
+// MP3 tag frame, the first Ogg page, PNG/GIF/WebP/most JPEG and TIFF headers); more is read
+// only where a header is further in (after an ID3v2 tag, a large JPEG APP segment, ...).
+const HEAD_BYTES = 256 * 1024;
+const DEFAULT_PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * Checks an upload at POST time, as far as headers allow and WITHOUT decoding it: the API
+ * calls this and the worker later decodes (packages/pipeline's input decoding). It throws the
+ * MediaError the worker's decoder would throw for the same file and limits, for:
+ * - the format: the bytes are not one the modality's decoder accepts (MEDIA_UNSUPPORTED_FORMAT;
+ *   IMU_INVALID for an IMU file that is neither a .npy nor UTF-8 text, as parseImuCsv says);
+ * - the size: MEDIA_EMPTY, MEDIA_TOO_LARGE (file size from the file system);
+ * - what headers state: AUDIO_TOO_LONG / AUDIO_TOO_MANY_CHANNELS / AUDIO_UNSUPPORTED_ENCODING,
+ *   IMAGE_TOO_LARGE, VIDEO_TOO_LONG / VIDEO_TOO_LARGE, NPY_* and IMU_INVALID_SHAPE, and the
+ *   header damage a header reader sees (AUDIO_INVALID, AUDIO_TRUNCATED, IMAGE_INVALID,
+ *   VIDEO_INVALID).
+ * What only decoding shows (damaged frames, a FLAC or MP3 cut after a valid header, CSV cells)
+ * is still the worker's to refuse.
+ *
+ * `file`: a path (read in parts: the first 256 KiB, the last 128 KiB for Ogg, all of it only for
+ * a FLAC or MP3 whose header gives no length, a WAV or image whose header lies further in) or
+ * the bytes. Video and container soundtracks go through ffprobe (headers only).
+ */
+export async function inspectUpload(file: string | Uint8Array, modality: UploadModality, limits: UploadLimits, options: InspectUploadOptions = {}): Promise<UploadInspection> {
+  if (!(UPLOAD_MODALITIES as readonly string[]).includes(modality)) {
+    throw new TypeError(`Expected one of ${UPLOAD_MODALITIES.join(', ')} for modality but received ${String(modality)}`);
+  }
+  const checked = checkUploadLimits(limits);
+  const upload = await openUpload(file);
+  try {
+    const what = modality === 'imu' ? 'IMU' : modality;
+    if (upload.size === 0) throw new MediaError('MEDIA_EMPTY', `The ${what} file is empty`);
+    if (upload.size > checked.maxUploadBytes) {
+      throw new MediaError('MEDIA_TOO_LARGE', `The ${what} file is ${upload.size} bytes, over the limit of ${checked.maxUploadBytes} bytes`);
+    }
+    const head = await readSniffHead(upload);
+    const sniffed = await sniffMediaType(head);
+    const base = { modality, format: sniffed.format, bytes: upload.size };
+    const probeTimeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+    switch (modality) {
+      case 'audio': {
+        const audioLimits = resolveLimits(DEFAULT_AUDIO_LIMITS, { maxBytes: checked.maxUploadBytes, maxDurationSec: checked.maxAudioSeconds, timeoutMs: probeTimeoutMs }, 'limits');
+        const facts = await inspectAudioHeader(upload, head, sniffed, audioLimits, options.signal);
+        return { ...base, sampleRate: facts.sampleRate, channels: facts.channels, ...(facts.durationSeconds === undefined ? {} : { durationSeconds: facts.durationSeconds }) };
+      }
+      case 'image':
+      case 'depth':
+      case 'thermal':
+        return { ...base, ...(await inspectImage(upload, head, sniffed, checked.maxPixels)) };
+      case 'video':
+        return { ...base, ...(await inspectVideo(upload, sniffed, checked, probeTimeoutMs, options.signal)) };
+      case 'imu':
+        return { ...base, ...inspectImu(upload, head, sniffed) };
+      case 'embedding':
+        throw new MediaError('MEDIA_UNSUPPORTED_FORMAT', `Expected the embedding input as a vector of numbers in the request but received ${describeSniffed(sniffed)}`);
+    }
+  } finally {
+    await upload.close();
+  }
+}
+
+function checkUploadLimits(limits: UploadLimits): Required<Omit<UploadLimits, 'maxVideoSeconds'>> & { maxVideoSeconds: number } {
+  if (typeof limits !== 'object' || limits === null) throw new TypeError(`Expected an object for limits but received ${String(limits)}`);
+  const resolved = { maxVideoSeconds: DEFAULT_VIDEO_LIMITS.maxDurationSec, ...limits };
+  for (const key of ['maxUploadBytes', 'maxAudioSeconds', 'maxPixels', 'maxVideoSeconds'] as const) {
+    const value = resolved[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new TypeError(`Expected a positive number for limits.${key} but received ${String(value)}`);
+    }
+  }
+  return resolved;
+}
+
+/** The first bytes; past an ID3v2 tag (cover art can make it large) when the file starts with one. */
+async function readSniffHead(upload: UploadFile): Promise<Uint8Array> {
+  const head = await upload.readHead(HEAD_BYTES);
+  const tag = id3v2Length(head);
+  return tag > 0 && tag + HEAD_BYTES > head.length && head.length < upload.size ? upload.readHead(tag + HEAD_BYTES) : head;
+}
+
+/** decodeImage's format check and size check; sharp reads the header only (no pixel). */
+async function inspectImage(upload: UploadFile, head: Uint8Array, sniffed: SniffResult, maxPixels: number): Promise<Pick<UploadInspection, 'width' | 'height'>> {
+  assertSupportedImage(sniffed);
+  let metadata;
+  try {
+    metadata = await readImageHeader(head);
+  } catch (error) {
+    // A header past the first bytes (e.g. a JPEG's size after large EXIF segments): read it all.
+    if (head.length >= upload.size) throw error;
+    metadata = await readImageHeader(await upload.readAll());
+  }
+  checkImageSize(metadata.width, metadata.height, maxPixels);
+  return { width: metadata.width, height: metadata.height };
+}
+
+/** probeVideo's checks (ffprobe: headers only), then the worker's: a duration and a frame rate to place clips. */
+async function inspectVideo(upload: UploadFile, sniffed: SniffResult, limits: { maxUploadBytes: number; maxVideoSeconds: number }, timeoutMs: number, signal?: AbortSignal): Promise<Pick<UploadInspection, 'width' | 'height' | 'durationSeconds' | 'frameRate'>> {
+  const { format, demuxer } = videoContainer(sniffed);
+  const videoLimits = resolveLimits(DEFAULT_VIDEO_LIMITS, { maxBytes: limits.maxUploadBytes, maxDurationSec: limits.maxVideoSeconds, timeoutMs }, 'limits');
+  const probe = (path: string) => probeFile(path, { demuxer, timeoutMs, invalidCode: 'VIDEO_INVALID', ...(signal ? { signal } : {}) });
+  const info = checkVideo(upload.path !== undefined ? await probe(upload.path) : await withTempFile(await upload.readAll(), probe), format, videoLimits);
+  if (info.durationSec === undefined || info.fps === undefined) {
+    throw new MediaError('VIDEO_INVALID', 'The video does not state its duration and frame rate, so its clips cannot be placed');
+  }
+  return { width: info.width, height: info.height, durationSeconds: info.durationSec, frameRate: info.fps };
+}
+
+/**
+ * The worker reads a .npy (by its magic) with parseImuNpy, anything else as CSV text with
+ * parseImuCsv. Here: a .npy's header (dtype, (6, N) shape, data length against the file size),
+ * or the first 64 KiB of anything else being UTF-8; the CSV's cells are the worker's to read.
+ */
+function inspectImu(upload: UploadFile, head: Uint8Array, sniffed: SniffResult): Pick<UploadInspection, 'format' | 'samples'> {
+  if (sniffed.format === 'npy') {
+    const header = parseNpyHeader(head, IMU_CHANNELS * DEFAULT_IMU_LIMITS.maxSamples, upload.size);
+    return { format: 'npy', samples: checkImuShape(header.shape) };
+  }
+  if (utf8Start(head, head.length < upload.size) === undefined) {
+    throw new MediaError('IMU_INVALID', `Expected CSV text or a .npy array for the IMU input but received ${describeSniffed(sniffed)}`);
+  }
+  return { format: 'csv' };
+}

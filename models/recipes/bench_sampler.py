@@ -33,7 +33,8 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from models_demo import EMBED_DIM, VaeDecoder
     from sampling import sample_decoder, sample_prior
-    from train_demo import load_ae, load_prior, load_unet
+    from train_decoder import load_ae, load_unet
+    from train_prior import load_prior
 
     manifest = json.loads((Path(args.pack) / "manifest.json").read_text())
     unet, _ = load_unet()

@@ -18,10 +18,23 @@ export OPENBLAS_NUM_THREADS=1
 # (2) autoencoder, preview projection, then the UNet once CLIP is trained.
 $PY train_demo.py --threads 1 --stages data,tokenizer,clip,bind,prior > .work/train-1.log 2>&1 &
 P1=$!
-$PY train_demo.py --threads 1 --stages ae,preview,unet > .work/train-2.log 2>&1 &
+# (2) waits for files of (1): with --sibling-pid it stops, with (1)'s error, as soon as (1) fails
+# (a failing train_demo.py leaves .work/train-<pid>.failed) or is gone, instead of waiting forever.
+$PY train_demo.py --threads 1 --stages ae,preview,unet --sibling-pid $P1 > .work/train-2.log 2>&1 &
 P2=$!
-wait $P1; wait $P2
+# (1) needs nothing of (2): if (2) fails, (1) is stopped rather than left training for nothing.
+S1=0 S2=0
+wait $P2 || S2=$?
+if [ $S2 -ne 0 ]; then kill $P1 2>/dev/null || true; fi
+wait $P1 || S1=$?
 cat .work/train-1.log .work/train-2.log
+if [ $S1 -ne 0 ] || [ $S2 -ne 0 ]; then
+  echo "build_demo_pack.sh: training failed (process 1: exit $S1, process 2: exit $S2)" >&2
+  # the oldest failure marker is the cause: a process stopped by the other's failure writes its own after it
+  FIRST=$(ls -tr .work/train-*.failed 2>/dev/null | head -n 1 || true)
+  if [ -n "$FIRST" ]; then cat "$FIRST" >&2; fi
+  exit 1
+fi
 $PY export_demo.py --out "$OUT"
 # the evaluation (the long part) and the reference outputs side by side
 $PY eval_demo.py --pack "$OUT" > .work/eval.log 2>&1 &

@@ -40,7 +40,9 @@ from dataset import build_split
 from models_demo import EMBED_DIM, VaeDecoder
 from preprocess import AUDIO_PREPROCESS, VISION_PREPROCESS, audio_to_clips, images_to_tensor_fast
 from sampling import sample_decoder, sample_prior
-from train_demo import embed_images, embed_modality, load_ae, load_clip, load_encoder, load_prior, load_unet
+from train_decoder import load_ae, load_unet
+from train_encoders import embed_images, embed_modality, load_clip, load_encoder
+from train_prior import load_prior
 
 EVAL_SEED = 2
 VALIDATION_SEED = 3  # the split the arithmetic weights are chosen on

@@ -25,8 +25,9 @@ from dataset import WORK
 from models_demo import EMBED_DIM, VaeDecoder
 from preprocess import (AUDIO_PREPROCESS, CLIP_MEAN, CLIP_STD, DEPTH_PREPROCESS, IMU_PREPROCESS, THERMAL_PREPROCESS,
                         VISION_PREPROCESS)
-from train_demo import (DECODER_SCHEDULER, NOISE_AUG_SCHEDULER, PRIOR_SCHEDULER, load_ae, load_clip, load_encoder,
-                        load_prior, load_unet)
+from train_decoder import DECODER_SCHEDULER, NOISE_AUG_SCHEDULER, load_ae, load_unet
+from train_encoders import load_clip, load_encoder
+from train_prior import PRIOR_SCHEDULER, load_prior
 
 OPSET = 17
 # Sampling defaults and limits (chosen from eval_demo.py's measurements; see report.json).

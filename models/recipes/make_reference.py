@@ -27,7 +27,9 @@ import clip_bpe
 from models_demo import EMBED_DIM, VaeDecoder
 from preprocess import audio_to_clips, image_to_tensor
 from sampling import sample_decoder, sample_prior
-from train_demo import load_ae, load_clip, load_encoder, load_prior, load_unet
+from train_decoder import load_ae, load_unet
+from train_encoders import load_clip, load_encoder
+from train_prior import load_prior
 
 
 def main() -> None:

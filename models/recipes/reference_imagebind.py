@@ -140,7 +140,7 @@ def main() -> None:
     ap.add_argument("--fp16", action="store_true", help="the pack was exported with --fp16 (weights rounded to float16)")
     ap.add_argument("inputs", type=Path, nargs="+", help="folders of input files")
     args = ap.parse_args()
-    from export_imagebind import build_model, round_weights_to_fp16
+    from imagebind_encoders import build_model, round_weights_to_fp16
     model = build_model(args.checkpoint, args.seed, args.architecture)
     if args.fp16:
         round_weights_to_fp16(model)

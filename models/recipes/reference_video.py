@@ -20,7 +20,7 @@ in instead of its 224 / CLIP mean-std, and its pytorchvideo pieces (the commit I
 
 The demo vision encoder takes single images [-1, 3, S, S] (export_demo.py), so every frame of
 every view is one row (the TypeScript "frames" layout): the image tower of the trained
-checkpoint (train_demo.load_clip(), DEMO_WORK / clip.pt) on the rows, then the manifest's
+checkpoint (train_encoders.load_clip(), DEMO_WORK / clip.pt) on the rows, then the manifest's
 postprocess per row (L2-normalise, scale) and the mean over all rows (ImageBind averages
 views after postprocessing).
 
@@ -66,7 +66,7 @@ import torch.nn.functional as F
 
 from dataset import WORK
 from reference_vision import PytorchvideoSteps, decord_frame_indices, uniform_crop
-from train_demo import load_clip
+from train_encoders import load_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 # data.py: `video_clip / 255.0` (8-bit frames); used when the manifest gives no `rescale`.

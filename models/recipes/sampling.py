@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from schedulers import alphas_cumprod, make_scheduler
-from train_demo import noise_augment
+from train_decoder import noise_augment
 
 
 @torch.no_grad()

@@ -85,6 +85,7 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
       { metric: 'prior time outside session.run', value: round(100 * Number(get(r, 'prior.outsideRunShareMedian')), 1), unit: '%' },
     ],
   },
+  'event-fanout': { args: (quick) => (quick ? ['--steps', '10'] : []), notes: () => [], summarize: genericSummary },
   server: {
     args: (quick) => (quick ? ['--runs', '2', '--jobs', '4'] : []),
     notes: () => [],

@@ -23,6 +23,18 @@ export function createApiMetrics(sources: { queueDepth: () => Promise<number>; w
     labelNames: ['type'] as const,
     registers: [registry],
   });
+  const pubsubMessages = new Counter({
+    name: 'a2i_pubsub_messages_received_total',
+    help: 'Redis pub/sub messages this instance received, by channel (a job it follows, or queue-moved)',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
+  const pubsubBytes = new Counter({
+    name: 'a2i_pubsub_bytes_received_total',
+    help: 'Bytes of Redis pub/sub messages this instance received (payload + channel name), by channel',
+    labelNames: ['channel'] as const,
+    registers: [registry],
+  });
   const socketConnections = new Gauge({ name: 'a2i_socket_connections', help: 'Open socket.io connections', registers: [registry] });
   new Gauge({
     name: 'a2i_queue_depth',
@@ -48,7 +60,7 @@ export function createApiMetrics(sources: { queueDepth: () => Promise<number>; w
       this.set(sources.subscribers());
     },
   });
-  return { registry, httpRequests, generationsSubmitted, eventsDelivered, socketConnections };
+  return { registry, httpRequests, generationsSubmitted, eventsDelivered, pubsubMessages, pubsubBytes, socketConnections };
 }
 
 export type ApiMetrics = ReturnType<typeof createApiMetrics>;

@@ -1,7 +1,8 @@
 import { isJobEventType, parseJobEvent, type JobEvent, type JobEventType } from './job-events.js';
 
 /**
- * How a job event travels over Redis pub/sub, binary-safe so previews need no base64:
+ * How a job event travels over Redis (sharded) pub/sub, on the job's own channel
+ * (RedisLayout.jobEventsChannel), binary-safe so previews need no base64:
  *
  *   <seq as decimal> "\n" <header JSON> "\n" <binary payload (preview image) or nothing>
  *
@@ -32,7 +33,7 @@ export interface DecodedEnvelope {
   event: JobEvent;
 }
 
-/** Parses and validates a message from the events channel; throws on anything malformed. */
+/** Parses and validates a message from a job's events channel; throws on anything malformed. */
 export function decodeEnvelope(message: Buffer): DecodedEnvelope {
   const firstBreak = message.indexOf(NEWLINE);
   const secondBreak = firstBreak < 0 ? -1 : message.indexOf(NEWLINE, firstBreak + 1);

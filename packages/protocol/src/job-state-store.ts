@@ -6,9 +6,9 @@ import { parseJobStateHash, type JobState } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
 
 /**
- * Apply a state change to a job's hash and publish its event, atomically, so every
- * subscriber of every api instance sees the changes in one order (the `seq` it returns).
- * KEYS: 1 job hash, 2 events channel.
+ * Apply a state change to a job's hash and publish its event on the job's shard channel,
+ * atomically, so every subscriber of every api instance sees the changes in one order (the
+ * `seq` it returns). KEYS: 1 job hash, 2 the job's events channel (RedisLayout.jobEventsChannel).
  * ARGV: 1 statuses the change may start from (comma list), 2 new status or '',
  *       3 expire seconds or 0, 4 now (ms), 5 fields to delete (comma list),
  *       6 event body (event-envelope.ts), 7.. field, value pairs to set.
@@ -26,7 +26,7 @@ if ARGV[5] ~= '' then
   for field in string.gmatch(ARGV[5], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
 end
 if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
-redis.call('PUBLISH', KEYS[2], seq .. '\\n' .. ARGV[6])
+redis.call('SPUBLISH', KEYS[2], seq .. '\\n' .. ARGV[6])
 return seq
 `;
 
@@ -39,7 +39,7 @@ local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return 0 end
 local seq = redis.call('HGET', KEYS[1], 'seq')
-redis.call('PUBLISH', KEYS[2], seq .. '\\n' .. ARGV[2])
+redis.call('SPUBLISH', KEYS[2], seq .. '\\n' .. ARGV[2])
 return tonumber(seq)
 `;
 
@@ -64,6 +64,13 @@ type Payload<K extends JobEventType> = Omit<JobEventPayloads[K], 'seq' | 'id' | 
 export type RecordOutcome = { applied: true; seq: number } | { applied: false; reason: 'not-found' | 'status' };
 
 const ACTIVE: JobStatus[] = ['queued', 'running'];
+
+/**
+ * Events after which a queued job's position may have changed: a job joined the queue (or
+ * refreshed its place), left it for a worker, or finished (canceled while queued, refused when
+ * taken). When one is applied, its job id also goes to the queue-moved channel.
+ */
+const QUEUE_MOVING: ReadonlySet<JobEventType> = new Set(['job:queued', 'job:started', 'job:succeeded', 'job:failed', 'job:canceled']);
 
 /**
  * Reads and changes job states in Redis. Both the api (create, cancel) and the workers
@@ -159,7 +166,7 @@ export class JobStateStore {
     const pairs = Object.entries(change.set ?? {}).flatMap(([field, value]) => [field, String(value)]);
     const seq = await this.redis.a2iRecordJobEvent(
       this.layout.jobKey(id),
-      this.layout.eventsChannel,
+      this.layout.jobEventsChannel(id),
       change.from.join(','),
       change.to ?? '',
       change.ttlSeconds ?? 0,
@@ -168,13 +175,23 @@ export class JobStateStore {
       body,
       ...pairs,
     );
+    await this.queueMoved(type, id, seq);
     return outcome(seq);
   }
 
   private async publish<K extends JobEventType>(id: string, type: K, payload: Payload<K>, when: JobStatus[]): Promise<RecordOutcome> {
     const body = encodeEventBody({ type, payload: { ...payload, id, at: this.clock() }, ephemeral: true });
-    const seq = await this.redis.a2iPublishJobEvent(this.layout.jobKey(id), this.layout.eventsChannel, when.join(','), body);
+    const seq = await this.redis.a2iPublishJobEvent(this.layout.jobKey(id), this.layout.jobEventsChannel(id), when.join(','), body);
+    await this.queueMoved(type, id, seq);
     return outcome(seq);
+  }
+
+  /**
+   * Not in the script: on a Cluster the queue-moved channel lives in another slot than the
+   * job's hash. Its message is only a cue to re-read positions, so it needs no atomicity.
+   */
+  private async queueMoved(type: JobEventType, id: string, seq: number): Promise<void> {
+    if (seq > 0 && QUEUE_MOVING.has(type)) await this.redis.spublish(this.layout.queueMovedChannel, id);
   }
 }
 

@@ -2,15 +2,27 @@
  * Where things live in the one Redis that api and worker processes share. BullMQ queues use
  * the same prefix (`<prefix>:generations:*`, `<prefix>:embeddings:*`); our own keys:
  *   <prefix>:job:<id>    hash: the job's state (JobStateStore), expires after the result TTL
- *   <prefix>:events      pub/sub: every job event (event-envelope.ts), fanned out by each api
+ *   <prefix>:events:<id> sharded pub/sub (SPUBLISH): the job's events (event-envelope.ts), heard
+ *                        only by the api instances that have a subscriber of that job
+ *   <prefix>:queue-moved sharded pub/sub: a job id whenever a job's event may move the queue
+ *                        (queued, started, finished), heard by api instances watching a queued job
  *   <prefix>:cancel      pub/sub: job ids to abort, heard by the worker that holds the job
  *   <prefix>:workers     sorted set: worker name -> last heartbeat (ms)
  *   <prefix>:pack        string: the PackDescription the workers serve (JSON)
+ *
+ * Job events use sharded pub/sub so that, on a Redis Cluster, each job's messages go to the
+ * one shard that owns its channel's slot instead of being broadcast to every node. The
+ * script that publishes a job's event also writes its hash, so on a Cluster the two must
+ * share a slot: that needs a hash tag on both (`job:{<id>}`, `events:{<id>}`), left to the
+ * move to Cluster because it renames the stored job keys.
  */
 export interface RedisLayout {
   readonly prefix: string;
   jobKey(id: string): string;
-  readonly eventsChannel: string;
+  /** Shard channel of one job's events. */
+  jobEventsChannel(id: string): string;
+  /** Shard channel that says the queue moved (refresh the positions of watched queued jobs). */
+  readonly queueMovedChannel: string;
   readonly cancelChannel: string;
   readonly workersKey: string;
   readonly packKey: string;
@@ -25,7 +37,8 @@ export function redisLayout(prefix: string): RedisLayout {
   return {
     prefix,
     jobKey: (id) => `${prefix}:job:${id}`,
-    eventsChannel: `${prefix}:events`,
+    jobEventsChannel: (id) => `${prefix}:events:${id}`,
+    queueMovedChannel: `${prefix}:queue-moved`,
     cancelChannel: `${prefix}:cancel`,
     workersKey: `${prefix}:workers`,
     packKey: `${prefix}:pack`,

@@ -18,8 +18,8 @@ describe('JobStateStore (real Redis)', () => {
     subscriber = new Redis(REDIS_URL);
     store = new JobStateStore(redis, layout, () => 1000);
     received.length = 0;
-    subscriber.on('messageBuffer', (_c: Buffer, m: Buffer) => received.push(decodeEnvelope(m)));
-    await subscriber.subscribe(layout.eventsChannel);
+    subscriber.on('smessageBuffer', (_c: Buffer, m: Buffer) => received.push(decodeEnvelope(m)));
+    await subscriber.ssubscribe(layout.jobEventsChannel('job1'));
     await store.create({ id: 'job1', tokenHash: 'ab', owner: '', seed: 9, numImages: 1, format: 'png', createdAt: 1000 }, 60);
   });
   afterEach(async () => {

@@ -3,23 +3,32 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import type { ClientToServerEvents, GenerationCreated, ImageLink, ServerToClientEvents } from '@a2i/protocol';
+import { ERROR_CODES, faultOf, isErrorCode, type CodedErrorLike, type Fault } from '@a2i/protocol/errors';
 import type { BuiltRequest } from './build-request.js';
 import { createProgressDisplay } from './progress-display.js';
 
-export class ServerAnswerError extends Error {
+/**
+ * The server's answer when it is not a success, as the CLI received it. It follows the
+ * coded-error contract by shape (`@a2i/protocol/errors`): `code` is the server's (any
+ * string: a newer server may know codes this CLI does not), `fault` the registry's for a
+ * known code, else read from the HTTP status (5xx: the server's).
+ */
+export class ServerAnswerError extends Error implements CodedErrorLike {
   override readonly name = 'ServerAnswerError';
-  readonly expose = true;
+  readonly fault: Fault;
   constructor(
     readonly code: string,
     message: string,
+    httpStatus?: number,
   ) {
     super(message);
+    this.fault = isErrorCode(code) ? faultOf(code) : httpStatus !== undefined && httpStatus < 500 ? 'input' : 'server';
   }
 }
 
 async function answer<T>(response: Response): Promise<T> {
   const body = (await response.json()) as T & { error?: { code: string; message: string } };
-  if (!response.ok) throw new ServerAnswerError(body.error?.code ?? 'HTTP_' + response.status, body.error?.message ?? response.statusText);
+  if (!response.ok) throw new ServerAnswerError(body.error?.code ?? 'HTTP_' + response.status, body.error?.message ?? response.statusText, response.status);
   return body;
 }
 
@@ -40,12 +49,12 @@ export async function generateRemote(server: string, built: BuiltRequest, out: s
   const display = createProgressDisplay(options.progress);
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(server, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'] });
   const links = await new Promise<ImageLink[]>((resolve, reject) => {
-    socket.on('connect_error', (error) => reject(new ServerAnswerError((error as { data?: { code?: string } }).data?.code ?? 'CONNECT_ERROR', error.message)));
+    socket.on('connect_error', (error) => reject(new ServerAnswerError((error as { data?: { code?: string } }).data?.code ?? ERROR_CODES.CONNECT_ERROR, error.message)));
     socket.on('job:queued', ({ position }) => display.note(`queued${position ? ` at position ${position}` : ''}`));
     socket.on('job:progress', (p) => display.update(p));
     socket.on('job:succeeded', ({ images }) => resolve(images));
     socket.on('job:failed', ({ code, message }) => reject(new ServerAnswerError(code, message)));
-    socket.on('job:canceled', () => reject(new ServerAnswerError('CANCELED', 'The generation was canceled')));
+    socket.on('job:canceled', () => reject(new ServerAnswerError(ERROR_CODES.CANCELED, 'The generation was canceled')));
   }).finally(() => {
     display.stop();
     socket.close();

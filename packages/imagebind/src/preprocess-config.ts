@@ -1,4 +1,6 @@
-import {
+import { imagebindGuards } from './imagebind-error.js';
+
+const {
   expectFiniteNumber,
   expectIntegerIn,
   expectNumberArray,
@@ -8,7 +10,7 @@ import {
   expectPositiveNumber,
   expectString,
   invalid,
-} from './validate.js';
+} = imagebindGuards;
 
 // Typed views of a pack manifest's `encoders.<modality>.preprocess` sections
 // (models/README.md, format imagebind-unclip-pack/1). Every model constant the
@@ -75,26 +77,26 @@ const M = 'INVALID_MANIFEST';
 
 export function parseImagePreprocess(raw: unknown, name = 'preprocess'): ImagePreprocess {
   const p = expectObject(raw, name, M);
-  const type = expectOneOf(p.type, ['image', 'depth', 'thermal'] as const, `${name}.type`, M);
-  const channels = expectIntegerIn(p.channels, [1, 3] as const, `${name}.channels`, M);
+  const type = expectOneOf(p.type, `${name}.type`, ['image', 'depth', 'thermal'] as const, M);
+  const channels = expectIntegerIn(p.channels, `${name}.channels`, [1, 3] as const, M);
   if ((type === 'image') !== (channels === 3)) {
     throw invalid(type === 'image' ? '3 channels for type "image"' : `1 channel for type "${type}"`, `${name}.channels`, p.channels, M);
   }
   return {
     type,
     size: expectPositiveInteger(p.size, `${name}.size`, M),
-    resize: expectOneOf(p.resize, ['bicubic'] as const, `${name}.resize`, M),
-    crop: expectOneOf(p.crop, ['center'] as const, `${name}.crop`, M),
+    resize: expectOneOf(p.resize, `${name}.resize`, ['bicubic'] as const, M),
+    crop: expectOneOf(p.crop, `${name}.crop`, ['center'] as const, M),
     rescale: expectPositiveNumber(p.rescale, `${name}.rescale`, M),
-    mean: expectNumberArray(p.mean, channels, `${name}.mean`, false, M),
-    std: expectNumberArray(p.std, channels, `${name}.std`, true, M),
+    mean: expectNumberArray(p.mean, `${name}.mean`, channels, false, M),
+    std: expectNumberArray(p.std, `${name}.std`, channels, true, M),
     channels,
   };
 }
 
 export function parseImuPreprocess(raw: unknown, name = 'preprocess'): ImuPreprocess {
   const p = expectObject(raw, name, M);
-  expectOneOf(p.type, ['imu'] as const, `${name}.type`, M);
+  expectOneOf(p.type, `${name}.type`, ['imu'] as const, M);
   return {
     type: 'imu',
     channels: expectPositiveInteger(p.channels, `${name}.channels`, M),
@@ -105,8 +107,8 @@ export function parseImuPreprocess(raw: unknown, name = 'preprocess'): ImuPrepro
 
 export function parseVideoPreprocess(raw: unknown, name = 'preprocess'): VideoPreprocess {
   const p = expectObject(raw, name, M);
-  expectOneOf(p.type, ['video'] as const, `${name}.type`, M);
-  const spatialCrops = expectIntegerIn(p.spatialCrops, [1, 3] as const, `${name}.spatialCrops`, M);
+  expectOneOf(p.type, `${name}.type`, ['video'] as const, M);
+  const spatialCrops = expectIntegerIn(p.spatialCrops, `${name}.spatialCrops`, [1, 3] as const, M);
   return {
     type: 'video',
     encoder: expectString(p.encoder, `${name}.encoder`, M),
@@ -115,19 +117,19 @@ export function parseVideoPreprocess(raw: unknown, name = 'preprocess'): VideoPr
     framesPerClip: expectPositiveInteger(p.framesPerClip, `${name}.framesPerClip`, M),
     spatialCrops,
     size: expectPositiveInteger(p.size, `${name}.size`, M),
-    resize: expectOneOf(p.resize, ['bilinear'] as const, `${name}.resize`, M),
+    resize: expectOneOf(p.resize, `${name}.resize`, ['bilinear'] as const, M),
     // data.py: `video_clip / 255.0` (the frames are 8-bit); a pack may say otherwise.
     rescale: p.rescale === undefined ? 1 / 255 : expectPositiveNumber(p.rescale, `${name}.rescale`, M),
-    mean: expectNumberArray(p.mean, 3, `${name}.mean`, false, M),
-    std: expectNumberArray(p.std, 3, `${name}.std`, true, M),
+    mean: expectNumberArray(p.mean, `${name}.mean`, 3, false, M),
+    std: expectNumberArray(p.std, `${name}.std`, 3, true, M),
   };
 }
 
 export function parseTextPreprocess(raw: unknown, name = 'preprocess'): TextPreprocess {
   const p = expectObject(raw, name, M);
-  expectOneOf(p.type, ['text'] as const, `${name}.type`, M);
+  expectOneOf(p.type, `${name}.type`, ['text'] as const, M);
   const t = expectObject(p.tokenizer, `${name}.tokenizer`, M);
-  expectOneOf(t.type, ['clip-bpe'] as const, `${name}.tokenizer.type`, M);
+  expectOneOf(t.type, `${name}.tokenizer.type`, ['clip-bpe'] as const, M);
   if (t.lowercase !== true) {
     // CLIP's SimpleTokenizer always lower-cases; a cased BPE is another tokenizer.
     throw invalid('true (CLIP BPE lower-cases)', `${name}.tokenizer.lowercase`, t.lowercase, M);

@@ -26,7 +26,7 @@ describe('combineEmbeddings', () => {
     expect(codeOf(() => combineEmbeddings([{ vector: [1, 0], weight: 0 }], { targetNorm: 1 }))).toBe('EMBEDDING_ZERO');
   });
   it('refuses mismatched sizes, non-finite values and bad options', () => {
-    expect(codeOf(() => combineEmbeddings([{ vector: [1, 0], weight: 1 }, { vector: [1, 0, 0], weight: 1 }], { targetNorm: 1 }))).toBe('EMBEDDING_DIM_MISMATCH');
+    expect(codeOf(() => combineEmbeddings([{ vector: [1, 0], weight: 1 }, { vector: [1, 0, 0], weight: 1 }], { targetNorm: 1 }))).toBe('EMBEDDING_DIMENSION_MISMATCH');
     expect(codeOf(() => combineEmbeddings([{ vector: [Number.NaN, 1], weight: 1 }], { targetNorm: 1 }))).toBe('NON_FINITE_VALUE');
     expect(() => combineEmbeddings([{ vector: [1], weight: Number.POSITIVE_INFINITY }], { targetNorm: 1 })).toThrow('Expected a finite number for embeddings[0].weight but received Infinity');
     expect(() => combineEmbeddings([{ vector: [1], weight: 1 }], { targetNorm: 0 })).toThrow('Expected a positive finite number for targetNorm but received 0');
@@ -40,7 +40,7 @@ describe('cosineSimilarity and topK', () => {
     expect(cosineSimilarity([1, 2, 2], [2, 4, 4])).toBeCloseTo(1, 12);
     expect(cosineSimilarity([3, 4], [4, 3])).toBeCloseTo(24 / 25, 12);
     expect(codeOf(() => cosineSimilarity([0, 0], [1, 0]))).toBe('EMBEDDING_ZERO');
-    expect(codeOf(() => cosineSimilarity([1], [1, 0]))).toBe('EMBEDDING_DIM_MISMATCH');
+    expect(codeOf(() => cosineSimilarity([1], [1, 0]))).toBe('EMBEDDING_DIMENSION_MISMATCH');
   });
   it('ranks rows by cosine, best first, ties to the lower index, skipping zero rows', () => {
     const matrix = Float32Array.from([
@@ -58,7 +58,7 @@ describe('cosineSimilarity and topK', () => {
   });
   it('refuses a bad k, a ragged matrix or a zero query', () => {
     expect(codeOf(() => topK([1, 0], [1, 0], 0))).toBe('INVALID_OPTION');
-    expect(codeOf(() => topK([1, 0], [1, 0, 1], 1))).toBe('EMBEDDING_DIM_MISMATCH');
+    expect(codeOf(() => topK([1, 0], [1, 0, 1], 1))).toBe('EMBEDDING_DIMENSION_MISMATCH');
     expect(codeOf(() => topK([0, 0], [1, 0], 1))).toBe('EMBEDDING_ZERO');
   });
 });

@@ -81,7 +81,7 @@ describe('createEncoder', () => {
     const { file: _file, ...rest } = floatManifest;
     const err = await createEncoder(FIXTURES, 'video', { ...rest, encoder: 'vision' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ImageBindError);
-    expect(err).toMatchObject({ code: 'ENCODER_NO_FILE', expose: true });
+    expect(err).toMatchObject({ code: 'ENCODER_NO_FILE', fault: 'server' });
     expect((err as Error).message).toContain('"vision" encoder');
   });
 });

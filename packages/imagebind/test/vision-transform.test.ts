@@ -15,7 +15,8 @@ function codeOf(fn: () => unknown): string | undefined {
     fn();
   } catch (e) {
     expect(e).toBeInstanceOf(ImageBindError);
-    expect((e as ImageBindError).expose).toBe(true);
+    // bad pixels are the input's fault, a bad manifest section the server's
+    expect((e as ImageBindError).fault).toBe((e as ImageBindError).code === 'INVALID_MANIFEST' ? 'server' : 'input');
     return (e as ImageBindError).code;
   }
   return undefined;

@@ -1,3 +1,5 @@
+import { CodedError } from '@a2i/protocol/errors';
+
 /**
  * Stable codes for inputs that cannot be decoded. Clients and tests match on them; the
  * message says what was wrong in words a person can act on.
@@ -35,18 +37,16 @@ export type MediaErrorCode =
   | 'NPY_UNSUPPORTED_ORDER';
 
 /**
- * An input that cannot be decoded. `code` is stable (clients and tests match on it);
- * `message` says what was wrong in words a person can act on.
+ * An input that cannot be decoded, following the coded-error contract of
+ * `@a2i/protocol/errors`: `code` is stable (clients and tests match on it), `fault` is
+ * 'input' for every MediaErrorCode (the registry says so), `message` says what was wrong in
+ * words a person can act on.
  */
-export class MediaError extends Error {
+export class MediaError extends CodedError {
   override readonly name = 'MediaError';
-  /** Bad input, not a server fault: the API answers 4xx with this code. */
-  readonly expose = true;
-  constructor(
-    readonly code: MediaErrorCode,
-    message: string,
-  ) {
-    super(message);
+  declare readonly code: MediaErrorCode;
+  constructor(code: MediaErrorCode, message: string) {
+    super(code, message);
   }
 }
 

@@ -23,12 +23,12 @@ describe('assertFinite', () => {
     expect(() => assertFinite(new BigInt64Array([1n]), 'x')).not.toThrow();
   });
 
-  it('names the first NaN or infinity (NON_FINITE_VALUE, exposed to clients)', () => {
+  it('names the first NaN or infinity (NON_FINITE_VALUE, an input fault)', () => {
     for (const bad of [Number.NaN, Infinity, -Infinity]) {
       const error = (() => { try { assertFinite(new Float64Array([1, bad, bad]), '.npy embedding'); } catch (e) { return e; } })();
       expect(error).toBeInstanceOf(MediaError);
       expect(isMediaError(error, 'NON_FINITE_VALUE')).toBe(true);
-      expect((error as MediaError).expose).toBe(true);
+      expect((error as MediaError).fault).toBe('input');
       expect((error as MediaError).message).toBe(`The .npy embedding holds ${bad} at index 1; only finite numbers are accepted`);
     }
   });

@@ -1,3 +1,5 @@
+import { CodedError, type ErrorCode } from '@a2i/protocol/errors';
+
 /**
  * Stable codes of the problems a model pack can have (models/README.md is the contract).
  *
@@ -23,7 +25,7 @@ export const PACK_PROBLEM_CODES = [
   'PACK_TENSOR_MISMATCH',
   'PACK_SPACE_MISMATCH',
   'PACK_NO_DECODER',
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type PackProblemCode = (typeof PACK_PROBLEM_CODES)[number];
 
 /** One thing wrong with a pack; `where` names the manifest field or the pack file. */
@@ -35,19 +37,18 @@ export interface PackProblem {
 
 /**
  * A pack that cannot be used. A broken pack is the operator's fault, never a client's: it
- * stops a worker at start, so `expose` is false (no client ever sees it as its own error).
+ * stops a worker at start, and every PACK_* code is a server fault in the registry
+ * (`@a2i/protocol/errors`), so no client ever sees it as its own error.
  * `problems` holds every problem found; `code` is the first one's.
  */
-export class PackError extends Error {
+export class PackError extends CodedError {
   override readonly name = 'PackError';
-  readonly expose = false;
-  readonly code: PackProblemCode;
+  declare readonly code: PackProblemCode;
   constructor(
     readonly dir: string,
     readonly problems: readonly PackProblem[],
   ) {
-    super(`The model pack ${dir} cannot be used: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`);
-    this.code = problems[0]?.code ?? 'PACK_MANIFEST_INVALID';
+    super(problems[0]?.code ?? 'PACK_MANIFEST_INVALID', `The model pack ${dir} cannot be used: ${problems.map((p) => `[${p.code}] ${p.message}`).join('; ')}`);
   }
 }
 

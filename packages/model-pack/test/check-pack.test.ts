@@ -164,7 +164,7 @@ describe('loadPack', () => {
     expect(error).toBeInstanceOf(PackError);
     expect(isPackError(error, 'PACK_FORMAT_UNKNOWN')).toBe(true);
     expect((error as PackError).code).toBe('PACK_FORMAT_UNKNOWN');
-    expect((error as PackError).expose).toBe(false);
+    expect((error as PackError).fault).toBe('server');
     const missingDefaults = tinyPackCopy((m) => {
       delete m.defaults;
       delete m.decoder.defaults.steps;

@@ -1,4 +1,5 @@
 import type { EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
+import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
 
 /** Messages between the worker's main thread (ThreadedPipeline) and the pipeline thread. */
 export type ToPipelineThread =
@@ -6,11 +7,12 @@ export type ToPipelineThread =
   | { type: 'embed'; callId: number; inputs: PipelineInput[] }
   | { type: 'abort'; callId: number };
 
+/** An error as it crosses the thread boundary: the coded-error contract's `code` and `fault`, when it follows it. */
 export interface SerializedError {
   name: string;
   message: string;
-  code?: string;
-  expose?: boolean;
+  code?: ErrorCode;
+  fault?: Fault;
 }
 
 export type FromPipelineThread =
@@ -24,9 +26,10 @@ export type FromPipelineThread =
 
 export function serializeError(error: unknown): SerializedError {
   if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const { code, expose } = error as { code?: unknown; expose?: unknown };
   const out: SerializedError = { name: error.name, message: error.message };
-  if (typeof code === 'string') out.code = code;
-  if (expose === true) out.expose = true;
+  if (isCodedError(error)) {
+    out.code = error.code;
+    out.fault = error.fault;
+  }
   return out;
 }

@@ -12,6 +12,7 @@ import type {
   PipelineLimits,
 } from '@a2i/protocol';
 import { MODALITIES } from '@a2i/protocol';
+import { CodedError } from '@a2i/protocol/errors';
 
 /**
  * A STAND-IN for the real ImageBind + unCLIP pipeline, for tests and for running the server
@@ -31,15 +32,9 @@ export interface SyntheticPipelineOptions {
   limits?: Partial<PipelineLimits>;
 }
 
-export class SyntheticInputError extends Error {
+/** What the synthetic pipeline refuses, with the codes the real decoders use (input faults). */
+export class SyntheticInputError extends CodedError {
   override readonly name = 'SyntheticInputError';
-  readonly expose = true;
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const DEFAULT_LIMITS: PipelineLimits = { maxAudioSeconds: 60, maxPixels: 40_000_000, maxUploadBytes: 25 * 1024 * 1024 };

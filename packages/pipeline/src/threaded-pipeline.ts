@@ -114,7 +114,7 @@ export class ThreadedPipeline implements GenerationPipeline {
         if (!loaded) reject(error);
       });
       thread.on('exit', (exitCode) => {
-        const lost = new PipelineError({ name: 'PipelineThreadExit', message: `The pipeline thread exited (code ${exitCode})`, code: 'INTERNAL' });
+        const lost = new PipelineError({ name: 'PipelineThreadExit', message: `The pipeline thread exited (code ${exitCode})`, code: 'INTERNAL', fault: 'server' });
         for (const pending of this.pending.values()) pending.reject(lost);
         this.pending.clear();
         if (!loaded) reject(lost);

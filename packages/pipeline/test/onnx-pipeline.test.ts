@@ -139,14 +139,14 @@ describe('OnnxPipeline on the tiny pack', () => {
   });
 
   it('lets bad input fail with the decoders\' typed errors', async () => {
-    await expect(pipeline.embed([{ modality: 'audio', weight: 1, file: files['not-audio.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', expose: true });
-    await expect(pipeline.embed([{ modality: 'image', weight: 1, file: files['tones.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', expose: true });
-    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1, 2, 3] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', expose: true });
-    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1, 0, 0, 0, 0, 0, 0, Number.NaN] }])).rejects.toMatchObject({ code: 'NON_FINITE_VALUE', expose: true });
+    await expect(pipeline.embed([{ modality: 'audio', weight: 1, file: files['not-audio.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', fault: 'input' });
+    await expect(pipeline.embed([{ modality: 'image', weight: 1, file: files['tones.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', fault: 'input' });
+    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1, 2, 3] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', fault: 'input' });
+    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1, 0, 0, 0, 0, 0, 0, Number.NaN] }])).rejects.toMatchObject({ code: 'NON_FINITE_VALUE', fault: 'input' });
     await expect(pipeline.embed([{ modality: 'embedding', weight: 0, vector: [1, 0, 0, 0, 0, 0, 0, 0] }])).rejects.toMatchObject({ code: 'EMBEDDING_ZERO' });
     const small = await OnnxPipeline.open({ packDir: TINY_PACK, limits: { ...LIMITS, maxUploadBytes: 100 }, runtime: RUNTIME });
     try {
-      await expect(small.embed([{ modality: 'audio', weight: 1, file: files['tones.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_TOO_LARGE', expose: true });
+      await expect(small.embed([{ modality: 'audio', weight: 1, file: files['tones.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_TOO_LARGE', fault: 'input' });
     } finally {
       await small.close();
     }
@@ -253,7 +253,7 @@ describe('the worker hosts it in its pipeline thread (A2I_PIPELINE=onnx)', () =>
       const out = await threaded.generate(job([{ modality: 'text', weight: 1, text: 'sea' }]), hooks());
       const direct = await pipeline.generate(job([{ modality: 'text', weight: 1, text: 'sea' }]), hooks());
       expect(Buffer.from(out.images[0]!.rgb).equals(Buffer.from(direct.images[0]!.rgb))).toBe(true);
-      await expect(threaded.embed([{ modality: 'audio', weight: 1, file: files['not-audio.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', expose: true });
+      await expect(threaded.embed([{ modality: 'audio', weight: 1, file: files['not-audio.wav']! }])).rejects.toMatchObject({ code: 'MEDIA_UNSUPPORTED_FORMAT', fault: 'input' });
     } finally {
       await threaded.close();
     }

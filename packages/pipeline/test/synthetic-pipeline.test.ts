@@ -121,7 +121,7 @@ describe('ThreadedPipeline (the pipeline in its worker thread)', () => {
   });
 
   it('carries input errors across the thread with their code', async () => {
-    await expect(pipeline.embed([{ modality: 'audio', weight: 1, file: '/nonexistent/file.wav' }])).rejects.toMatchObject({ expose: false });
-    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', expose: true });
+    await expect(pipeline.embed([{ modality: 'audio', weight: 1, file: '/nonexistent/file.wav' }])).rejects.toMatchObject({ code: 'INTERNAL', fault: 'server' });
+    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', fault: 'input' });
   });
 });

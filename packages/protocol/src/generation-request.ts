@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { modalitySchema } from './modalities.js';
+import { SCHEDULER_NAMES, type SchedulerName } from './scheduler-names.js';
 
 /**
  * What a client sends (JSON body of POST /v1/generations, or the `request` field of a
@@ -51,8 +52,7 @@ const inputsSchema = z
   .refine((inputs) => inputs.some((input) => input.weight !== 0), 'Expected at least one input with a non-zero weight');
 
 /** Schedulers a request may choose for the decoder (packages/unclip implements each, after diffusers). */
-export const SCHEDULER_NAMES = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;
-export type SchedulerChoice = (typeof SCHEDULER_NAMES)[number];
+export type SchedulerChoice = SchedulerName;
 
 export const generationRequestSchema = z
   .object({

@@ -1,6 +1,24 @@
 export { MODALITIES, FILE_MODALITIES, modalitySchema, isModality, type Modality } from './modalities.js';
 export { ERROR_CODES, INPUT_ERROR_CODES, errorCodeSchema, errorBodySchema, errorBody, type ErrorBody, type KnownErrorCode } from './error-codes.js';
 export { RequestError } from './request-error.js';
+export {
+  ERROR_REGISTRY,
+  ALL_ERROR_CODES,
+  CodedError,
+  isCodedError,
+  isErrorCode,
+  isInputFault,
+  codeOf,
+  faultOf,
+  httpStatusOf,
+  jobFailureReason,
+  parseJobFailureReason,
+  serverFaultMessage,
+  type ErrorCode,
+  type ErrorCodeEntry,
+  type Fault,
+  type CodedErrorLike,
+} from './errors.js';
 export { parseOrThrow } from './parse-or-throw.js';
 export { packDescriptionSchema, type PackDescription } from './pack-description.js';
 export {
@@ -81,6 +99,7 @@ export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } 
 export { JobStateStore, type NewJobState, type RecordOutcome } from './job-state-store.js';
 export { loadServerConfig, ConfigError, defaultIntraOpThreads, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
 export { priorApplies, type PriorRequest } from './prior-choice.js';
-export { SCHEDULER_NAMES, type SchedulerChoice } from './generation-request.js';
+export { type SchedulerChoice } from './generation-request.js';
+export { SCHEDULER_NAMES, isSchedulerName, type SchedulerName } from './scheduler-names.js';
 export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';
 export { FORMAT_EXTENSIONS, resultPath } from './result-files.js';

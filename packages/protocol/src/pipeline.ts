@@ -4,8 +4,9 @@ import type { PackDescription } from './pack-description.js';
 /**
  * The one interface the worker hosts. The real implementation (ImageBind encoders -> prior ->
  * unCLIP decoder over onnxruntime) and the test stand-in (SyntheticPipeline) both implement it.
- * Errors caused by the input carry `code` and `expose = true` (e.g. @a2i/media's MediaError);
- * anything else is treated as a server fault.
+ * Its errors follow the coded-error contract (`@a2i/protocol/errors`): `code` and `fault`
+ * ('input' fails the job at once with its message; 'server' is retried, then reported with
+ * a generic message). Anything without a registered code is a server fault (INTERNAL).
  */
 export interface GenerationPipeline {
   describe(): PackDescription;

@@ -1,15 +1,10 @@
+import { CodedError } from './errors.js';
+
 /**
  * A request (or job) that breaks a rule of the protocol: bad shape, a limit, a modality the
- * pack lacks. `code` is stable; `expose` says the message is safe to show the client.
- * The api maps `code` to an HTTP status; the worker turns it into `job:failed`.
+ * pack lacks. Its codes are input faults: the api answers with the code's status and this
+ * message; the worker turns it into `job:failed`.
  */
-export class RequestError extends Error {
+export class RequestError extends CodedError {
   override readonly name = 'RequestError';
-  readonly expose = true;
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }

@@ -1,6 +1,7 @@
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { CodedError } from './errors.js';
 import type { PipelineLimits } from './pipeline.js';
 import type { RequestLimits } from './resolve-request.js';
 
@@ -55,10 +56,13 @@ import type { RequestLimits } from './resolve-request.js';
  *  A2I_LOG_LEVEL                    info                     pino level (silent to mute)
  */
 
-export class ConfigError extends Error {
+/** An A2I_* variable the server cannot run with (CONFIG_INVALID, the operator's to fix). */
+export class ConfigError extends CodedError {
   override readonly name = 'ConfigError';
-  readonly code = 'CONFIG_INVALID';
-  readonly expose = true;
+  declare readonly code: 'CONFIG_INVALID';
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
 }
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);

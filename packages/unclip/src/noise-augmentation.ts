@@ -1,8 +1,10 @@
-import { badOption, expectBoolean, expectInteger, expectKnownKeys, expectNumber, expectOneOf, expectLength } from './option-guards.js';
+import { unclipGuards } from './unclip-error.js';
 import { addNoiseDdpm } from './schedulers/scheduler.js';
 import { makeNoiseSchedule } from './schedulers/noise-schedule.js';
 import { BETA_SCHEDULES, type BetaSchedule } from './schedulers/scheduler-config.js';
 import { timestepEmbedding, type TimestepEmbeddingOptions } from './timestep-embedding.js';
+
+const { invalid, expectBoolean, expectIntegerInRange, expectKnownKeys, expectNumberInRange, expectOneOf, expectLength } = unclipGuards;
 
 /** A manifest's `decoder.noiseAugmentation` section (Stable unCLIP's image_normalizer + image_noising_scheduler). */
 export interface NoiseAugmentationConfig {
@@ -33,29 +35,29 @@ export class NoiseAugmentation {
   private readonly embedding: TimestepEmbeddingOptions;
 
   constructor(config: NoiseAugmentationConfig, name = 'decoder.noiseAugmentation') {
-    if (typeof config !== 'object' || config === null) throw badOption('an object', name, config);
-    expectKnownKeys(config, ['mean', 'std', 'numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEnd', 'timestepEmbedding'], name);
+    if (typeof config !== 'object' || config === null) throw invalid('an object', name, config);
+    expectKnownKeys(config, name, ['mean', 'std', 'numTrainTimesteps', 'betaSchedule', 'betaStart', 'betaEnd', 'timestepEmbedding'], 'UNSUPPORTED_OPTION');
     this.mean = numberVector(config.mean, `${name}.mean`);
     this.std = numberVector(config.std, `${name}.std`);
     this.dim = this.mean.length;
-    expectLength(this.std, this.dim, `${name}.std`);
-    if (this.std.some((s) => s === 0)) throw badOption('non-zero values', `${name}.std`, config.std);
-    this.numTrainTimesteps = expectInteger(config.numTrainTimesteps, `${name}.numTrainTimesteps`, 2, 100_000);
+    expectLength(this.std, `${name}.std`, this.dim, 'TENSOR_SIZE_MISMATCH');
+    if (this.std.some((s) => s === 0)) throw invalid('non-zero values', `${name}.std`, config.std);
+    this.numTrainTimesteps = expectIntegerInRange(config.numTrainTimesteps, `${name}.numTrainTimesteps`, 2, 100_000);
     this.alphasCumprod = makeNoiseSchedule({
       numTrainTimesteps: this.numTrainTimesteps,
       betaSchedule: expectOneOf(config.betaSchedule, `${name}.betaSchedule`, BETA_SCHEDULES),
-      betaStart: expectNumber(config.betaStart ?? 0.0001, `${name}.betaStart`, 0, 1),
-      betaEnd: expectNumber(config.betaEnd ?? 0.02, `${name}.betaEnd`, 0, 1),
+      betaStart: expectNumberInRange(config.betaStart ?? 0.0001, `${name}.betaStart`, 0, 1),
+      betaEnd: expectNumberInRange(config.betaEnd ?? 0.02, `${name}.betaEnd`, 0, 1),
     }).alphasCumprod;
     const te = config.timestepEmbedding;
-    if (typeof te !== 'object' || te === null) throw badOption('an object', `${name}.timestepEmbedding`, te);
-    expectKnownKeys(te, ['dim', 'flipSinToCos', 'downscaleFreqShift', 'scale', 'maxPeriod'], `${name}.timestepEmbedding`);
+    if (typeof te !== 'object' || te === null) throw invalid('an object', `${name}.timestepEmbedding`, te);
+    expectKnownKeys(te, `${name}.timestepEmbedding`, ['dim', 'flipSinToCos', 'downscaleFreqShift', 'scale', 'maxPeriod'], 'UNSUPPORTED_OPTION');
     this.embedding = {
-      dim: expectInteger(te.dim, `${name}.timestepEmbedding.dim`, 1, 1 << 20),
+      dim: expectIntegerInRange(te.dim, `${name}.timestepEmbedding.dim`, 1, 1 << 20),
       flipSinToCos: expectBoolean(te.flipSinToCos, `${name}.timestepEmbedding.flipSinToCos`),
-      downscaleFreqShift: expectNumber(te.downscaleFreqShift, `${name}.timestepEmbedding.downscaleFreqShift`),
-      scale: expectNumber(te.scale ?? 1, `${name}.timestepEmbedding.scale`),
-      maxPeriod: expectNumber(te.maxPeriod ?? 10000, `${name}.timestepEmbedding.maxPeriod`, 1),
+      downscaleFreqShift: expectNumberInRange(te.downscaleFreqShift, `${name}.timestepEmbedding.downscaleFreqShift`),
+      scale: expectNumberInRange(te.scale ?? 1, `${name}.timestepEmbedding.scale`),
+      maxPeriod: expectNumberInRange(te.maxPeriod ?? 10000, `${name}.timestepEmbedding.maxPeriod`, 1),
     };
     this.classLabelDim = this.dim + this.embedding.dim;
   }
@@ -65,12 +67,12 @@ export class NoiseAugmentation {
    * `noise` [B, D] (drawn even at level 0: diffusers adds sqrt(1 - alpha_bar_0) noise there too).
    */
   classLabels(imageEmbeddings: Float32Array, noiseLevel: number, noise: Float32Array): Float32Array {
-    const level = expectInteger(noiseLevel, 'noiseLevel', 0, this.numTrainTimesteps - 1);
+    const level = expectIntegerInRange(noiseLevel, 'noiseLevel', 0, this.numTrainTimesteps - 1);
     const D = this.dim;
     if (imageEmbeddings.length === 0 || imageEmbeddings.length % D !== 0) {
-      throw badOption(`a multiple of ${D} values (image embeddings [B, ${D}])`, 'imageEmbeddings', imageEmbeddings, 'TENSOR_SIZE_MISMATCH');
+      throw invalid(`a multiple of ${D} values (image embeddings [B, ${D}])`, 'imageEmbeddings', imageEmbeddings, 'TENSOR_SIZE_MISMATCH');
     }
-    expectLength(noise, imageEmbeddings.length, 'noise');
+    expectLength(noise, 'noise', imageEmbeddings.length, 'TENSOR_SIZE_MISMATCH');
     const batch = imageEmbeddings.length / D;
     // 1. scale: (x - mean) / std
     const scaled = new Float32Array(imageEmbeddings.length);
@@ -96,7 +98,7 @@ export class NoiseAugmentation {
 
 function numberVector(value: unknown, name: string): Float64Array {
   if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== 'number' || !Number.isFinite(v))) {
-    throw badOption('a non-empty array of finite numbers', name, value);
+    throw invalid('a non-empty array of finite numbers', name, value);
   }
   return Float64Array.from(value as number[]);
 }

@@ -1,4 +1,6 @@
-import { badOption } from './option-guards.js';
+import { unclipGuards } from './unclip-error.js';
+
+const { invalid } = unclipGuards;
 
 /**
  * Seeded standard-normal noise made on the CPU, the same on every machine: Philox4x32-10
@@ -106,11 +108,11 @@ export function philoxNormals(seed: number, count: number, stream: NoiseStream =
  */
 export function seededNormal(seed: number, shape: readonly number[], stream: NoiseStream = {}): Float32Array {
   if (shape.length < 2 || shape.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw badOption('a shape [batch, ...item] of positive integers', 'shape', shape);
+    throw invalid('a shape [batch, ...item] of positive integers', 'shape', shape);
   }
   const [batch, ...item] = shape as [number, ...number[]];
   checkSeed(seed, 'seed');
-  if (seed > Number.MAX_SAFE_INTEGER - (batch - 1)) throw badOption('at most 2^53 - 1', 'seed + batch - 1', seed + (batch - 1));
+  if (seed > Number.MAX_SAFE_INTEGER - (batch - 1)) throw invalid('at most 2^53 - 1', 'seed + batch - 1', seed + (batch - 1));
   return seededNormalRows(Array.from({ length: batch }, (_, b) => seed + b), item.reduce((a, b) => a * b, 1), stream);
 }
 
@@ -123,12 +125,12 @@ export function seededNormalRows(seeds: readonly number[], rowLength: number, st
 
 export function checkSeed(seed: unknown, name: string): number {
   if (typeof seed !== 'number' || !Number.isSafeInteger(seed) || seed < 0) {
-    throw badOption('an integer in [0, 2^53 - 1]', name, seed);
+    throw invalid('an integer in [0, 2^53 - 1]', name, seed);
   }
   return seed;
 }
 
 function checkWord(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0 || value >= TWO_POW_32) throw badOption('an integer in [0, 2^32 - 1]', name, value);
+  if (!Number.isInteger(value) || value < 0 || value >= TWO_POW_32) throw invalid('an integer in [0, 2^32 - 1]', name, value);
   return value;
 }

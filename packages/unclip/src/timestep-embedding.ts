@@ -1,4 +1,6 @@
-import { expectInteger } from './option-guards.js';
+import { unclipGuards } from './unclip-error.js';
+
+const { expectIntegerInRange } = unclipGuards;
 
 const f32 = Math.fround;
 
@@ -21,7 +23,7 @@ export interface TimestepEmbeddingOptions {
  * argument. torch's vectorised expf/sin/cos may differ by an ulp (see the test's tolerance).
  */
 export function timestepEmbedding(timesteps: readonly number[], options: TimestepEmbeddingOptions): Float32Array {
-  const dim = expectInteger(options.dim, 'timestepEmbedding.dim', 1, 1 << 20);
+  const dim = expectIntegerInRange(options.dim, 'timestepEmbedding.dim', 1, 1 << 20);
   const half = Math.floor(dim / 2);
   const scale = options.scale ?? 1;
   const logMaxPeriod = f32(-Math.log(options.maxPeriod ?? 10000));

@@ -162,7 +162,7 @@ describe('sampleDecoder batching, progress, previews, cancel', () => {
       if (spy.calls.length === k) controller.abort(new Error('user cancelled'));
     });
     const run = sampleDecoder(decoderOptions(base, { unet: spy.session, steps: 10, signal: controller.signal }));
-    await expect(run).rejects.toMatchObject({ code: 'SAMPLING_ABORTED', expose: true });
+    await expect(run).rejects.toMatchObject({ code: 'SAMPLING_ABORTED', fault: 'input' });
     expect(spy.calls).toHaveLength(k);
   });
 

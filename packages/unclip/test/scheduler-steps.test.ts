@@ -91,13 +91,13 @@ describe('scheduler life and refusals', () => {
     expect(() => new PndmScheduler({ ...sd, predictionType: 'sample' })).toThrowError(/predictionType/);
     expect(() => new EulerDiscreteScheduler({ ...sd, clipSample: true })).toThrowError(/clipSample/);
     expect(() => new DpmSolverMultistepScheduler(sd, { solverOrder: 3 })).toThrowError(/solverOrder/);
-    expect(() => new DdimScheduler({ ...sd, betaShedule: 'linear' } as SchedulerConfigInput)).toThrowError(/scheduler.betaShedule/);
+    expect(() => new DdimScheduler({ ...sd, betaShedule: 'linear' } as SchedulerConfigInput)).toThrowError(/for scheduler key but received "betaShedule"/);
     try {
       new DdimScheduler({ ...sd, thresholding: true });
     } catch (error) {
       expect(error).toBeInstanceOf(UnclipError);
       expect((error as UnclipError).code).toBe('UNSUPPORTED_OPTION');
-      expect((error as UnclipError).expose).toBe(true);
+      expect((error as UnclipError).fault).toBe('input');
     }
   });
 

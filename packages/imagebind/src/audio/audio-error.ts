@@ -1,3 +1,4 @@
+import { createGuards } from '@a2i/protocol/guards';
 import { ImageBindError } from '../imagebind-error.js';
 
 /**
@@ -14,3 +15,6 @@ import { ImageBindError } from '../imagebind-error.js';
  * torchaudio's fbank asserts there).
  */
 export class AudioError extends ImageBindError {}
+
+/** The option guards (`@a2i/protocol/guards`), throwing AudioErrors. */
+export const audioGuards = createGuards((code, message) => new AudioError(code, message));

@@ -15,7 +15,9 @@
 // Audio shorter than one clip gives clipsPerInput identical clips [0, duration), since the
 // slice end is clamped to the array. The same exact arithmetic is done here with BigInt
 // dyadic rationals, so sample indices match Python's int() exactly.
-import { invalidOption } from './options.js';
+import { audioGuards } from './audio-error.js';
+
+const { invalid } = audioGuards;
 
 /** A non-negative rational num / den. */
 interface Rational {
@@ -82,10 +84,10 @@ function exactClipSpans(durationSec: number, clipDuration: number, clipsPerInput
 
 function checkSpanOptions(clipDuration: number, clipsPerInput: number): void {
   if (typeof clipDuration !== 'number' || !Number.isFinite(clipDuration) || clipDuration <= 0) {
-    throw invalidOption('a clip duration > 0 (seconds)', 'clipDuration', clipDuration);
+    throw invalid('a clip duration > 0 (seconds)', 'clipDuration', clipDuration);
   }
   if (typeof clipsPerInput !== 'number' || !Number.isSafeInteger(clipsPerInput) || clipsPerInput <= 0) {
-    throw invalidOption('an integer > 0', 'clipsPerInput', clipsPerInput);
+    throw invalid('an integer > 0', 'clipsPerInput', clipsPerInput);
   }
 }
 
@@ -102,7 +104,7 @@ export interface AudioClipSpan {
  */
 export function audioClipSpans(durationSec: number, clipDuration: number, clipsPerInput: number): AudioClipSpan[] {
   if (typeof durationSec !== 'number' || !Number.isFinite(durationSec) || durationSec < 0) {
-    throw invalidOption('a duration >= 0 (seconds)', 'durationSec', durationSec);
+    throw invalid('a duration >= 0 (seconds)', 'durationSec', durationSec);
   }
   checkSpanOptions(clipDuration, clipsPerInput);
   return exactClipSpans(durationSec, clipDuration, clipsPerInput).map(({ start, end }) => ({
@@ -129,10 +131,10 @@ export function audioClipSampleRanges(
   clipsPerInput: number,
 ): AudioClipRange[] {
   if (typeof numSamples !== 'number' || !Number.isSafeInteger(numSamples) || numSamples < 0) {
-    throw invalidOption('an integer >= 0', 'numSamples', numSamples);
+    throw invalid('an integer >= 0', 'numSamples', numSamples);
   }
   if (typeof sampleRate !== 'number' || !Number.isSafeInteger(sampleRate) || sampleRate <= 0) {
-    throw invalidOption('an integer sample rate > 0 (Hz)', 'sampleRate', sampleRate);
+    throw invalid('an integer sample rate > 0 (Hz)', 'sampleRate', sampleRate);
   }
   checkSpanOptions(clipDuration, clipsPerInput);
   return exactClipSpans(numSamples / sampleRate, clipDuration, clipsPerInput).map(({ start, end }) => ({

@@ -25,10 +25,12 @@
 // normalisation; at most 5e-5 on the committed references).
 import FFT from 'fft.js';
 
-import { AudioError } from './audio-error.js';
+import { AudioError, audioGuards } from './audio-error.js';
 import { kaldiMelBanks, type KaldiMelBanks } from './mel.js';
-import { invalidOption, parseFbankOptions, type KaldiFbankOptions } from './options.js';
+import { parseFbankOptions, type KaldiFbankOptions } from './options.js';
 import { kaldiWindow } from './windows.js';
+
+const { invalid } = audioGuards;
 
 /** numeric_limits<float>::epsilon(): the floor torchaudio's kaldi.fbank puts under the log. */
 export const FLOAT32_EPSILON = 1.1920928955078125e-7;
@@ -75,7 +77,7 @@ export class KaldiFbank {
 
   constructor(sampleRate: number, options: KaldiFbankOptions) {
     if (typeof sampleRate !== 'number' || !Number.isFinite(sampleRate) || sampleRate <= 0) {
-      throw invalidOption('a sample rate > 0 (Hz)', 'sampleRate', sampleRate);
+      throw invalid('a sample rate > 0 (Hz)', 'sampleRate', sampleRate);
     }
     const o = parseFbankOptions(options);
     this.sampleRate = sampleRate;
@@ -84,10 +86,10 @@ export class KaldiFbank {
     this.windowShift = Math.trunc(sampleRate * o.frameShiftMs * MILLISECONDS_TO_SECONDS);
     this.windowSize = Math.trunc(sampleRate * o.frameLengthMs * MILLISECONDS_TO_SECONDS);
     if (this.windowSize < 2) {
-      throw invalidOption(`a frame length of at least 2 samples at ${sampleRate} Hz`, 'frameLengthMs', o.frameLengthMs);
+      throw invalid(`a frame length of at least 2 samples at ${sampleRate} Hz`, 'frameLengthMs', o.frameLengthMs);
     }
     if (this.windowShift < 1) {
-      throw invalidOption(`a frame shift of at least 1 sample at ${sampleRate} Hz`, 'frameShiftMs', o.frameShiftMs);
+      throw invalid(`a frame shift of at least 1 sample at ${sampleRate} Hz`, 'frameShiftMs', o.frameShiftMs);
     }
     this.paddedWindowSize = nextPowerOfTwo(this.windowSize);
     this.window = kaldiWindow(o.windowType, this.windowSize, o.blackmanCoeff);
@@ -209,6 +211,6 @@ export function kaldiFbankFor(sampleRate: number, options: KaldiFbankOptions): K
  * @returns { data: [frames, numMelBins] row-major, frames, bins }
  */
 export function kaldiFbank(waveform: Float32Array, sampleRate: number, options: KaldiFbankOptions): FbankResult {
-  if (!(waveform instanceof Float32Array)) throw invalidOption('a Float32Array', 'waveform', waveform);
+  if (!(waveform instanceof Float32Array)) throw invalid('a Float32Array', 'waveform', waveform);
   return kaldiFbankFor(sampleRate, options).compute(waveform);
 }

@@ -1,6 +1,8 @@
 // Kaldi's mel filter bank (Kaldi mel-computations.cc), as torchaudio.compliance.kaldi.get_mel_banks
 // builds it (without VTLN warping), in float32 like torch.
-import { invalidOption } from './options.js';
+import { audioGuards } from './audio-error.js';
+
+const { invalid } = audioGuards;
 
 const f32 = Math.fround;
 
@@ -39,18 +41,18 @@ export function kaldiMelBanks(
   lowFreq: number,
   highFreq: number,
 ): KaldiMelBanks {
-  if (!Number.isSafeInteger(numBins) || numBins <= 3) throw invalidOption('an integer > 3', 'numMelBins', numBins);
+  if (!Number.isSafeInteger(numBins) || numBins <= 3) throw invalid('an integer > 3', 'numMelBins', numBins);
   if (!Number.isSafeInteger(paddedWindowSize) || paddedWindowSize <= 0 || paddedWindowSize % 2 !== 0) {
-    throw invalidOption('an even FFT size', 'paddedWindowSize', paddedWindowSize);
+    throw invalid('an even FFT size', 'paddedWindowSize', paddedWindowSize);
   }
   const numFftBins = paddedWindowSize / 2; // bins with a weight; the Nyquist bin is padded on
   const nyquist = 0.5 * sampleRate;
   const high = highFreq <= 0 ? highFreq + nyquist : highFreq;
   if (!(lowFreq >= 0 && lowFreq < nyquist)) {
-    throw invalidOption(`a low frequency in [0, ${nyquist}) Hz (Nyquist)`, 'lowFreq', lowFreq);
+    throw invalid(`a low frequency in [0, ${nyquist}) Hz (Nyquist)`, 'lowFreq', lowFreq);
   }
   if (!(high > 0 && high <= nyquist && lowFreq < high)) {
-    throw invalidOption(
+    throw invalid(
       `a high frequency in (lowFreq ${lowFreq}, ${nyquist}] Hz, or an offset <= 0 from Nyquist`,
       'highFreq',
       highFreq,

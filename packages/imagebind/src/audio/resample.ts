@@ -22,7 +22,10 @@
 // also keeps odd rate pairs cheap: 44101 -> 16000 Hz would be a 16000 x 44135 dense kernel
 // (2.8 GB) in torchaudio but is 16000 bands of ~34 taps here.
 
-import { invalidOption, parseResampleOptions, type ResampleOptions } from './options.js';
+import { audioGuards } from './audio-error.js';
+import { parseResampleOptions, type ResampleOptions } from './options.js';
+
+const { invalid } = audioGuards;
 
 const f32 = Math.fround;
 /** torchaudio 0.13's default Kaiser beta (functional.py _get_sinc_resample_kernel). */
@@ -101,7 +104,7 @@ export function buildSincResampleKernel(origFreq: number, newFreq: number, optio
   const i0Beta = f32(besselI0(f32(beta)));
   if (!Number.isFinite(i0Beta)) {
     // torch.i0 overflows float32 there too, and the window would be NaN
-    throw invalidOption('a Kaiser beta whose I0 fits in float32 (|beta| <= 91)', 'resample options.beta', beta);
+    throw invalid('a Kaiser beta whose I0 fits in float32 (|beta| <= 91)', 'resample options.beta', beta);
   }
   const baseF32 = f32(base);
   const scaleF32 = f32(base / orig);
@@ -222,11 +225,11 @@ export function applySincResampleKernel(x: Float32Array, kernel: SincResampleKer
 
 /** The checks every resampling entry point makes; returns the options with defaults. */
 function checkResampleArguments(x: unknown, origFreq: number, newFreq: number, options: Partial<ResampleOptions>): ResampleOptions {
-  if (!(x instanceof Float32Array)) throw invalidOption('a Float32Array', 'x', x);
+  if (!(x instanceof Float32Array)) throw invalid('a Float32Array', 'x', x);
   for (const [name, rate] of [['origFreq', origFreq], ['newFreq', newFreq]] as const) {
     // torchaudio: "Frequencies must be of integer type to ensure quality resampling computation"
     if (typeof rate !== 'number' || !Number.isSafeInteger(rate) || rate <= 0) {
-      throw invalidOption('an integer sample rate > 0 (Hz)', name, rate);
+      throw invalid('an integer sample rate > 0 (Hz)', name, rate);
     }
   }
   return parseResampleOptions(options);

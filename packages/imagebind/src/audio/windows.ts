@@ -1,5 +1,8 @@
 // Analysis windows, in float32 as torch builds them for a float32 waveform.
-import { invalidOption, type KaldiWindowType } from './options.js';
+import { audioGuards } from './audio-error.js';
+import type { KaldiWindowType } from './options.js';
+
+const { invalid } = audioGuards;
 
 const f32 = Math.fround;
 
@@ -30,7 +33,7 @@ function cosineWindow(length: number, periodic: boolean, alpha: number, beta: nu
  * @returns float32 [length]
  */
 export function hannWindow(length: number, { periodic }: { periodic: boolean }): Float32Array {
-  if (!Number.isSafeInteger(length) || length <= 0) throw invalidOption('an integer > 0', 'window length', length);
+  if (!Number.isSafeInteger(length) || length <= 0) throw invalid('an integer > 0', 'window length', length);
   return cosineWindow(length, periodic, 0.5, 0.5);
 }
 
@@ -65,6 +68,6 @@ export function kaldiWindow(type: KaldiWindowType, length: number, blackmanCoeff
       return w;
     }
     default:
-      throw invalidOption('a Kaldi window type', 'windowType', type);
+      throw invalid('a Kaldi window type', 'windowType', type);
   }
 }

@@ -1,5 +1,6 @@
-import { ImageBindError } from '../imagebind-error.js';
-import { assertFinite, expectPositiveInteger, expectPositiveNumber, invalid } from '../validate.js';
+import { ImageBindError, imagebindGuards } from '../imagebind-error.js';
+
+const { expectFiniteValues, expectPositiveInteger, expectPositiveNumber, invalid } = imagebindGuards;
 
 export interface WeightedEmbedding {
   vector: ArrayLike<number>;
@@ -19,20 +20,20 @@ function norm(v: ArrayLike<number>): number {
  * (ImageBind scales audio by 20, depth by 5...) mix by their weights alone.
  *
  * @throws EMBEDDING_ZERO when an input or the weighted sum is the zero vector,
- *   EMBEDDING_DIM_MISMATCH when lengths differ, NON_FINITE_VALUE on NaN / infinity.
+ *   EMBEDDING_DIMENSION_MISMATCH when lengths differ, NON_FINITE_VALUE on NaN / infinity.
  */
 export function combineEmbeddings(items: readonly WeightedEmbedding[], options: { targetNorm: number }): Float32Array {
   const targetNorm = expectPositiveNumber(options?.targetNorm, 'targetNorm');
   if (!Array.isArray(items) || items.length === 0) throw invalid('a non-empty array of { vector, weight }', 'embeddings', items);
   const dim = items[0]!.vector.length;
-  if (dim === 0) throw new ImageBindError('EMBEDDING_DIM_MISMATCH', 'Expected embeddings with at least one dimension but received an empty vector');
+  if (dim === 0) throw new ImageBindError('EMBEDDING_DIMENSION_MISMATCH', 'Expected embeddings with at least one dimension but received an empty vector');
   const sum = new Float64Array(dim);
   items.forEach(({ vector, weight }, i) => {
     if (typeof weight !== 'number' || !Number.isFinite(weight)) throw invalid('a finite number', `embeddings[${i}].weight`, weight);
     if (vector.length !== dim) {
-      throw new ImageBindError('EMBEDDING_DIM_MISMATCH', `Expected embedding ${i} to have ${dim} dimensions like embedding 0 but it has ${vector.length}`);
+      throw new ImageBindError('EMBEDDING_DIMENSION_MISMATCH', `Expected embedding ${i} to have ${dim} dimensions like embedding 0 but it has ${vector.length}`);
     }
-    assertFinite(vector, `embedding ${i}`);
+    expectFiniteValues(vector, `embedding ${i}`);
     const n = norm(vector);
     if (n === 0) throw new ImageBindError('EMBEDDING_ZERO', `Embedding ${i} is the zero vector: it has no direction to combine`);
     for (let j = 0; j < dim; j++) sum[j]! += (weight * vector[j]!) / n;
@@ -48,7 +49,7 @@ export function combineEmbeddings(items: readonly WeightedEmbedding[], options: 
 
 /** cos(a, b) = a.b / (||a|| ||b||). @throws EMBEDDING_ZERO for a zero vector. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new ImageBindError('EMBEDDING_DIM_MISMATCH', `Expected vectors of the same length but received ${a.length} and ${b.length}`);
+  if (a.length !== b.length) throw new ImageBindError('EMBEDDING_DIMENSION_MISMATCH', `Expected vectors of the same length but received ${a.length} and ${b.length}`);
   let dot = 0;
   let na = 0;
   let nb = 0;
@@ -78,10 +79,10 @@ export function topK(query: ArrayLike<number>, matrix: ArrayLike<number>, k: num
   expectPositiveInteger(k, 'k');
   const dim = query.length;
   if (dim === 0 || matrix.length % dim !== 0) {
-    throw new ImageBindError('EMBEDDING_DIM_MISMATCH', `Expected a matrix of rows of ${dim} values but received ${matrix.length} values`);
+    throw new ImageBindError('EMBEDDING_DIMENSION_MISMATCH', `Expected a matrix of rows of ${dim} values but received ${matrix.length} values`);
   }
-  assertFinite(query, 'the query');
-  assertFinite(matrix, 'the matrix');
+  expectFiniteValues(query, 'the query');
+  expectFiniteValues(matrix, 'the matrix');
   const qn = norm(query);
   if (qn === 0) throw new ImageBindError('EMBEDDING_ZERO', 'The query is the zero vector: it has no nearest neighbours');
   const rows = matrix.length / dim;

@@ -1,5 +1,6 @@
-import { ImageBindError } from '../imagebind-error.js';
-import { expectObject, expectOneOf, expectPositiveNumber, expectString, invalid } from '../validate.js';
+import { ImageBindError, imagebindGuards } from '../imagebind-error.js';
+
+const { expectObject, expectOneOf, expectPositiveNumber, expectString, invalid } = imagebindGuards;
 
 /** A tensor named in the manifest; -1 in `shape` is the batch dimension (first only). */
 export interface TensorSpec {
@@ -38,7 +39,7 @@ function tensorSpec(raw: unknown, name: string, rank?: number): TensorSpec {
   return {
     name: expectString(t.name, `${name}.name`, M),
     shape: shape as number[],
-    dtype: t.dtype === undefined ? 'float32' : expectOneOf(t.dtype, ['float32', 'int64'] as const, `${name}.dtype`, M),
+    dtype: t.dtype === undefined ? 'float32' : expectOneOf(t.dtype, `${name}.dtype`, ['float32', 'int64'] as const, M),
   };
 }
 

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ImageBindError } from '../imagebind-error.js';
-import { expectPositiveInteger } from '../validate.js';
+import { ImageBindError, imagebindGuards } from '../imagebind-error.js';
 import { averageGroups, postprocessRows } from './embedding-postprocess.js';
 import { parseEncoderManifest, type EncoderManifest } from './encoder-manifest.js';
 
@@ -54,7 +53,7 @@ export async function createEncoder(packDir: string, modality: string, encoderMa
       `encoders.${modality} has no ONNX file: its inputs go through the "${m.encoder}" encoder (create that one and feed it ${modality} rows)`,
     );
   }
-  if (options.maxBatchRows !== undefined) expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
+  if (options.maxBatchRows !== undefined) imagebindGuards.expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
   const path = join(packDir, m.file);
   let session: ort.InferenceSession;
   try {
@@ -84,7 +83,7 @@ export async function createEncoder(packDir: string, modality: string, encoderMa
  * The session stays the caller's to release through `release()`.
  */
 export function encoderFromSession(session: ort.InferenceSession, modality: string, m: EncoderManifest, options: Omit<EncoderOptions, 'sessionOptions'> = {}): Encoder {
-  const maxBatchRows = options.maxBatchRows === undefined ? Infinity : expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
+  const maxBatchRows = options.maxBatchRows === undefined ? Infinity : imagebindGuards.expectPositiveInteger(options.maxBatchRows, 'maxBatchRows');
   const rowShape = m.input.shape.slice(1);
   const rowSize = product(rowShape);
   const dim = m.output.shape[1]!;
@@ -142,7 +141,7 @@ export function encoderFromSession(session: ort.InferenceSession, modality: stri
       }
       for (let i = 0; i < embeddings.length; i++) {
         if (!Number.isFinite(embeddings[i]!)) {
-          throw new ImageBindError('NON_FINITE_VALUE', `Expected finite values from the ${modality} encoder but row ${Math.floor(i / dim)} holds ${embeddings[i]}`);
+          throw new ImageBindError('ENCODER_OUTPUT_NON_FINITE', `Expected finite values from the ${modality} encoder but row ${Math.floor(i / dim)} holds ${embeddings[i]}`);
         }
       }
       postprocessRows(embeddings, dim, m.postprocess.normalize, m.postprocess.scale);

@@ -1,6 +1,7 @@
-import { ImageBindError } from '../imagebind-error.js';
+import { ImageBindError, imagebindGuards } from '../imagebind-error.js';
 import { parseImuPreprocess, type ImuPreprocess } from '../preprocess-config.js';
-import { assertFinite, expectPositiveNumber } from '../validate.js';
+
+const { expectFiniteValues, expectPositiveNumber } = imagebindGuards;
 
 /**
  * An IMU recording, one array per channel (accelerometer xyz, gyroscope xyz for ImageBind):
@@ -68,7 +69,7 @@ export function imuToTensor(signal: ImuSignal, preprocess: ImuPreprocess): Float
     }
     for (let t = 0; t < samples; t++) data[c * samples + t] = row[t]!;
     // After the float32 conversion: values beyond float32's range are infinite too.
-    assertFinite(data.subarray(c * samples, (c + 1) * samples), `IMU channel ${c}`);
+    expectFiniteValues(data.subarray(c * samples, (c + 1) * samples), `IMU channel ${c}`);
   });
   let source: ArrayLike<number> = data;
   let n = samples;

@@ -167,7 +167,7 @@ describe('preprocessAudio input and option validation', () => {
       expect(error).toBeInstanceOf(AudioError);
       expect(error).toBeInstanceOf(ImageBindError);
       expect((error as AudioError).code).toBe(code);
-      expect((error as AudioError).expose).toBe(true);
+      expect((error as AudioError).fault).toBe('input');
       expect((error as Error).message).toMatch(message);
     }
   }

@@ -198,7 +198,7 @@ describe('resample option validation', () => {
       } catch (error) {
         expect(error).toBeInstanceOf(AudioError);
         expect((error as AudioError).code).toBe(code);
-        expect((error as AudioError).expose).toBe(true);
+        expect((error as AudioError).fault).toBe('input');
         expect((error as Error).message).toMatch(message);
       }
     });

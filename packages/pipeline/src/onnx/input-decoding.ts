@@ -85,7 +85,7 @@ const isNpy = (bytes: Uint8Array) => NPY_MAGIC.every((b, i) => bytes[i] === b);
  * - text: the CLIP BPE tokenizer -> int64 [1, contextLength]
  * - embedding: the vector itself, checked for length and finite values
  *
- * Bad input throws the decoders' typed errors (MediaError, ImageBindError: `code`, `expose`).
+ * Bad input throws the decoders' coded errors (MediaError, ImageBindError: `code`, `fault` 'input').
  */
 export async function decodeInput(input: PipelineInput, ctx: DecodeContext): Promise<DecodedInput> {
   const { preprocessors: pre, limits, signal } = ctx;

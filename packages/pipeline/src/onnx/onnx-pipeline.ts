@@ -31,7 +31,7 @@ export type OnnxPackDescription = PackDescription & { prior: PackDescription['pr
  * preprocessing -> ImageBind encoders (ONNX) -> weighted sum -> optional DALLE-2 prior ->
  * Stable unCLIP decoder + VAE (@a2i/unclip), every constant from the pack's manifest.
  * Opened once per worker (`OnnxPipeline.open`): a pack that fails its check stops the worker
- * there. Bad input throws the packages' typed errors (`code`, `expose = true`).
+ * there. Bad input throws the packages' coded errors (`code`, `fault` 'input').
  */
 export class OnnxPipeline implements GenerationPipeline {
   private readonly description: OnnxPackDescription;

@@ -1,5 +1,7 @@
-import { badOption } from '../option-guards.js';
+import { unclipGuards } from '../unclip-error.js';
 import { toByte, type RgbImage } from './rgb-image.js';
+
+const { invalid } = unclipGuards;
 
 /**
  * A cheap preview of latents [B, C, h, w]: each latent pixel's C values through the pack's
@@ -17,9 +19,9 @@ export class LatentPreview {
   ) {
     const channels = latentShape[0];
     if (!Array.isArray(latentToRgb) || latentToRgb.length !== channels || latentToRgb.some((row) => !Array.isArray(row) || row.length !== 3)) {
-      throw badOption(`a ${channels} x 3 matrix`, 'decoder.preview.latentToRgb', latentToRgb);
+      throw invalid(`a ${channels} x 3 matrix`, 'decoder.preview.latentToRgb', latentToRgb);
     }
-    if (!Array.isArray(bias) || bias.length !== 3) throw badOption('3 numbers', 'decoder.preview.bias', bias);
+    if (!Array.isArray(bias) || bias.length !== 3) throw invalid('3 numbers', 'decoder.preview.bias', bias);
     this.weights = Float64Array.from(latentToRgb.flat());
     this.bias = Float64Array.from(bias);
   }

@@ -1,6 +1,8 @@
 import type { NoiseAugmentationConfig } from '../noise-augmentation.js';
-import { badOption } from '../option-guards.js';
+import { unclipGuards } from '../unclip-error.js';
 import type { SchedulerConfigInput } from '../schedulers/scheduler-config.js';
+
+const { invalid } = unclipGuards;
 
 /**
  * The parts of a model pack's manifest (models/README.md, format imagebind-unclip-pack/1)
@@ -47,13 +49,13 @@ export interface PriorManifest {
 
 export function expectShape(value: unknown, length: number, name: string): number[] {
   if (!Array.isArray(value) || value.length !== length || value.some((d) => !Number.isInteger(d) || d < 1)) {
-    throw badOption(`an array of ${length} positive integers`, name, value);
+    throw invalid(`an array of ${length} positive integers`, name, value);
   }
   return value as number[];
 }
 
 export function expectName(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw badOption('a tensor name', name, value);
+  if (typeof value !== 'string' || value.length === 0) throw invalid('a tensor name', name, value);
   return value;
 }
 

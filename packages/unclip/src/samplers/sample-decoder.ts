@@ -1,11 +1,10 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { NoiseAugmentation } from '../noise-augmentation.js';
-import { badOption, expectInteger } from '../option-guards.js';
 import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
 import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
-import { UnclipError } from '../unclip-error.js';
+import { UnclipError, unclipGuards } from '../unclip-error.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
 import { LatentPreview } from './latent-preview.js';
 import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
@@ -13,6 +12,8 @@ import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestep
 import type { RgbImage } from './rgb-image.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 import { decodeLatents, prepareVae, type VaeModel } from './vae-decode.js';
+
+const { invalid, expectIntegerInRange } = unclipGuards;
 
 export interface DecoderPreview {
   step: number;
@@ -132,7 +133,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   rescaleRows(embeddings, D, manifest.embeddingNorm);
   const augmentationNoise = options.augmentationNoise
     ?? seededNormalRows(requireSeeds(options.seeds, 'the noise augmentation'), D, { domain: NOISE_DOMAINS.noiseAugmentation });
-  const noiseLevel = expectInteger(options.noiseLevel, 'noiseLevel', 0, augmentation.numTrainTimesteps - 1);
+  const noiseLevel = expectIntegerInRange(options.noiseLevel, 'noiseLevel', 0, augmentation.numTrainTimesteps - 1);
   const classLabels = augmentation.classLabels(embeddings, noiseLevel, augmentationNoise);
   const guided = guidanceScale > 1;
   const L = augmentation.classLabelDim;
@@ -162,7 +163,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
 
   // 4. previews
   const previewEvery = options.previewEvery ?? 0;
-  expectInteger(previewEvery, 'previewEvery', 0, 10_000);
+  expectIntegerInRange(previewEvery, 'previewEvery', 0, 10_000);
   let preview: LatentPreview | null = null;
   if (previewEvery > 0 && options.onPreview) {
     if (!model.preview) throw new UnclipError('PREVIEW_UNAVAILABLE', 'This model pack has no decoder.preview projection: previews are not available');
@@ -213,5 +214,5 @@ export function broadcastRows(x: Float32Array, rowLength: number, batch: number,
     for (let b = 0; b < batch; b++) out.set(x, b * rowLength);
     return out;
   }
-  throw badOption(`[1, ${rowLength}] or [${batch}, ${rowLength}] values`, name, x, 'TENSOR_SIZE_MISMATCH');
+  throw invalid(`[1, ${rowLength}] or [${batch}, ${rowLength}] values`, name, x, 'TENSOR_SIZE_MISMATCH');
 }

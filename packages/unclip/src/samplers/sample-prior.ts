@@ -1,5 +1,5 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { badOption, expectLength } from '../option-guards.js';
+import { unclipGuards } from '../unclip-error.js';
 import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
 import { stackUncondCond } from '../guidance.js';
@@ -8,6 +8,8 @@ import { denoise, type StepProgress } from './denoise-loop.js';
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
 import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
+
+const { invalid, expectLength } = unclipGuards;
 
 /**
  * A prior with its manifest section resolved and its session checked against it, once
@@ -67,13 +69,13 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const { manifest, inputs, output, session } = model;
   const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'prior');
   if (!Array.isArray(options.condition) || options.condition.length === 0) {
-    throw badOption('a non-empty array of embeddings', 'prior condition', options.condition);
+    throw invalid('a non-empty array of embeddings', 'prior condition', options.condition);
   }
   const D = options.condition[0]!.length;
-  options.condition.forEach((c, i) => expectLength(c, D, `prior condition[${i}]`));
+  options.condition.forEach((c, i) => expectLength(c, `prior condition[${i}]`, D, 'TENSOR_SIZE_MISMATCH'));
   const batch = batchSize(options.seeds, options.initialNoise, D, manifest.limits?.maxImages, 'prior');
   if (options.condition.length !== 1 && options.condition.length !== batch) {
-    throw badOption(`1 or ${batch} embeddings`, 'prior condition', options.condition);
+    throw invalid(`1 or ${batch} embeddings`, 'prior condition', options.condition);
   }
 
   // 1. condition rows [B, D] at conditionNorm; unconditional rows are zeros
@@ -118,8 +120,8 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const embeddings = Float32Array.from(sample);
   if (manifest.normalizer) {
     const { mean, std } = manifest.normalizer;
-    expectLength(mean, D, 'prior.normalizer.mean');
-    expectLength(std, D, 'prior.normalizer.std');
+    expectLength(mean, 'prior.normalizer.mean', D, 'TENSOR_SIZE_MISMATCH');
+    expectLength(std, 'prior.normalizer.std', D, 'TENSOR_SIZE_MISMATCH');
     for (let i = 0; i < embeddings.length; i++) embeddings[i] = embeddings[i]! * std[i % D]! + mean[i % D]!;
   }
   rescaleRows(embeddings, D, manifest.outputNorm);

@@ -1,7 +1,8 @@
-import { badOption, expectInteger, expectNumber } from '../option-guards.js';
 import { checkSeed } from '../seeded-noise.js';
 import { SCHEDULER_NAMES, type SchedulerName } from '../schedulers/scheduler.js';
-import { UnclipError } from '../unclip-error.js';
+import { UnclipError, unclipGuards } from '../unclip-error.js';
+
+const { invalid, expectIntegerInRange, expectNumberInRange, expectOneOf } = unclipGuards;
 
 /** Checks the options every sampler shares; `what` names the stage in messages. */
 export function checkCommonOptions(
@@ -9,12 +10,10 @@ export function checkCommonOptions(
   limits: { maxSteps?: number } | undefined,
   what: string,
 ): { steps: number; guidanceScale: number; scheduler: SchedulerName } {
-  const steps = expectInteger(options.steps, `${what} steps`, 1, limits?.maxSteps ?? 1000);
-  const guidanceScale = expectNumber(options.guidanceScale, `${what} guidanceScale`, 0, 100);
-  if (typeof options.scheduler !== 'string' || !(SCHEDULER_NAMES as readonly string[]).includes(options.scheduler)) {
-    throw badOption(`one of ${SCHEDULER_NAMES.map((n) => JSON.stringify(n)).join(', ')}`, `${what} scheduler`, options.scheduler);
-  }
-  return { steps, guidanceScale, scheduler: options.scheduler as SchedulerName };
+  const steps = expectIntegerInRange(options.steps, `${what} steps`, 1, limits?.maxSteps ?? 1000);
+  const guidanceScale = expectNumberInRange(options.guidanceScale, `${what} guidanceScale`, 0, 100);
+  const scheduler = expectOneOf(options.scheduler, `${what} scheduler`, SCHEDULER_NAMES);
+  return { steps, guidanceScale, scheduler };
 }
 
 /**
@@ -28,7 +27,7 @@ export function batchSize(
   what: string,
 ): number {
   if (seeds !== undefined) {
-    if (!Array.isArray(seeds) || seeds.length === 0) throw badOption('a non-empty array of seeds', `${what} seeds`, seeds);
+    if (!Array.isArray(seeds) || seeds.length === 0) throw invalid('a non-empty array of seeds', `${what} seeds`, seeds);
     seeds.forEach((seed, i) => checkSeed(seed, `${what} seeds[${i}]`));
   }
   if (initialNoise !== undefined && (initialNoise.length === 0 || initialNoise.length % itemLength !== 0)) {
@@ -40,7 +39,7 @@ export function batchSize(
   if (fromNoise !== undefined && fromNoise !== batch) {
     throw new UnclipError('TENSOR_SIZE_MISMATCH', `${what} initialNoise holds ${fromNoise} images but ${batch} seeds were given`);
   }
-  return expectInteger(batch, `${what} number of images`, 1, maxImages ?? 64);
+  return expectIntegerInRange(batch, `${what} number of images`, 1, maxImages ?? 64);
 }
 
 export function requireSeeds(seeds: readonly number[] | undefined, what: string): readonly number[] {

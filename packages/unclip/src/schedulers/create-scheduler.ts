@@ -1,4 +1,4 @@
-import { badOption } from '../option-guards.js';
+import { unclipGuards } from '../unclip-error.js';
 import { DdimScheduler, type DdimOptions } from './ddim.js';
 import { DdpmScheduler } from './ddpm.js';
 import { DpmSolverMultistepScheduler, type DpmSolverOptions } from './dpm-solver-multistep.js';
@@ -6,6 +6,8 @@ import { EulerDiscreteScheduler } from './euler-discrete.js';
 import { PndmScheduler, type PndmOptions } from './pndm.js';
 import { SCHEDULER_NAMES, type Scheduler, type SchedulerName } from './scheduler.js';
 import type { SchedulerConfigInput } from './scheduler-config.js';
+
+const { expectOneOf } = unclipGuards;
 
 export type SchedulerOptions = DdimOptions & PndmOptions & DpmSolverOptions;
 
@@ -19,13 +21,11 @@ export function createScheduler(
   options: SchedulerOptions = {},
   configName = 'scheduler',
 ): Scheduler {
-  switch (name) {
+  switch (expectOneOf(name, 'scheduler', SCHEDULER_NAMES)) {
     case 'ddpm': return new DdpmScheduler(config, configName);
     case 'ddim': return new DdimScheduler(config, { eta: options.eta }, configName);
     case 'pndm': return new PndmScheduler(config, { skipPrkSteps: options.skipPrkSteps }, configName);
     case 'euler': return new EulerDiscreteScheduler(config, configName);
     case 'dpmsolver++': return new DpmSolverMultistepScheduler(config, { solverOrder: options.solverOrder }, configName);
-    default:
-      throw badOption(`one of ${SCHEDULER_NAMES.map((n) => JSON.stringify(n)).join(', ')}`, 'scheduler', name);
   }
 }

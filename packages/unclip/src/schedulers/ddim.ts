@@ -1,4 +1,4 @@
-import { expectNumber } from '../option-guards.js';
+import { unclipGuards } from '../unclip-error.js';
 import { noiseRequired } from './ddpm.js';
 import { makeNoiseSchedule } from './noise-schedule.js';
 import { clampInPlace, mix, x0AndEpsilon } from './prediction.js';
@@ -8,6 +8,8 @@ import {
 } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { spacedTimesteps } from './timestep-spacing.js';
+
+const { expectNumberInRange } = unclipGuards;
 
 /** diffusers DDIMScheduler defaults (clip_sample=True, set_alpha_to_one=True). */
 const DDIM_DEFAULTS: SchedulerConfig = { ...DIFFUSERS_COMMON_DEFAULTS, clipSample: true, setAlphaToOne: true };
@@ -36,7 +38,7 @@ export class DdimScheduler implements Scheduler {
     this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
     // alpha_bar before the first training step: 1, or alpha_bar_0 (set_alpha_to_one=False)
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1 : this.alphasCumprod[0]!;
-    this.eta = expectNumber(options.eta ?? 0, 'ddim eta', 0, 1);
+    this.eta = expectNumberInRange(options.eta ?? 0, 'ddim eta', 0, 1);
   }
 
   get usesStepNoise(): boolean {

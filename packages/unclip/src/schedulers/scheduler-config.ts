@@ -1,5 +1,6 @@
-import { badOption, expectBoolean, expectInteger, expectKnownKeys, expectNumber, expectOneOf } from '../option-guards.js';
-import { UnclipError } from '../unclip-error.js';
+import { UnclipError, unclipGuards } from '../unclip-error.js';
+
+const { invalid, expectBoolean, expectIntegerInRange, expectKnownKeys, expectNumberInRange, expectOneOf } = unclipGuards;
 
 export const BETA_SCHEDULES = ['linear', 'scaled_linear', 'squaredcos_cap_v2'] as const;
 export const PREDICTION_TYPES = ['epsilon', 'v_prediction', 'sample'] as const;
@@ -69,8 +70,8 @@ export function resolveSchedulerConfig(
   name: string,
 ): SchedulerConfig {
   const raw = input ?? {};
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badOption('an object', name, raw);
-  expectKnownKeys(raw, KNOWN_KEYS, name);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid('an object', name, raw);
+  expectKnownKeys(raw, name, KNOWN_KEYS, 'UNSUPPORTED_OPTION');
   const pick = <K extends keyof SchedulerConfig>(key: K): unknown => (raw[key] === undefined ? defaults[key] : raw[key]);
 
   if (raw.thresholding !== undefined && expectBoolean(raw.thresholding, `${name}.thresholding`)) {
@@ -87,15 +88,15 @@ export function resolveSchedulerConfig(
   }
 
   const config: SchedulerConfig = {
-    numTrainTimesteps: expectInteger(pick('numTrainTimesteps'), `${name}.numTrainTimesteps`, 2, 100_000),
+    numTrainTimesteps: expectIntegerInRange(pick('numTrainTimesteps'), `${name}.numTrainTimesteps`, 2, 100_000),
     betaSchedule: expectOneOf(pick('betaSchedule'), `${name}.betaSchedule`, BETA_SCHEDULES),
-    betaStart: expectNumber(pick('betaStart'), `${name}.betaStart`, 0, 1),
-    betaEnd: expectNumber(pick('betaEnd'), `${name}.betaEnd`, 0, 1),
+    betaStart: expectNumberInRange(pick('betaStart'), `${name}.betaStart`, 0, 1),
+    betaEnd: expectNumberInRange(pick('betaEnd'), `${name}.betaEnd`, 0, 1),
     predictionType: expectOneOf(pick('predictionType'), `${name}.predictionType`, PREDICTION_TYPES),
     timestepSpacing: expectOneOf(pick('timestepSpacing'), `${name}.timestepSpacing`, TIMESTEP_SPACINGS),
-    stepsOffset: expectInteger(pick('stepsOffset'), `${name}.stepsOffset`, 0, 1000),
+    stepsOffset: expectIntegerInRange(pick('stepsOffset'), `${name}.stepsOffset`, 0, 1000),
     clipSample: expectBoolean(pick('clipSample'), `${name}.clipSample`),
-    clipSampleRange: expectNumber(pick('clipSampleRange'), `${name}.clipSampleRange`, 0),
+    clipSampleRange: expectNumberInRange(pick('clipSampleRange'), `${name}.clipSampleRange`, 0),
     setAlphaToOne: expectBoolean(pick('setAlphaToOne'), `${name}.setAlphaToOne`),
   };
   return config;

@@ -1,8 +1,9 @@
+import type { SchedulerName } from '@a2i/protocol/scheduler-names';
 import { UnclipError } from '../unclip-error.js';
 import type { SchedulerConfig } from './scheduler-config.js';
 
-export const SCHEDULER_NAMES = ['ddpm', 'ddim', 'dpmsolver++', 'euler', 'pndm'] as const;
-export type SchedulerName = (typeof SCHEDULER_NAMES)[number];
+// The names are the protocol's: requests, manifests and this package share one list.
+export { SCHEDULER_NAMES, type SchedulerName } from '@a2i/protocol/scheduler-names';
 
 /** One denoising step's result; both arrays have the sample's layout. */
 export interface StepResult {

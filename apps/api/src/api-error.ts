@@ -1,45 +1,58 @@
-import { ERROR_CODES } from '@a2i/protocol';
+import { CodedError, ERROR_CODES, httpStatusOf, isCodedError, serverFaultMessage, type ErrorCode } from '@a2i/protocol/errors';
 
 /**
- * An answer other than success, with a stable code. `expose` marks the message as safe to
- * send; `retryAfterSeconds` becomes a Retry-After header (503).
+ * An answer other than success, with a registered code (its HTTP status and fault come from
+ * the registry, `@a2i/protocol/errors`); `retryAfterSeconds` becomes a Retry-After header (503).
  */
-export class ApiError extends Error {
+export class ApiError extends CodedError {
   override readonly name = 'ApiError';
-  readonly expose = true;
   constructor(
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     readonly retryAfterSeconds?: number,
   ) {
-    super(message);
+    super(code, message);
   }
 }
 
-const STATUS_BY_CODE: Record<string, number> = {
-  [ERROR_CODES.INVALID_JSON]: 400,
-  [ERROR_CODES.INVALID_REQUEST]: 400,
-  [ERROR_CODES.UNSUPPORTED_MODALITY]: 400,
-  [ERROR_CODES.EMBEDDING_DIMENSION_MISMATCH]: 400,
-  [ERROR_CODES.LIMIT_EXCEEDED]: 400,
-  [ERROR_CODES.PRIOR_UNAVAILABLE]: 400,
-  [ERROR_CODES.MISSING_FILE]: 400,
-  [ERROR_CODES.UNEXPECTED_FILE]: 400,
-  [ERROR_CODES.UNAUTHORIZED]: 401,
-  [ERROR_CODES.NOT_FOUND]: 404,
-  [ERROR_CODES.JOB_FINISHED]: 409,
-  [ERROR_CODES.RESULT_NOT_READY]: 409,
-  [ERROR_CODES.RESULT_EXPIRED]: 410,
-  [ERROR_CODES.UPLOAD_TOO_LARGE]: 413,
-  [ERROR_CODES.UNSUPPORTED_CONTENT_TYPE]: 415,
-  [ERROR_CODES.QUEUE_FULL]: 503,
-  [ERROR_CODES.PACK_UNAVAILABLE]: 503,
-  [ERROR_CODES.NOT_READY]: 503,
-  [ERROR_CODES.EMBEDDING_TIMEOUT]: 504,
-  [ERROR_CODES.INTERNAL]: 500,
-};
+/** HTTP status of an error code (from the registry). */
+export function httpStatusFor(code: ErrorCode): number {
+  return httpStatusOf(code);
+}
 
-/** HTTP status of an error code; codes from the input decoders (MEDIA_*, ...) are 422. */
-export function httpStatusFor(code: string): number {
-  return STATUS_BY_CODE[code] ?? 422;
+/** What the api answers for an error, and whether it must be logged (a server fault). */
+export interface ErrorAnswer {
+  status: number;
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number;
+  /** A server fault: the client got a generic message, the details belong in the log. */
+  serverFault: boolean;
+}
+
+/**
+ * The one mapping from an error to an answer, for HTTP and socket.io alike:
+ * - an input fault (`fault: 'input'`): its code's status (4xx, or 503 / 504) and its message;
+ * - a server fault, or an error without a registered code (INTERNAL): 5xx with a generic
+ *   message naming the code; the caller logs the error.
+ * `what` completes "The server failed to ..." in that generic message.
+ */
+export function errorAnswer(error: unknown, what: string): ErrorAnswer {
+  const bodyParserType = (error as { type?: unknown } | null)?.type;
+  if (bodyParserType === 'entity.parse.failed') return inputAnswer(ERROR_CODES.INVALID_JSON, 'Expected a valid JSON body');
+  if (bodyParserType === 'entity.too.large') {
+    const limit = (error as { limit?: unknown }).limit;
+    return inputAnswer(ERROR_CODES.UPLOAD_TOO_LARGE, `Expected a JSON body of at most ${typeof limit === 'number' ? limit : 'the configured'} bytes`);
+  }
+  if (isCodedError(error) && error.fault === 'input') {
+    const answer = inputAnswer(error.code, error.message);
+    if (error instanceof ApiError && error.retryAfterSeconds !== undefined) answer.retryAfterSeconds = error.retryAfterSeconds;
+    return answer;
+  }
+  const code = isCodedError(error) ? error.code : ERROR_CODES.INTERNAL;
+  return { status: httpStatusOf(code), code, message: serverFaultMessage(what, code), serverFault: true };
+}
+
+function inputAnswer(code: ErrorCode, message: string): ErrorAnswer {
+  return { status: httpStatusOf(code), code, message, serverFault: false };
 }

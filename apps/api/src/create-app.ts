@@ -48,18 +48,28 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   const generations = options.queue ?? new Queue<GenerationJob>(layout.generationQueue, { connection: redis, prefix: layout.prefix });
   if (!options.queue) owned.push(generations);
   const embeddings = new Queue<EmbeddingJob, EmbeddingResult>(layout.embeddingQueue, { connection: redis, prefix: layout.prefix });
-  const embeddingEvents = new QueueEvents(layout.embeddingQueue, {
-    connection: new Redis(config.redis.url, { maxRetriesPerRequest: null }),
-    prefix: layout.prefix,
-  });
-  owned.push(embeddings, embeddingEvents);
+  // BullMQ leaves a connection it was given open on close(): it is ours to quit.
+  const embeddingEventsConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const embeddingEvents = new QueueEvents(layout.embeddingQueue, { connection: embeddingEventsConnection, prefix: layout.prefix });
+  owned.push(embeddings, embeddingEvents, embeddingEventsConnection);
 
   const store = new JobStateStore(redis, layout);
   const positions = new QueuePositions(redis, layout.prefix, layout.generationQueue);
   const pack = new PackSource(redis, layout, config.worker.heartbeatIntervalMs);
   let hub: JobEventHub;
   const metrics = createApiMetrics({ queueDepth: () => positions.depth(), workersAlive: () => pack.workersAlive(), subscribers: () => hub.subscriberCount });
-  hub = new JobEventHub(subscriber, layout, store, positions, logger, (event) => metrics.eventsDelivered.inc({ type: event.type }));
+  hub = new JobEventHub(
+    subscriber,
+    layout,
+    store,
+    positions,
+    logger,
+    (event) => metrics.eventsDelivered.inc({ type: event.type }),
+    (channel, bytes) => {
+      metrics.pubsubMessages.inc({ channel });
+      metrics.pubsubBytes.inc({ channel }, bytes);
+    },
+  );
   await hub.start();
   const service = new GenerationService({ config, layout, redis, store, generations, embeddings, embeddingEvents, positions, pack });
 

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -27,13 +27,17 @@ import {
   type Priority,
   type RedisLayout,
   type ServerConfig,
-  type UploadedFiles,
+  pipelineLimitsOf,
   requestLimitsOf,
 } from '@a2i/protocol';
+import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
+import { JobWaitTimeout, waitForJob } from './job-wait.js';
 import { canAccess, newJobToken, sha256Hex, type Credentials } from './job-access.js';
 import type { PackSource } from './pack-source.js';
 import type { QueuePositions } from './queue-position.js';
+import { removeJobUploads, type ReceivedUploads } from './request-body.js';
+import { refuseUndecodableUploads } from './upload-refusal.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
@@ -90,53 +94,53 @@ export class GenerationService {
     return description;
   }
 
-  /** Validates, stores the state, enqueues. `files` are uploads already on disk (removed on refusal). */
-  async submit(body: unknown, id: string, credentials: Credentials, files?: UploadedFiles): Promise<GenerationCreated> {
+  /**
+   * Validates, refuses uploads that cannot decode, stores the state, enqueues. `files` are
+   * uploads already on disk: the job takes them over once it is in the queue (request-body.ts).
+   */
+  async submit(body: unknown, id: string, credentials: Credentials, files?: ReceivedUploads): Promise<GenerationCreated> {
     const { config, store, generations } = this.deps;
+    const pack = await this.requirePack();
+    const request = parseOrThrow(generationRequestSchema, body);
+    const job = resolveGenerationRequest(request, pack, this.requestLimits(), {
+      id,
+      createdAt: Date.now(),
+      ...(files ? { files } : {}),
+      randomSeed: () => randomInt(0, 0xffff_ffff),
+    });
+    await refuseUndecodableUploads(job.inputs, pipelineLimitsOf(config));
+    const token = newJobToken();
+    // the depth limit holds under concurrent requests: a place is reserved atomically first
+    const admission = await this.deps.positions.reserve(config.limits.queueDepth);
+    if (!admission.ok) throw this.queueFull(admission.depth);
     try {
-      const pack = await this.requirePack();
-      const request = parseOrThrow(generationRequestSchema, body);
-      const job = resolveGenerationRequest(request, pack, this.requestLimits(), {
-        id,
-        createdAt: Date.now(),
-        ...(files ? { files } : {}),
-        randomSeed: () => randomInt(0, 0xffff_ffff),
+      await store.create(
+        {
+          id,
+          tokenHash: sha256Hex(token),
+          owner: config.apiKeys.length > 0 ? (credentials.apiKeyHash ?? '') : '',
+          seed: job.options.seed,
+          numImages: job.options.numImages,
+          format: job.options.format,
+          createdAt: job.createdAt,
+        },
+        config.jobStateTtlSeconds,
+      );
+      await generations.add('generate', job, {
+        jobId: id,
+        priority: PRIORITY[job.options.priority],
+        attempts: config.worker.attempts,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: config.resultTtlSeconds },
+        removeOnFail: { age: config.resultTtlSeconds },
       });
-      const token = newJobToken();
-      // the depth limit holds under concurrent requests: a place is reserved atomically first
-      const admission = await this.deps.positions.reserve(config.limits.queueDepth);
-      if (!admission.ok) throw this.queueFull(admission.depth);
-      try {
-        await store.create(
-          {
-            id,
-            tokenHash: sha256Hex(token),
-            owner: config.apiKeys.length > 0 ? (credentials.apiKeyHash ?? '') : '',
-            seed: job.options.seed,
-            numImages: job.options.numImages,
-            format: job.options.format,
-            createdAt: job.createdAt,
-          },
-          config.jobStateTtlSeconds,
-        );
-        await generations.add('generate', job, {
-          jobId: id,
-          priority: PRIORITY[job.options.priority],
-          attempts: config.worker.attempts,
-          backoff: { type: 'exponential', delay: 1000 },
-          removeOnComplete: { age: config.resultTtlSeconds },
-          removeOnFail: { age: config.resultTtlSeconds },
-        });
-      } finally {
-        await this.deps.positions.release();
-      }
-      // Tells every api instance the queue changed, so watched jobs get fresh positions.
-      await store.publishPosition(id, await this.deps.positions.position(id));
-      return { id, token, links: generationLinks(id) };
-    } catch (error) {
-      if (files?.uploadDir) await rm(files.uploadDir, { recursive: true, force: true });
-      throw error;
+      files?.handOver();
+    } finally {
+      await this.deps.positions.release();
     }
+    // Tells every api instance the queue changed, so watched jobs get fresh positions.
+    await store.publishPosition(id, await this.deps.positions.position(id));
+    return { id, token, links: generationLinks(id) };
   }
 
   /** The job's state if the caller may see it, else NOT_FOUND. */
@@ -166,6 +170,8 @@ export class GenerationService {
     // Remove it if it still waits (returns 0 when a worker holds the lock); else reach its worker.
     const removed = await generations.remove(id).catch(() => 0);
     if (removed === 0) await redis.publish(layout.cancelChannel, id);
+    // Taken out of the queue before any worker held it: its uploads come back to the api (request-body.ts).
+    if (removed === 1) await removeJobUploads(config.dirs.uploads, id);
     if (!recorded.applied) {
       const now = await this.authorizedState(id, credentials);
       if (now.status !== 'canceled') throw new ApiError(ERROR_CODES.JOB_FINISHED, `The generation already ${now.status}`);
@@ -205,35 +211,40 @@ export class GenerationService {
    * `embeddings` queue (no retries, removed soon after) and this call waits for its result
    * up to A2I_EMBED_TIMEOUT_MS through BullMQ's QueueEvents.
    */
-  async embed(body: unknown, files?: UploadedFiles): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
+  async embed(body: unknown, files?: ReceivedUploads): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
     const { config, embeddings, embeddingEvents } = this.deps;
+    const pack = await this.requirePack();
+    if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
+    const request = parseOrThrow(embeddingRequestSchema, body);
+    const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files);
+    await refuseUndecodableUploads(inputs, pipelineLimitsOf(config));
+    const data: EmbeddingJob = { inputs };
+    if (files?.uploadDir) data.uploadDir = files.uploadDir;
+    // The job id is the upload folder's name: the sweeper finds the folder's owner by it.
+    const job = await embeddings.add('embed', data, { ...(files ? { jobId: files.jobId } : {}), attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } });
+    files?.handOver();
+    let result: unknown;
     try {
-      const pack = await this.requirePack();
-      if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
-      const request = parseOrThrow(embeddingRequestSchema, body);
-      const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files);
-      const data: EmbeddingJob = { inputs };
-      if (files?.uploadDir) data.uploadDir = files.uploadDir;
-      const job = await embeddings.add('embed', data, { attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } });
-      let result: unknown;
-      try {
-        result = await job.waitUntilFinished(embeddingEvents, config.embedTimeoutMs);
-      } catch (error) {
-        const message = (error as Error).message;
-        if (/timed out/.test(message)) {
-          await job.remove().catch(() => undefined);
-          throw new ApiError(ERROR_CODES.EMBEDDING_TIMEOUT, `No worker finished the embedding within ${config.embedTimeoutMs} ms`);
-        }
-        const coded = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/.exec(message);
-        if (coded && coded[1] !== ERROR_CODES.INTERNAL) throw new ApiError(coded[1]!, coded[2]!);
-        throw new Error(`embedding job failed: ${message}`);
-      }
-      const parsed = embeddingResultSchema.parse(result);
-      return { dim: pack.dim, vectors: parsed.vectors, combined: parsed.combined };
+      result = await waitForJob(job, embeddingEvents, config.embedTimeoutMs);
     } catch (error) {
-      if (files?.uploadDir) await rm(files.uploadDir, { recursive: true, force: true });
-      throw error;
+      if (error instanceof JobWaitTimeout) {
+        // Removed while it waited: its uploads come back to this request. Held by a worker: they stay the job's.
+        const removed = await job.remove().then(
+          () => true,
+          () => false,
+        );
+        if (removed) files?.reclaim();
+        throw new ApiError(ERROR_CODES.EMBEDDING_TIMEOUT, `No worker finished the embedding within ${config.embedTimeoutMs} ms`);
+      }
+      // The worker wrote the reason (jobFailureReason): an input fault's own message, or a
+      // server fault's code (its details are in the worker's log).
+      const reason = (error as Error).message;
+      const failure = parseJobFailureReason(reason);
+      if (failure && faultOf(failure.code) === 'input') throw new ApiError(failure.code, failure.message);
+      throw new CodedError(failure?.code ?? ERROR_CODES.INTERNAL, `The embedding job failed: ${reason}`);
     }
+    const parsed = embeddingResultSchema.parse(result);
+    return { dim: pack.dim, vectors: parsed.vectors, combined: parsed.combined };
   }
 
   private requestLimits() {

@@ -1,15 +1,14 @@
-import { rm } from 'node:fs/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ERROR_CODES, RequestError, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
-import { ApiError, httpStatusFor } from './api-error.js';
+import { ERROR_CODES, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
+import { ApiError, errorAnswer } from './api-error.js';
 import { sseFrame } from './event-encoding.js';
 import type { GenerationService } from './generation-service.js';
 import { credentialsOf, newJobId } from './job-access.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
-import { receiveMultipart } from './multipart-upload.js';
+import { createBodyReader } from './request-body.js';
 import type { PackSource } from './pack-source.js';
 
 const SSE_KEEPALIVE_MS = 15_000;
@@ -28,21 +27,6 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 /** Express 5 passes rejected promises to the error handler; this only types the handlers. */
 const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
 
-function isMultipart(req: Request): boolean {
-  return req.is('multipart/form-data') === 'multipart/form-data';
-}
-
-/** The `request` field of a multipart body, parsed as JSON. */
-function requestField(fields: Record<string, string>): unknown {
-  const raw = fields.request;
-  if (raw === undefined) throw new ApiError(ERROR_CODES.INVALID_REQUEST, 'Expected a "request" field holding the JSON request in the multipart body');
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ApiError(ERROR_CODES.INVALID_JSON, 'Expected JSON in the "request" field');
-  }
-}
-
 export function createHttpApp(deps: RouteDeps): express.Express {
   const { config, service, hub, pack, redis, metrics, logger } = deps;
   const app = express();
@@ -58,6 +42,11 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     next();
   });
   const json = express.json({ limit: config.limits.jsonBytes });
+  // Owns each request's upload folder until its job is enqueued (see request-body.ts).
+  const readBody = createBodyReader({
+    uploadsDir: config.dirs.uploads,
+    limits: { fileBytes: config.limits.uploadBytes, files: config.limits.uploadFiles, fieldBytes: config.limits.fieldBytes },
+  });
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
@@ -102,25 +91,12 @@ export function createHttpApp(deps: RouteDeps): express.Express {
       service.requireApiKey(credentials);
       await service.requireQueueRoom();
       const id = newJobId();
+      const received = await readBody(req, res, id);
       let created;
-      if (isMultipart(req)) {
-        const received = await receiveMultipart(req, res, config.dirs.uploads, id, {
-          fileBytes: config.limits.uploadBytes,
-          files: config.limits.uploadFiles,
-          fieldBytes: config.limits.fieldBytes,
-        });
-        let body: unknown;
-        try {
-          body = requestField(received.fields);
-        } catch (error) {
-          await rm(received.dir, { recursive: true, force: true });
-          throw error;
-        }
-        created = await service.submit(body, id, credentials, { byPart: received.files, uploadDir: received.dir });
-      } else if (req.is('application/json')) {
-        created = await service.submit(req.body, id, credentials);
-      } else {
-        throw new ApiError(ERROR_CODES.UNSUPPORTED_CONTENT_TYPE, 'Expected application/json or multipart/form-data');
+      try {
+        created = await service.submit(received.body, id, credentials, received.files);
+      } finally {
+        await received.dispose();
       }
       metrics.generationsSubmitted.inc({ outcome: 'accepted' });
       res.status(202).location(created.links.self).json(created);
@@ -190,26 +166,11 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     json,
     route(async (req, res) => {
       service.requireApiKey(credentialsOf(req));
-      if (isMultipart(req)) {
-        const id = newJobId();
-        const received = await receiveMultipart(req, res, config.dirs.uploads, `embed-${id}`, {
-          fileBytes: config.limits.uploadBytes,
-          files: config.limits.uploadFiles,
-          fieldBytes: config.limits.fieldBytes,
-        });
-        const files = { byPart: received.files, uploadDir: received.dir };
-        let body: unknown;
-        try {
-          body = requestField(received.fields);
-        } catch (error) {
-          await rm(received.dir, { recursive: true, force: true });
-          throw error;
-        }
-        res.json(await service.embed(body, files));
-      } else if (req.is('application/json')) {
-        res.json(await service.embed(req.body));
-      } else {
-        throw new ApiError(ERROR_CODES.UNSUPPORTED_CONTENT_TYPE, 'Expected application/json or multipart/form-data');
+      const received = await readBody(req, res, `embed-${newJobId()}`);
+      try {
+        res.json(await service.embed(received.body, received.files));
+      } finally {
+        await received.dispose();
       }
     }),
   );
@@ -219,36 +180,20 @@ export function createHttpApp(deps: RouteDeps): express.Express {
 
   app.use((req, _res, next) => next(new ApiError(ERROR_CODES.NOT_FOUND, `No route for ${req.method} ${req.path}`)));
 
-  // Every error becomes { error: { code, message } }; only exposed messages reach the client.
+  // Every error becomes { error: { code, message } }: an input fault with its own message, a
+  // server fault (or an uncoded error) as 5xx with a generic one, the error itself in the log.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let code: string = ERROR_CODES.INTERNAL;
-    let message = 'Internal error';
-    let retryAfter: number | undefined;
-    const bodyParserType = (error as { type?: unknown }).type;
-    if (error instanceof ApiError) {
-      ({ code, message } = error);
-      retryAfter = error.retryAfterSeconds;
-    } else if (error instanceof RequestError) {
-      ({ code, message } = error);
-    } else if (bodyParserType === 'entity.parse.failed') {
-      code = ERROR_CODES.INVALID_JSON;
-      message = 'Expected a valid JSON body';
-    } else if (bodyParserType === 'entity.too.large') {
-      code = ERROR_CODES.UPLOAD_TOO_LARGE;
-      message = `Expected a JSON body of at most ${config.limits.jsonBytes} bytes`;
-    } else {
-      logger.error({ err: error, method: req.method, url: req.path }, 'request failed');
-    }
-    const status = httpStatusFor(code);
+    const answer = errorAnswer(error, `answer ${req.method} ${req.path}`);
+    if (answer.serverFault) logger.error({ err: error, code: answer.code, method: req.method, url: req.path }, 'request failed');
     if (req.path.startsWith('/v1/generations') && req.method === 'POST' && !req.path.endsWith('/cancel')) {
-      metrics.generationsSubmitted.inc({ outcome: code });
+      metrics.generationsSubmitted.inc({ outcome: answer.code });
     }
     if (res.headersSent) {
       res.end();
       return;
     }
-    if (retryAfter !== undefined) res.set('retry-after', String(retryAfter));
-    res.status(status).json(errorBody(code, message));
+    if (answer.retryAfterSeconds !== undefined) res.set('retry-after', String(answer.retryAfterSeconds));
+    res.status(answer.status).json(errorBody(answer.code, answer.message));
   });
   return app;
 }

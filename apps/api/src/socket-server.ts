@@ -11,7 +11,7 @@ import {
   type ServerToClientEvents,
   type SubscribeAck,
 } from '@a2i/protocol';
-import { ApiError } from './api-error.js';
+import { ApiError, errorAnswer } from './api-error.js';
 import type { GenerationService } from './generation-service.js';
 import { sha256Hex, type Credentials } from './job-access.js';
 import type { EventSink, JobEventHub } from './job-event-hub.js';
@@ -30,10 +30,6 @@ type JobSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<strin
 
 const MAX_SUBSCRIPTIONS_PER_SOCKET = 64;
 
-function ackError(error: unknown): SubscribeAck {
-  if (error instanceof ApiError) return errorBody(error.code, error.message);
-  return errorBody(ERROR_CODES.INTERNAL, 'Internal error');
-}
 
 /**
  * socket.io on the api's HTTP server. Auth at connection: the handshake's `auth` may carry
@@ -44,6 +40,12 @@ function ackError(error: unknown): SubscribeAck {
  */
 export function attachSocketServer(httpServer: HttpServer, deps: { service: GenerationService; hub: JobEventHub; metrics: ApiMetrics; logger: Logger }) {
   const { service, hub, metrics, logger } = deps;
+  /** The acknowledgement of a failed request: an input fault's own message, else a generic one (the error goes to the log). */
+  const ackError = (error: unknown, what: string): SubscribeAck => {
+    const answer = errorAnswer(error, what);
+    if (answer.serverFault) logger.error({ err: error, code: answer.code }, `socket.io: could not ${what}`);
+    return errorBody(answer.code, answer.message);
+  };
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     serveClient: true,
     maxHttpBufferSize: 64 * 1024,
@@ -54,7 +56,16 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
     if (socket.data.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
       throw new ApiError(ERROR_CODES.LIMIT_EXCEEDED, `Expected at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
     }
-    await service.authorizedState(id, credentials);
+    // Placed before any wait: a job:unsubscribe or a disconnect while the checks and the snapshot run cancels it.
+    const pending = () => undefined;
+    socket.data.subscriptions.set(id, pending);
+    const stillWanted = () => socket.data.subscriptions.get(id) === pending;
+    try {
+      await service.authorizedState(id, credentials);
+    } catch (error) {
+      if (stillWanted()) socket.data.subscriptions.delete(id);
+      throw error;
+    }
     const emit = (event: JobEvent) => (socket.emit as (type: string, payload: unknown) => boolean)(event.type, event.payload);
     const sink: EventSink = {
       send: (event: JobEvent) => {
@@ -67,11 +78,14 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
         );
       },
     };
-    socket.data.subscriptions.set(id, () => undefined);
+    if (!stillWanted()) return;
     try {
-      socket.data.subscriptions.set(id, await hub.subscribe(id, sink));
+      const unsubscribe = await hub.subscribe(id, sink);
+      // let go at once if it was canceled meanwhile, or it would hold the job's channel
+      if (!stillWanted()) return unsubscribe();
+      socket.data.subscriptions.set(id, unsubscribe);
     } catch (error) {
-      socket.data.subscriptions.delete(id);
+      if (stillWanted()) socket.data.subscriptions.delete(id);
       throw error;
     }
   };
@@ -91,7 +105,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
         next();
       },
       (error: unknown) => {
-        const body = ackError(error) as { error: { code: string; message: string } };
+        const body = ackError(error, 'authorize the connection') as { error: { code: string; message: string } };
         refuse(body.error.code, body.error.message);
       },
     );
@@ -110,7 +124,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
       const credentials = { ...socket.data.credentials, ...(parsed.data.token ? { token: parsed.data.token } : {}) };
       subscribe(socket, parsed.data.id, credentials).then(
         () => ack?.({ ok: true }),
-        (error: unknown) => ack?.(ackError(error)),
+        (error: unknown) => ack?.(ackError(error, 'subscribe to the job')),
       );
     });
     socket.on('job:unsubscribe', (request, ack) => {
@@ -125,7 +139,7 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
       const credentials = { ...socket.data.credentials, ...(parsed.data.token ? { token: parsed.data.token } : {}) };
       service.cancel(parsed.data.id, credentials).then(
         () => ack?.({ ok: true }),
-        (error: unknown) => ack?.(ackError(error)),
+        (error: unknown) => ack?.(ackError(error, 'cancel the job')),
       );
     });
     socket.on('disconnect', () => {

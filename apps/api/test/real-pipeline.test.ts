@@ -139,13 +139,26 @@ describe('the server on the ONNX pipeline and the demo pack', () => {
     expect(Math.max(...a.map((x, i) => Math.abs(x - b[i]!)))).toBeLessThanOrEqual(1);
   }, 120_000);
 
-  it('fails a file that is not a sound with the decoder\'s code', async () => {
-    const form = new FormData();
-    form.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], steps: 4 }));
-    form.set('sound', new Blob(['plain text, not a sound']), 'sound.wav');
-    const created = await json(await fetch(`${url}/v1/generations`, { method: 'POST', body: form }));
+  it('refuses a file that is not a sound at POST, and fails one only a full decode finds damaged with the decoder\'s code', async () => {
+    const post = (sound: Buffer | string) => {
+      const form = new FormData();
+      form.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], steps: 4 }));
+      form.set('sound', new Blob([sound]), 'sound.flac');
+      return fetch(`${url}/v1/generations`, { method: 'POST', body: form });
+    };
+    const refused = await post('plain text, not a sound');
+    expect(refused.status).toBe(415);
+    expect(await json(refused)).toMatchObject({ error: { code: 'MEDIA_UNSUPPORTED_FORMAT' } });
+    // A FLAC whose STREAMINFO is sound (1 s of 16 kHz mono) but whose frames are garbage: headers pass, decoding does not.
+    const info = Buffer.alloc(34);
+    info.writeUInt16BE(4096, 0);
+    info.writeUInt16BE(4096, 2);
+    info.writeBigUInt64BE((16_000n << 44n) | (15n << 36n) | 16_000n, 10);
+    const accepted = await post(Buffer.concat([Buffer.from('fLaC', 'latin1'), Buffer.from([0x80, 0, 0, 34]), info, Buffer.alloc(200, 7)]));
+    expect(accepted.status).toBe(202);
+    const created = await json(accepted);
     const events = await readSse(`${url}${created.links.events}?token=${created.token}`);
-    expect(events.at(-1)).toMatchObject({ type: 'job:failed', payload: { code: 'MEDIA_UNSUPPORTED_FORMAT' } });
+    expect(events.at(-1)).toMatchObject({ type: 'job:failed', payload: { code: 'AUDIO_INVALID' } });
   });
 
   it('cancels a running generation between two steps', async () => {

@@ -4,7 +4,11 @@ import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   ERROR_CODES,
+  codeOf,
   generationJobSchema,
+  isInputFault,
+  jobFailureReason,
+  serverFaultMessage,
   type GenerationJob,
   type GenerationPipeline,
   type JobStateStore,
@@ -13,49 +17,43 @@ import {
 } from '@a2i/protocol';
 import { encodePreview, writeResults } from '@a2i/pipeline';
 import { ProgressReporter } from './progress-reporter.js';
-import { removeUploadDir } from './upload-cleanup.js';
 
 export interface GenerationProcessorDeps {
   pipeline: GenerationPipeline;
   store: JobStateStore;
   logger: Logger;
   resultsDir: string;
-  uploadsDir: string;
   resultTtlSeconds: number;
   progressIntervalMs: number;
-}
-
-/** An error the client caused (bad input): it carries a code and says so with `expose`. */
-function isInputError(error: unknown): error is Error & { code: string } {
-  return error instanceof Error && (error as { expose?: unknown }).expose === true && typeof (error as { code?: unknown }).code === 'string';
 }
 
 /**
  * The BullMQ processor of generation jobs. Its outcomes:
  * - canceled before it starts (state no longer queued): never runs the pipeline;
  * - canceled while running (the signal aborts): `job:canceled`, no retry;
- * - bad input (an `expose` error, e.g. a decoder's MediaError): `job:failed` with the
- *   decoder's code, UnrecoverableError so BullMQ does not retry;
- * - a server fault: retried while attempts remain (`job:queued` again), then `job:failed` INTERNAL.
+ * - an input fault (`fault: 'input'`, e.g. a decoder's MediaError): `job:failed` at once with
+ *   its code and message, UnrecoverableError so BullMQ does not retry;
+ * - a server fault (`fault: 'server'`, or any error without a registered code): retried while
+ *   attempts remain (`job:queued` again), then `job:failed` with its code (INTERNAL when it has
+ *   none) and a generic message; the details go to the log only.
  */
 export function createGenerationProcessor(deps: GenerationProcessorDeps): Processor<GenerationJob> {
   const { pipeline, store, logger } = deps;
-  // Uploads go before the terminal event is recorded: a client that saw it finds no leftovers.
-  const finish = (data: { uploadDir?: string | undefined }) => removeUploadDir(deps.uploadsDir, data.uploadDir);
+  // The job's uploads stay until BullMQ has recorded its final state (removeUploadsWhenFinal in
+  // upload-cleanup.ts): removed here, a retry after a failed recording would find no inputs.
 
   return async (job: Job<GenerationJob>, _token?: string, signal?: AbortSignal) => {
     const id = job.id!;
     const parsed = generationJobSchema.safeParse(job.data);
     if (!parsed.success) {
       await store.failed(id, ERROR_CODES.INVALID_JOB, 'The job data is not a valid generation job', deps.resultTtlSeconds);
-      throw new UnrecoverableError(`${ERROR_CODES.INVALID_JOB}: ${parsed.error.message}`);
+      throw new UnrecoverableError(jobFailureReason(ERROR_CODES.INVALID_JOB, parsed.error.message));
     }
     const data = parsed.data;
     const attempt = Math.max(1, job.attemptsStarted);
     const started = await store.started(id, attempt);
     if (!started.applied) {
       // Canceled (or expired) while it waited: it never starts.
-      await finish(data);
       throw new UnrecoverableError(ERROR_CODES.JOB_FINISHED);
     }
     const log = logger.child({ jobId: id, attempt });
@@ -84,32 +82,30 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
       const output = await pipeline.generate(data, { signal: abort.signal, onProgress, onPreview });
       abort.signal.throwIfAborted();
       const images = await writeResults(deps.resultsDir, id, output.images, data.options.format);
-      await finish(data);
       const recorded = await store.succeeded(id, images, deps.resultTtlSeconds);
       if (!recorded.applied) await rm(join(deps.resultsDir, id), { recursive: true, force: true });
       log.info({ images: images.length }, 'generation succeeded');
       return { images: images.length };
     } catch (error) {
       if (abort.signal.aborted) {
-        await finish(data);
         await store.canceled(id, deps.resultTtlSeconds);
         log.info('generation canceled');
         throw new UnrecoverableError('CANCELED');
       }
-      if (isInputError(error)) {
-        await finish(data);
+      if (isInputFault(error)) {
         await store.failed(id, error.code, error.message, deps.resultTtlSeconds);
         log.info({ code: error.code }, 'generation refused its input');
-        throw new UnrecoverableError(`${error.code}: ${error.message}`);
+        throw new UnrecoverableError(jobFailureReason(error.code, error.message));
       }
+      const code = codeOf(error);
       const attempts = job.opts.attempts ?? 1;
-      if (job.attemptsMade + 1 >= attempts) {
-        await finish(data);
-        await store.failed(id, ERROR_CODES.INTERNAL, 'The generation failed on the server', deps.resultTtlSeconds);
+      const last = job.attemptsMade + 1 >= attempts;
+      log.error({ err: error, code, willRetry: !last }, 'generation failed');
+      if (last) {
+        await store.failed(id, code, serverFaultMessage('generate the images', code), deps.resultTtlSeconds);
       } else {
         await store.requeued(id);
       }
-      log.error({ err: error }, 'generation failed');
       throw error;
     }
   };

@@ -1,13 +1,15 @@
 import { mkdir } from 'node:fs/promises';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ERROR_CODES, JobStateStore, redisLayout, type GenerationJob, type GenerationPipeline, type ServerConfig } from '@a2i/protocol';
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { createGenerationProcessor } from './generation-processor.js';
 import { startHeartbeat } from './heartbeat.js';
+import { lostByItsWorkers } from './lost-job.js';
 import { pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
-import { startSweeper } from './result-sweeper.js';
+import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
+import { liveJobOwns, removeUploadsWhenFinal } from './upload-cleanup.js';
 
 export interface RunningWorker {
   readonly name: string;
@@ -50,20 +52,24 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
       store,
       logger,
       resultsDir: config.dirs.results,
-      uploadsDir: config.dirs.uploads,
       resultTtlSeconds: config.resultTtlSeconds,
       progressIntervalMs: config.worker.progressIntervalMs,
     }),
     { ...workerOptions, concurrency: config.worker.concurrency },
   );
-  const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, config.dirs.uploads), { ...workerOptions, concurrency: 2 });
+  const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, logger), { ...workerOptions, concurrency: 2 });
 
   for (const worker of [generations, embeddings]) {
     worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
   }
+  // A job owns its upload folder until BullMQ has recorded its final state (apps/api/src/request-body.ts).
+  const uploadNotRemoved = (error: unknown, jobId: string | undefined) => logger.warn({ err: error, jobId }, 'upload not removed');
+  removeUploadsWhenFinal(generations, config.dirs.uploads, uploadNotRemoved);
+  removeUploadsWhenFinal(embeddings, config.dirs.uploads, uploadNotRemoved);
   // A job whose workers kept dying is failed by BullMQ's stalled checker, outside any processor.
-  generations.on('failed', (job, error) => {
-    if (job?.id && /stalled/i.test(error.message)) {
+  generations.on('failed', (job) => {
+    if (job?.id && lostByItsWorkers(job, config.worker.maxStalledCount)) {
+      logger.error({ jobId: job.id, stalls: job.stalledCounter }, 'generation lost by its workers');
       void store.failed(job.id, ERROR_CODES.WORKER_LOST, 'The job was lost by its worker too many times', config.resultTtlSeconds);
     }
   });
@@ -75,10 +81,12 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
 
   const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs);
   await heartbeat.first;
+  // The sweeper asks BullMQ whether a job still owns an upload folder (named after its job id).
+  const uploadOwners = [layout.generationQueue, layout.embeddingQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
   const stopSweeper = startSweeper({
     targets: [
       { dir: config.dirs.results, ttlMs: config.resultTtlSeconds * 1000 },
-      { dir: config.dirs.uploads, ttlMs: config.jobStateTtlSeconds * 1000 },
+      { dir: config.dirs.uploads, ttlMs: UPLOAD_GRACE_MS, isOwned: liveJobOwns(uploadOwners) },
     ],
     intervalMs: config.sweepIntervalSeconds * 1000,
     onSwept: (dir, removed) => logger.info({ dir, removed: removed.length }, 'expired files removed'),
@@ -93,7 +101,7 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     async close() {
       stopSweeper();
       await heartbeat.stop().catch(() => undefined);
-      await Promise.all([generations.close(), embeddings.close()]);
+      await Promise.all([generations.close(), embeddings.close(), ...uploadOwners.map((queue) => queue.close())]);
       await pipeline.close();
       await Promise.all([subscriber.quit(), redis.quit(), connection.quit()]);
     },

@@ -43,7 +43,7 @@ export const generationJobSchema = z.object({
   createdAt: z.number().int(),
   inputs: z.array(pipelineInputSchema).min(1),
   options: generationOptionsSchema,
-  /** Folder holding this job's uploads (removed when the job ends). */
+  /** Folder holding this job's uploads, named after the job's id; removed once its final state is recorded (apps/api/src/request-body.ts). */
   uploadDir: z.string().optional(),
 });
 export type GenerationJob = z.infer<typeof generationJobSchema>;

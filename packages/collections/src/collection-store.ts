@@ -1,0 +1,523 @@
+import { createHash, randomBytes } from 'node:crypto';
+import * as lancedb from '@lancedb/lancedb';
+import type { Connection, Table } from '@lancedb/lancedb';
+import { CollectionError, expected, storageFailure } from './collection-error.js';
+import { CollectionRegistry, registryKey, type RegistryRow } from './collection-registry.js';
+import { MAX_DESCRIPTION_LENGTH, MODALITY_NAME, checkCollectionName, checkItemId, checkOwner, isPlainObject } from './guards.js';
+import {
+  BASE_COLUMNS,
+  META_PREFIX,
+  checkFieldTypesAgainst,
+  itemTableSchema,
+  itemsToArrow,
+  metadataFieldTypes,
+  newMetadataFields,
+  prepareItems,
+  type CollectionItem,
+  type ItemMedia,
+  type MetadataValue,
+} from './item-columns.js';
+import { metadataFilterToSql, sqlString, type MetadataFieldType, type MetadataFilter } from './metadata-filter.js';
+import { resolveStoreOptions, type CollectionStoreOptions, type ResolvedStoreOptions } from './store-options.js';
+import { unitVector } from './unit-vector.js';
+
+/** The embedding space a vector lives in: the model pack's name and the space's dimension. */
+export interface EmbeddingSpace {
+  pack: string;
+  dim: number;
+}
+
+export interface CreateCollectionInput {
+  name: string;
+  owner?: string | null;
+  description?: string | null;
+  space: EmbeddingSpace;
+}
+
+export interface CollectionInfo {
+  name: string;
+  owner: string | null;
+  description: string | null;
+  space: EmbeddingSpace;
+  /** ISO 8601 */
+  createdAt: string;
+}
+
+export interface StoredItem {
+  id: string;
+  /** unit length */
+  vector: Float32Array;
+  modality: string;
+  metadata: Record<string, MetadataValue>;
+  media: ItemMedia | null;
+}
+
+export interface SearchOptions {
+  vector: Float32Array | readonly number[];
+  k: number;
+  /** The space the query vector was made in; must equal the collection's. */
+  space: EmbeddingSpace;
+  filter?: MetadataFilter;
+  /** Only items of this modality (or these modalities). */
+  modality?: string | readonly string[];
+  /** Force a flat (exact) scan even when an ANN index exists. */
+  exact?: boolean;
+  owner?: string | null;
+}
+
+export interface SearchHit {
+  id: string;
+  /** cosine similarity in [-1, 1], higher is nearer */
+  score: number;
+  modality: string;
+  metadata: Record<string, MetadataValue>;
+  media: ItemMedia | null;
+}
+
+export interface UpsertResult {
+  inserted: number;
+  updated: number;
+  /** commits made (one per upsertBatchRows items) */
+  commits: number;
+  /** metadata fields that got a new column */
+  newFields: string[];
+}
+
+export interface EnsureIndexResult {
+  action: 'none' | 'created' | 'updated' | 'rebuilt';
+  reason: string;
+  rows: number;
+  indexedRows: number;
+  unindexedRows: number;
+  index: { name: string; type: string; distance: 'cosine'; numPartitions?: number; numSubVectors?: number } | null;
+  ms: number;
+}
+
+export interface CollectionStore {
+  create(input: CreateCollectionInput): Promise<CollectionInfo>;
+  list(owner?: string | null): Promise<CollectionInfo[]>;
+  get(name: string, owner?: string | null): Promise<CollectionInfo>;
+  drop(name: string, owner?: string | null): Promise<void>;
+  upsert(name: string, items: readonly CollectionItem[], owner?: string | null): Promise<UpsertResult>;
+  getItem(name: string, id: string, owner?: string | null): Promise<StoredItem | null>;
+  deleteItem(name: string, id: string, owner?: string | null): Promise<boolean>;
+  count(name: string, owner?: string | null): Promise<number>;
+  hasIds(name: string, ids: readonly string[], owner?: string | null): Promise<Set<string>>;
+  search(name: string, options: SearchOptions): Promise<SearchHit[]>;
+  ensureIndex(name: string, owner?: string | null): Promise<EnsureIndexResult>;
+  /** Drops item tables no registry row points at (left by a crash between create/drop steps). */
+  dropOrphanTables(options?: { olderThanMs?: number }): Promise<string[]>;
+  close(): void;
+}
+
+const VECTOR_INDEX_NAME = 'vector_idx';
+const TABLE_METADATA_KEY = 'a2i.collection';
+const HAS_IDS_CHUNK = 500;
+
+/** Opens (creating when absent) the collection store at `uri`. */
+export async function openCollectionStore(options: CollectionStoreOptions): Promise<CollectionStore> {
+  const resolved = resolveStoreOptions(options);
+  let db: Connection;
+  try {
+    db = await lancedb.connect(resolved.uri, {
+      readConsistencyInterval: resolved.readConsistencySeconds,
+      storageOptions: resolved.storageOptions,
+    });
+  } catch (error) {
+    throw storageFailure(`connecting to ${resolved.uri.startsWith('s3://') ? resolved.uri : 'the collection directory'}`, error);
+  }
+  const registry = await CollectionRegistry.open(db);
+  return new LanceCollectionStore(db, registry, resolved);
+}
+
+function checkSpace(space: unknown, label: string): EmbeddingSpace {
+  if (!isPlainObject(space)) throw expected('INVALID_SPACE', 'an object { pack, dim }', label, space);
+  if (typeof space.pack !== 'string' || space.pack.length === 0 || space.pack.length > 128) {
+    throw expected('INVALID_SPACE', 'a non-empty pack name', `${label}.pack`, space.pack);
+  }
+  if (typeof space.dim !== 'number' || !Number.isInteger(space.dim) || space.dim < 1 || space.dim > 16_384) {
+    throw expected('INVALID_SPACE', 'an integer dimension in 1..16384', `${label}.dim`, space.dim);
+  }
+  return { pack: space.pack, dim: space.dim };
+}
+
+function toInfo(row: RegistryRow): CollectionInfo {
+  return { name: row.name, owner: row.owner, description: row.description, space: { pack: row.pack, dim: row.dim }, createdAt: row.createdAt };
+}
+
+function notFound(name: string, owner: string | null): CollectionError {
+  return new CollectionError('COLLECTION_NOT_FOUND', `Expected an existing collection for collection name but received ${JSON.stringify(name)}${owner === null ? '' : ' (for this owner)'}`);
+}
+
+class LanceCollectionStore implements CollectionStore {
+  /** Item table handles by table name; a table name is never reused, so entries never go stale. */
+  private readonly tables = new Map<string, Promise<Table>>();
+
+  constructor(
+    private readonly db: Connection,
+    private readonly registry: CollectionRegistry,
+    private readonly options: ResolvedStoreOptions,
+  ) {}
+
+  // ---- collections --------------------------------------------------------------
+
+  async create(input: CreateCollectionInput): Promise<CollectionInfo> {
+    if (!isPlainObject(input)) throw expected('INVALID_NAME', 'an object { name, owner?, description?, space }', 'create input', input);
+    const name = checkCollectionName(input.name);
+    const owner = checkOwner(input.owner);
+    const space = checkSpace(input.space, 'space');
+    const description = input.description ?? null;
+    if (description !== null && (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)) {
+      throw expected('INVALID_NAME', `a string of at most ${MAX_DESCRIPTION_LENGTH} characters`, 'description', description);
+    }
+    // 1. Refuse early when the name is taken (the insert below is what decides under a race).
+    if ((await this.guard('reading the registry', () => this.registry.find(owner, name))) !== null) throw this.exists(name);
+    // 2. Make the item table of this incarnation under a fresh name.
+    const ownerTag = owner === null ? 'shared' : createHash('sha256').update(owner).digest('hex').slice(0, 16);
+    const tableName = `c_${ownerTag}_${name}_${randomBytes(6).toString('hex')}`;
+    const row: RegistryRow = { key: registryKey(owner, name), name, owner, description, pack: space.pack, dim: space.dim, createdAt: new Date().toISOString(), tableName };
+    const tableMetadata = new Map([[TABLE_METADATA_KEY, JSON.stringify({ name, owner, pack: space.pack, dim: space.dim, createdAt: row.createdAt })]]);
+    await this.guard('creating the item table', () => this.db.createEmptyTable(tableName, itemTableSchema(space.dim, tableMetadata), { mode: 'create' }));
+    // 3. Register it: insert-if-absent on the key; the loser of a race drops its table.
+    const inserted = await this.guard('registering the collection', () => this.registry.insertIfAbsent(row)).catch(async (error: unknown) => {
+      await this.dropTableQuietly(tableName);
+      throw error;
+    });
+    if (!inserted) {
+      await this.dropTableQuietly(tableName);
+      throw this.exists(name);
+    }
+    this.options.logger.info({ collection: name, owner, space, tableName }, 'collection created');
+    return toInfo(row);
+  }
+
+  async list(owner?: string | null): Promise<CollectionInfo[]> {
+    const o = checkOwner(owner);
+    const rows = await this.guard('listing collections', () => this.registry.list(o));
+    return rows.map(toInfo);
+  }
+
+  async get(name: string, owner?: string | null): Promise<CollectionInfo> {
+    return toInfo(await this.resolve(name, owner));
+  }
+
+  async drop(name: string, owner?: string | null): Promise<void> {
+    const row = await this.resolve(name, owner);
+    // 1. The registry row goes first: from this commit on the collection does not exist.
+    await this.guard('removing the collection from the registry', () => this.registry.remove(row));
+    // 2. Then its data. A writer still busy with this table fails or writes into a
+    //    table nobody points at; upsert notices and drops it again (see upsert).
+    await this.dropTableQuietly(row.tableName);
+    this.options.logger.info({ collection: row.name, owner: row.owner, tableName: row.tableName }, 'collection dropped');
+  }
+
+  // ---- items --------------------------------------------------------------------
+
+  async upsert(name: string, items: readonly CollectionItem[], owner?: string | null): Promise<UpsertResult> {
+    const row = await this.resolve(name, owner);
+    const prepared = prepareItems(items, row.dim);
+    const result: UpsertResult = { inserted: 0, updated: 0, commits: 0, newFields: [] };
+    if (prepared.items.length === 0) return result;
+    const table = await this.table(row);
+    try {
+      // 1. Metadata fields: new ones become nullable columns; a type clash is refused.
+      let schema = await table.schema();
+      const added = checkFieldTypesAgainst(prepared.fieldTypes, metadataFieldTypes(schema));
+      if (added.size > 0) {
+        try {
+          await table.addColumns(newMetadataFields(added));
+        } catch (error) {
+          // Another writer may have added the same column meanwhile: accept it if the types agree.
+          const again = metadataFieldTypes(await table.schema());
+          checkFieldTypesAgainst(prepared.fieldTypes, again);
+          if ([...added.keys()].some((f) => !again.has(f))) throw error;
+        }
+        result.newFields = [...added.keys()];
+        schema = await table.schema();
+      }
+      // 2. mergeInsert on id, one commit per batch: an id given again replaces the row.
+      for (let start = 0; start < prepared.items.length; start += this.options.upsertBatchRows) {
+        const batch = prepared.items.slice(start, start + this.options.upsertBatchRows);
+        const merge = await table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(itemsToArrow(batch, schema, row.dim));
+        result.inserted += merge.numInsertedRows;
+        result.updated += merge.numUpdatedRows;
+        result.commits += 1;
+        if (merge.numAttempts > 1) this.options.logger.debug?.({ collection: row.name, attempts: merge.numAttempts }, 'mergeInsert retried after a concurrent commit');
+      }
+    } catch (error) {
+      await this.afterFailedWrite(row);
+      throw error instanceof CollectionError ? error : storageFailure(`upserting into collection ${row.name}`, error);
+    }
+    // 3. Dropped meanwhile? Then these rows went to an orphan table: remove it, say so.
+    await this.afterWrite(row);
+    return result;
+  }
+
+  async getItem(name: string, id: string, owner?: string | null): Promise<StoredItem | null> {
+    const itemId = checkItemId(id, 'id');
+    const row = await this.resolve(name, owner);
+    const table = await this.table(row);
+    return this.guard('reading an item', async () => {
+      const rows = await table.query().where(`id = ${sqlString(itemId)}`).limit(1).toArray();
+      if (rows.length === 0) return null;
+      const r = rows[0] as Record<string, unknown>;
+      const fieldTypes = metadataFieldTypes(await table.schema());
+      const vector = r.vector as { toArray(): Float32Array };
+      return { id: String(r.id), vector: Float32Array.from(vector.toArray()), modality: String(r.modality), metadata: readMetadata(r, fieldTypes), media: readMedia(r) };
+    });
+  }
+
+  async deleteItem(name: string, id: string, owner?: string | null): Promise<boolean> {
+    const itemId = checkItemId(id, 'id');
+    const row = await this.resolve(name, owner);
+    const table = await this.table(row);
+    const where = `id = ${sqlString(itemId)}`;
+    return this.guard('deleting an item', async () => {
+      const before = await table.countRows(where);
+      if (before === 0) return false;
+      await table.delete(where);
+      return true;
+    });
+  }
+
+  async count(name: string, owner?: string | null): Promise<number> {
+    const row = await this.resolve(name, owner);
+    const table = await this.table(row);
+    return this.guard('counting items', () => table.countRows());
+  }
+
+  async hasIds(name: string, ids: readonly string[], owner?: string | null): Promise<Set<string>> {
+    if (!Array.isArray(ids)) throw expected('INVALID_ITEM', 'an array of ids', 'ids', ids);
+    const wanted = ids.map((id, i) => checkItemId(id, `ids[${i}]`));
+    const row = await this.resolve(name, owner);
+    const table = await this.table(row);
+    const found = new Set<string>();
+    const unique = [...new Set(wanted)];
+    await this.guard('looking up ids', async () => {
+      for (let start = 0; start < unique.length; start += HAS_IDS_CHUNK) {
+        const chunk = unique.slice(start, start + HAS_IDS_CHUNK);
+        const rows = await table.query().where(`id IN (${chunk.map(sqlString).join(', ')})`).select(['id']).toArray();
+        for (const r of rows) found.add(String((r as { id: string }).id));
+      }
+    });
+    return found;
+  }
+
+  // ---- search -------------------------------------------------------------------
+
+  async search(name: string, options: SearchOptions): Promise<SearchHit[]> {
+    if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
+    const row = await this.resolve(name, options.owner);
+    // 1. The query must come from the collection's space: pack and dim both.
+    const space = checkSpace(options.space, 'space');
+    if (space.pack !== row.pack || space.dim !== row.dim) {
+      throw new CollectionError('SPACE_MISMATCH', `Expected space ${row.pack}/${row.dim} (collection ${row.name}) for space but received ${space.pack}/${space.dim}`);
+    }
+    const k = options.k;
+    if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > this.options.maxK) {
+      throw expected('INVALID_K', `an integer in 1..${this.options.maxK}`, 'k', k);
+    }
+    const query = unitVector(options.vector, row.dim, 'vector');
+    const table = await this.table(row);
+    return this.guard('searching', async () => {
+      // 2. Filter: metadata conditions (typed by the table's columns) and modality.
+      const schema = await table.schema();
+      const fieldTypes = metadataFieldTypes(schema);
+      const clauses: string[] = [];
+      const metaSql = metadataFilterToSql(options.filter, fieldTypes);
+      if (metaSql !== null) clauses.push(metaSql);
+      const modalitySql = modalityClause(options.modality);
+      if (modalitySql !== null) clauses.push(modalitySql);
+      // 3. Cosine distance d = 1 - cos; LanceDB uses the ANN index when one exists
+      //    (rows added since it was built are scanned flat and merged in).
+      let q = table.vectorSearch(query).distanceType('cosine').limit(k).select([...BASE_COLUMNS, ...[...fieldTypes.keys()].map((f) => META_PREFIX + f), '_distance']);
+      if (clauses.length > 0) q = q.where(clauses.join(' AND '));
+      q = options.exact === true ? q.bypassVectorIndex() : q.nprobes(this.options.ann.nprobes).refineFactor(this.options.ann.refineFactor);
+      const rows = await q.toArray();
+      return rows.map((raw) => {
+        const r = raw as Record<string, unknown>;
+        return { id: String(r.id), score: 1 - Number(r._distance), modality: String(r.modality), metadata: readMetadata(r, fieldTypes), media: readMedia(r) };
+      });
+    });
+  }
+
+  // ---- index --------------------------------------------------------------------
+
+  /**
+   * Keeps the ANN index in line with the table; run it off the request path (after an
+   * ingest, from a worker). Below `indexThreshold` rows nothing is built and search is
+   * an exact scan. Otherwise an IVF_PQ index on cosine distance:
+   * - none yet                       -> created
+   * - rows added since, fewer than indexed -> updated (optimize: new rows are added to
+   *                                        the existing partitions, files compacted)
+   * - more rows added than indexed   -> rebuilt (retrained on the larger table)
+   */
+  async ensureIndex(name: string, owner?: string | null): Promise<EnsureIndexResult> {
+    const row = await this.resolve(name, owner);
+    const table = await this.table(row);
+    const started = performance.now();
+    return this.guard('maintaining the index', async () => {
+      const rows = await table.countRows();
+      const existing = (await table.listIndices()).find((ix) => ix.columns.includes('vector'));
+      const done = async (action: EnsureIndexResult['action'], reason: string, params?: { numPartitions: number; numSubVectors: number }): Promise<EnsureIndexResult> => {
+        const indices = await table.listIndices();
+        const ix = indices.find((i) => i.columns.includes('vector'));
+        const stats = ix === undefined ? undefined : await table.indexStats(ix.name);
+        const result: EnsureIndexResult = {
+          action,
+          reason,
+          rows,
+          indexedRows: stats?.numIndexedRows ?? 0,
+          unindexedRows: stats?.numUnindexedRows ?? (ix === undefined ? rows : 0),
+          index: ix === undefined ? null : { name: ix.name, type: ix.indexType, distance: 'cosine', ...params },
+          ms: Math.round(performance.now() - started),
+        };
+        if (action !== 'none') this.options.logger.info({ collection: row.name, ...result }, 'collection index maintained');
+        return result;
+      };
+      if (existing === undefined) {
+        if (rows < this.options.indexThreshold) return done('none', `${rows} rows is below the index threshold ${this.options.indexThreshold}: exact search`);
+        return done('created', 'no index yet', await this.buildIndex(table, rows, row.dim));
+      }
+      const stats = await table.indexStats(existing.name);
+      const unindexed = stats?.numUnindexedRows ?? 0;
+      const indexed = stats?.numIndexedRows ?? 0;
+      if (unindexed === 0) return done('none', 'index is up to date');
+      if (unindexed > indexed) return done('rebuilt', `${unindexed} rows added since the index was trained on ${indexed}`, await this.buildIndex(table, rows, row.dim));
+      await table.optimize();
+      return done('updated', `${unindexed} new rows added to the index`);
+    });
+  }
+
+  private async buildIndex(table: Table, rows: number, dim: number): Promise<{ numPartitions: number; numSubVectors: number }> {
+    // IVF: ceil(rows / rowsPerPartition) partitions. PQ: ann.dimsPerSubVector dims per
+    // 8-bit code. 8 for dim <= 256 (twice LanceDB's default code count): on 20k random
+    // 64-d vectors recall@10 for random queries went 0.42 (dim/16, refine 10) -> 0.67
+    // (dim/8, refine 10) -> 0.91 (dim/8, refine 30); queries near planted duplicates were
+    // 1.00 in every setting. 16 above 256 dims (LanceDB's default): at 100k x 1024, dim/8
+    // had not finished training after 8 minutes on a loaded 2-core machine.
+    // Queries re-rank k * refineFactor candidates with the full vectors: exact scores.
+    const numPartitions = Math.max(1, Math.ceil(rows / this.options.ann.rowsPerPartition));
+    const perCode = this.options.ann.dimsPerSubVector ?? (dim <= 256 ? 8 : 16);
+    const numSubVectors = dim % perCode === 0 ? dim / perCode : dim % 8 === 0 ? dim / 8 : 1;
+    await table.createIndex('vector', {
+      config: lancedb.Index.ivfPq({ distanceType: 'cosine', numPartitions, numSubVectors }),
+      replace: true,
+      name: VECTOR_INDEX_NAME,
+    });
+    return { numPartitions, numSubVectors };
+  }
+
+  async dropOrphanTables(options: { olderThanMs?: number } = {}): Promise<string[]> {
+    const olderThanMs = options.olderThanMs ?? 60 * 60 * 1000;
+    return this.guard('sweeping orphan tables', async () => {
+      const registered = await this.registry.tableNames();
+      const dropped: string[] = [];
+      for (const tableName of await this.db.tableNames()) {
+        if (!tableName.startsWith('c_') || registered.has(tableName)) continue;
+        // A create in progress makes its table before its registry row: leave young tables.
+        const table = await this.db.openTable(tableName).catch(() => null);
+        const versions = table === null ? [] : await table.listVersions().catch(() => []);
+        table?.close();
+        const first = versions[0]?.timestamp.getTime() ?? 0;
+        if (Date.now() - first < olderThanMs) continue;
+        await this.dropTableQuietly(tableName);
+        dropped.push(tableName);
+      }
+      if (dropped.length > 0) this.options.logger.warn({ dropped }, 'dropped orphan item tables');
+      return dropped;
+    });
+  }
+
+  close(): void {
+    for (const pending of this.tables.values()) pending.then((t) => t.close(), () => {});
+    this.tables.clear();
+    this.registry.close();
+    this.db.close();
+  }
+
+  // ---- helpers ------------------------------------------------------------------
+
+  private async resolve(name: unknown, owner: unknown): Promise<RegistryRow> {
+    const n = checkCollectionName(name);
+    const o = checkOwner(owner);
+    const row = await this.guard('reading the registry', () => this.registry.find(o, n));
+    if (row === null) throw notFound(n, o);
+    return row;
+  }
+
+  private table(row: RegistryRow): Promise<Table> {
+    let pending = this.tables.get(row.tableName);
+    if (pending === undefined) {
+      pending = this.db.openTable(row.tableName).catch((error: unknown) => {
+        this.tables.delete(row.tableName);
+        throw storageFailure(`opening collection ${row.name}`, error);
+      });
+      this.tables.set(row.tableName, pending);
+    }
+    return pending;
+  }
+
+  /** After a write: when the collection was dropped (or dropped and re-created) meanwhile, remove the orphan. */
+  private async afterWrite(row: RegistryRow): Promise<void> {
+    const current = await this.guard('reading the registry', () => this.registry.find(row.owner, row.name));
+    if (current?.tableName === row.tableName) return;
+    await this.dropTableQuietly(row.tableName);
+    throw notFound(row.name, row.owner);
+  }
+
+  private async afterFailedWrite(row: RegistryRow): Promise<void> {
+    const current = await this.registry.find(row.owner, row.name).catch(() => row);
+    if (current?.tableName === row.tableName) return;
+    await this.dropTableQuietly(row.tableName);
+    throw notFound(row.name, row.owner);
+  }
+
+  private async dropTableQuietly(tableName: string): Promise<void> {
+    const pending = this.tables.get(tableName);
+    this.tables.delete(tableName);
+    if (pending !== undefined) await pending.then((t) => t.close(), () => {});
+    try {
+      await this.db.dropTable(tableName);
+    } catch (error) {
+      // Already gone (a concurrent drop) is fine; anything else is left for dropOrphanTables.
+      this.options.logger.debug?.({ tableName, error: error instanceof Error ? error.message : String(error) }, 'drop of item table skipped');
+    }
+  }
+
+  private exists(name: string): CollectionError {
+    return new CollectionError('COLLECTION_EXISTS', `Expected a new collection name for collection name but received ${JSON.stringify(name)} (it exists)`);
+  }
+
+  private async guard<T>(action: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw storageFailure(action, error);
+    }
+  }
+}
+
+function modalityClause(modality: unknown): string | null {
+  if (modality === undefined) return null;
+  const list = typeof modality === 'string' ? [modality] : modality;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw expected('INVALID_FILTER', 'a modality name or a non-empty array of them', 'modality', modality);
+  for (const m of list) if (typeof m !== 'string' || !MODALITY_NAME.test(m)) throw expected('INVALID_FILTER', 'a modality name matching [a-z][a-z0-9_-]{0,31}', 'modality', m);
+  return `modality IN (${(list as string[]).map(sqlString).join(', ')})`;
+}
+
+function readMetadata(r: Record<string, unknown>, fieldTypes: ReadonlyMap<string, MetadataFieldType>): Record<string, MetadataValue> {
+  const metadata: Record<string, MetadataValue> = {};
+  for (const [field, type] of fieldTypes) {
+    const value = r[META_PREFIX + field];
+    if (value === null || value === undefined) continue;
+    metadata[field] = type === 'boolean' ? Number(value) === 1 : type === 'number' ? Number(value) : String(value);
+  }
+  return metadata;
+}
+
+function readMedia(r: Record<string, unknown>): ItemMedia | null {
+  if (r.media_uri === null || r.media_uri === undefined) return null;
+  return r.media_type === null || r.media_type === undefined ? { uri: String(r.media_uri) } : { uri: String(r.media_uri), mimeType: String(r.media_type) };
+}
+

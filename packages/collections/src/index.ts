@@ -1,0 +1,19 @@
+export { openCollectionStore } from './collection-store.js';
+export type {
+  CollectionInfo,
+  CollectionStore,
+  CreateCollectionInput,
+  EmbeddingSpace,
+  EnsureIndexResult,
+  SearchHit,
+  SearchOptions,
+  StoredItem,
+  UpsertResult,
+} from './collection-store.js';
+export { CollectionError } from './collection-error.js';
+export type { CollectionErrorCode, CollectionErrorFault } from './collection-error.js';
+export type { CollectionItem, ItemMedia, MetadataValue } from './item-columns.js';
+export type { FieldOperators, MetadataFilter, MetadataScalar } from './metadata-filter.js';
+export { metadataFilterToSql } from './metadata-filter.js';
+export type { AnnOptions, CollectionLogger, CollectionStoreOptions, S3StorageOptions } from './store-options.js';
+export { STORE_DEFAULTS } from './store-options.js';

@@ -1,12 +1,12 @@
 import { unclipGuards } from '../unclip-error.js';
 import { noiseRequired } from './ddpm.js';
-import { makeNoiseSchedule } from './noise-schedule.js';
 import { clampInPlace, mix, x0AndEpsilon } from './prediction.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepOptions, type StepResult,
 } from './scheduler.js';
-import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { DIFFUSERS_COMMON_DEFAULTS, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 const { expectNumberInRange } = unclipGuards;
@@ -23,19 +23,15 @@ export interface DdimOptions {
  * DDIM (Song, Meng & Ermon 2021, "Denoising Diffusion Implicit Models"); matches diffusers
  * scheduling_ddim.py, including its previous timestep t - T // n for every spacing.
  */
-export class DdimScheduler implements Scheduler {
+export class DdimScheduler extends TrainedSchedule implements Scheduler {
   readonly name = 'ddim' as const;
-  readonly config: SchedulerConfig;
-  readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;
   readonly initNoiseSigma = 1;
   readonly eta: number;
-  timesteps: number[] = [];
   private numInferenceSteps = 0;
 
   constructor(config?: SchedulerConfigInput, options: DdimOptions = {}, name = 'scheduler') {
-    this.config = resolveSchedulerConfig(config, DDIM_DEFAULTS, name);
-    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
+    super(config, DDIM_DEFAULTS, name);
     // alpha_bar before the first training step: 1, or alpha_bar_0 (set_alpha_to_one=False)
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1 : this.alphasCumprod[0]!;
     this.eta = expectNumberInRange(options.eta ?? 0, 'ddim eta', 0, 1);

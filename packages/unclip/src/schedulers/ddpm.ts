@@ -1,11 +1,11 @@
 import { UnclipError } from '../unclip-error.js';
-import { makeNoiseSchedule } from './noise-schedule.js';
 import { clampInPlace, mix, x0AndEpsilon } from './prediction.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepOptions, type StepResult,
 } from './scheduler.js';
-import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { DIFFUSERS_COMMON_DEFAULTS, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 /** diffusers DDPMScheduler defaults (clip_sample=True). */
@@ -15,17 +15,13 @@ const DDPM_DEFAULTS: SchedulerConfig = { ...DIFFUSERS_COMMON_DEFAULTS, clipSampl
  * Ancestral DDPM sampling (Ho et al. 2020, "Denoising Diffusion Probabilistic Models"),
  * variance "fixed_small"; matches diffusers scheduling_ddpm.py.
  */
-export class DdpmScheduler implements Scheduler {
+export class DdpmScheduler extends TrainedSchedule implements Scheduler {
   readonly name = 'ddpm' as const;
-  readonly config: SchedulerConfig;
-  readonly alphasCumprod: Float64Array;
   readonly initNoiseSigma = 1;
   readonly usesStepNoise = true;
-  timesteps: number[] = [];
 
   constructor(config?: SchedulerConfigInput, name = 'scheduler') {
-    this.config = resolveSchedulerConfig(config, DDPM_DEFAULTS, name);
-    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
+    super(config, DDPM_DEFAULTS, name);
   }
 
   setTimesteps(numInferenceSteps: number): void {

@@ -1,7 +1,8 @@
-import { makeNoiseSchedule, sigmasFromAlphasCumprod } from './noise-schedule.js';
+import { sigmasFromAlphasCumprod } from './noise-schedule.js';
 import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
-import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
+import { TrainedSchedule } from './trained-schedule.js';
 import { dpmSolverTimesteps } from './timestep-spacing.js';
 
 /** diffusers DPMSolverMultistepScheduler defaults (timestep_spacing "linspace"). */
@@ -25,16 +26,13 @@ function alphaSigmaLambda(sigma: number): { alpha: number; sigmaT: number; lambd
  * midpoint update (Algorithm 2). Matches diffusers scheduling_dpmsolver_multistep.py with
  * algorithm_type "dpmsolver++", solver_type "midpoint", final_sigmas_type "zero".
  */
-export class DpmSolverMultistepScheduler implements Scheduler {
+export class DpmSolverMultistepScheduler extends TrainedSchedule implements Scheduler {
   readonly name = 'dpmsolver++' as const;
-  readonly config: SchedulerConfig;
-  readonly alphasCumprod: Float64Array;
   readonly initNoiseSigma = 1;
   readonly usesStepNoise = false;
   readonly solverOrder: number;
   /** sigma_t for every training timestep [T] (float32 values). */
   readonly trainSigmas: Float64Array;
-  timesteps: number[] = [];
   /** The inference sigmas [n + 1], ending with 0 (float32 values). */
   sigmas: number[] = [];
   private modelOutputs: Array<Float32Array | null> = [];
@@ -42,12 +40,11 @@ export class DpmSolverMultistepScheduler implements Scheduler {
   private readonly stepIndex = new StepIndex();
 
   constructor(config?: SchedulerConfigInput, options: DpmSolverOptions = {}, name = 'scheduler') {
-    this.config = resolveSchedulerConfig(config, DPM_DEFAULTS, name);
+    super(config, DPM_DEFAULTS, name);
     if (this.config.clipSample) throw unsupported(`${name}.clipSample`, 'the dpmsolver++ scheduler does not clip');
     const order = options.solverOrder ?? 2;
     if (order !== 1 && order !== 2) throw unsupported('dpmsolver++ solverOrder', `orders 1 and 2 are implemented, not ${String(order)}`);
     this.solverOrder = order;
-    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
     this.trainSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
   }
 

@@ -1,8 +1,9 @@
-import { makeNoiseSchedule, sigmasFromAlphasCumprod } from './noise-schedule.js';
+import { sigmasFromAlphasCumprod } from './noise-schedule.js';
 import { npInterpOnIndex } from './numpy-compat.js';
 import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
-import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
+import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 const f32 = Math.fround;
@@ -17,22 +18,18 @@ const EULER_DEFAULTS: SchedulerConfig = { ...DIFFUSERS_COMMON_DEFAULTS, timestep
  * Matches diffusers scheduling_euler_discrete.py (interpolation "linear", final sigma 0,
  * s_churn 0). Timesteps may be fractional (spacing "linspace").
  */
-export class EulerDiscreteScheduler implements Scheduler {
+export class EulerDiscreteScheduler extends TrainedSchedule implements Scheduler {
   readonly name = 'euler' as const;
-  readonly config: SchedulerConfig;
-  readonly alphasCumprod: Float64Array;
   readonly usesStepNoise = false;
   /** sigma_t for every training timestep [T] (float32 values). */
   readonly trainSigmas: Float64Array;
-  timesteps: number[] = [];
   /** The inference sigmas [n + 1], ending with 0 (float32 values). */
   sigmas: number[] = [];
   private readonly stepIndex = new StepIndex();
 
   constructor(config?: SchedulerConfigInput, name = 'scheduler') {
-    this.config = resolveSchedulerConfig(config, EULER_DEFAULTS, name);
+    super(config, EULER_DEFAULTS, name);
     if (this.config.clipSample) throw unsupported(`${name}.clipSample`, 'the euler scheduler does not clip');
-    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
     this.trainSigmas = sigmasFromAlphasCumprod(this.alphasCumprod);
   }
 

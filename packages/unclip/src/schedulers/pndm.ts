@@ -1,11 +1,11 @@
 import { UnclipError } from '../unclip-error.js';
-import { makeNoiseSchedule } from './noise-schedule.js';
 import { mix, x0AndEpsilon } from './prediction.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepResult,
 } from './scheduler.js';
-import { DIFFUSERS_COMMON_DEFAULTS, resolveSchedulerConfig, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
+import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 export interface PndmOptions {
@@ -20,15 +20,12 @@ const PNDM_ORDER = 4;
  * Manifolds"): PRK warm-up then PLMS (linear multistep, eq. 12) over the transfer
  * function phi of eq. 9. Matches diffusers scheduling_pndm.py.
  */
-export class PndmScheduler implements Scheduler {
+export class PndmScheduler extends TrainedSchedule implements Scheduler {
   readonly name = 'pndm' as const;
-  readonly config: SchedulerConfig;
-  readonly alphasCumprod: Float64Array;
   readonly finalAlphaCumprod: number;
   readonly initNoiseSigma = 1;
   readonly usesStepNoise = false;
   readonly skipPrkSteps: boolean;
-  timesteps: number[] = [];
   private prkTimesteps: number[] = [];
   private numInferenceSteps = 0;
   private counter = 0;
@@ -37,12 +34,11 @@ export class PndmScheduler implements Scheduler {
   private curModelOutput: Float64Array | null = null;
 
   constructor(config?: SchedulerConfigInput, options: PndmOptions = {}, name = 'scheduler') {
-    this.config = resolveSchedulerConfig(config, DIFFUSERS_COMMON_DEFAULTS, name);
+    super(config, DIFFUSERS_COMMON_DEFAULTS, name);
     if (this.config.predictionType === 'sample') {
       throw unsupported(`${name}.predictionType`, 'the pndm scheduler takes "epsilon" or "v_prediction", not "sample"');
     }
     if (this.config.clipSample) throw unsupported(`${name}.clipSample`, 'the pndm scheduler does not clip');
-    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
     this.finalAlphaCumprod = this.config.setAlphaToOne ? 1 : this.alphasCumprod[0]!;
     this.skipPrkSteps = options.skipPrkSteps ?? true;
   }

@@ -38,7 +38,7 @@ async function runRequests(tree: string, requests: number): Promise<void> {
     let status: { status: string; images?: Array<{ url: string }> };
     do {
       await new Promise((r) => setTimeout(r, 50));
-      status = await (await fetch(`${url}/v1/generations/${created.id}`, { headers })).json();
+      status = (await (await fetch(`${url}/v1/generations/${created.id}`, { headers })).json()) as typeof status;
     } while (!['succeeded', 'failed', 'canceled'].includes(status.status));
     const png = await fetch(`${url}${status.images![0]!.url}`, { headers });
     if (!png.ok) throw new Error(`request ${n}: ${status.status}, image ${png.status}`);

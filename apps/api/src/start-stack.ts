@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { loadServerConfig, redisAnswers } from '@a2i/protocol';
+import { localApiUrl, seedDemoCollection } from './demo-collection.js';
 
 /**
  * `npm start`: api + one worker on this machine, as one process tree.
@@ -9,6 +10,8 @@ import { loadServerConfig, redisAnswers } from '@a2i/protocol';
  *    `redis-server` (when installed) as a child, without persistence; else stop and say how.
  * 2. Start the worker and the api as child processes (tsx), with the same environment.
  * 3. Ctrl-C / SIGTERM stops them all; if one dies, the others are stopped too.
+ * 4. Beside the start (never in its way): the collection `demo` of the demo pack's samples,
+ *    made once through the api when the workers serve the demo pack (A2I_SEED_DEMO_COLLECTION).
  */
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 const API_MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -70,5 +73,18 @@ for (const [name, main, args] of [
   children.push(child);
 }
 say(`api on http://${config.http.host}:${config.http.port} (worker pipeline: ${config.pipeline}); Ctrl-C stops everything`);
+
+const seedApi = localApiUrl(config);
+if (!config.seedDemoCollection) {
+  // off by choice: nothing to say
+} else if (config.apiKeys.length > 0) {
+  say('demo collection: not made (with A2I_API_KEYS set, a collection belongs to the key that makes it)');
+} else if (!seedApi) {
+  say('demo collection: not made (A2I_PORT=0: the api has no known address)');
+} else {
+  void seedDemoCollection({ api: seedApi, packDir: config.dirs.pack, say }).then((outcome) => {
+    if (outcome !== 'failed' && !stopping) say(`demo collection: ${outcome}`);
+  });
+}
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));

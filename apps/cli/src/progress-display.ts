@@ -30,3 +30,21 @@ export function createProgressDisplay(enabled: boolean) {
     },
   };
 }
+
+/** A bar over items (index add): `items [=====] 12/40 robin.wav`; silent when not enabled. */
+export function createItemsDisplay(enabled: boolean, total: number) {
+  const bar = new cliProgress.SingleBar(
+    { format: 'items [{bar}] {value}/{total} {file}', hideCursor: true, noTTYOutput: false, stream: process.stderr },
+    cliProgress.Presets.shades_classic,
+  );
+  if (enabled && total > 0) bar.start(total, 0, { file: '' });
+  return {
+    /** `done` items handled so far; `file` the one being worked on. */
+    update(done: number, file: string) {
+      if (enabled && total > 0) bar.update(done, { file });
+    },
+    stop() {
+      if (enabled && total > 0) bar.stop();
+    },
+  };
+}

@@ -26,26 +26,53 @@ export class ServerAnswerError extends Error implements CodedErrorLike {
   }
 }
 
-async function answer<T>(response: Response): Promise<T> {
-  const body = (await response.json()) as T & { error?: { code: string; message: string } };
+/** The server's JSON answer; a refusal becomes a ServerAnswerError with its code. */
+export async function answer<T>(response: Response): Promise<T> {
+  const text = await response.text();
+  let body: T & { error?: { code: string; message: string } };
+  try {
+    body = (text ? JSON.parse(text) : {}) as typeof body;
+  } catch {
+    throw new ServerAnswerError('HTTP_' + response.status, `Expected a JSON answer from ${response.url} but received ${JSON.stringify(text.slice(0, 80))}`, response.status);
+  }
   if (!response.ok) throw new ServerAnswerError(body.error?.code ?? 'HTTP_' + response.status, body.error?.message ?? response.statusText, response.status);
   return body;
 }
 
-async function multipart(built: BuiltRequest): Promise<FormData> {
+/**
+ * fetch() against the server; a server that cannot be reached is named by its URL (the
+ * person's next step: start it, or point --server / $A2I_SERVER elsewhere).
+ */
+export async function serverFetch(server: string, path: string, init: RequestInit = {}): Promise<Response> {
+  const url = new URL(path, server);
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new ServerAnswerError(
+      ERROR_CODES.CONNECT_ERROR,
+      `Cannot reach the server at ${url.origin} (${cause?.code ?? cause?.message ?? (error as Error).message}); is it running? Start it with \`npm start\`, or point --server or $A2I_SERVER at it`,
+    );
+  }
+}
+
+/** A multipart body: the `request` JSON field + one part per local file. */
+export async function multipartOf(request: unknown, files: BuiltRequest['files']): Promise<FormData> {
   const form = new FormData();
-  form.set('request', JSON.stringify(built.request));
-  for (const file of built.files) form.set(file.part, await openAsBlob(file.path), file.filename);
+  form.set('request', JSON.stringify(request));
+  for (const file of files) form.set(file.part, await openAsBlob(file.path), file.filename);
   return form;
 }
 
-function headers(apiKey?: string): Record<string, string> {
+const multipart = (built: BuiltRequest) => multipartOf(built.request, built.files);
+
+export function headers(apiKey?: string): Record<string, string> {
   return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
 }
 
 /** Sends the request, follows the job over socket.io with a progress bar, saves the images. */
 export async function generateRemote(server: string, built: BuiltRequest, out: string, options: { apiKey?: string; progress: boolean }): Promise<string[]> {
-  const created = await answer<GenerationCreated>(await fetch(new URL('/v1/generations', server), { method: 'POST', body: await multipart(built), headers: headers(options.apiKey) }));
+  const created = await answer<GenerationCreated>(await serverFetch(server, '/v1/generations', { method: 'POST', body: await multipart(built), headers: headers(options.apiKey) }));
   const display = createProgressDisplay(options.progress);
   const socket: Socket<ServerToClientEvents, ClientToServerEvents> = io(server, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'] });
   const links = await new Promise<ImageLink[]>((resolve, reject) => {
@@ -62,7 +89,7 @@ export async function generateRemote(server: string, built: BuiltRequest, out: s
   await mkdir(out, { recursive: true });
   const saved: string[] = [];
   for (const link of links) {
-    const response = await fetch(new URL(link.url, server), { headers: { 'x-job-token': created.token } });
+    const response = await serverFetch(server, link.url, { headers: { 'x-job-token': created.token } });
     if (!response.ok) await answer(response);
     const path = join(out, `${created.id}-${link.index}.${link.format === 'jpeg' ? 'jpg' : link.format}`);
     await writeFile(path, Buffer.from(await response.arrayBuffer()));
@@ -72,5 +99,5 @@ export async function generateRemote(server: string, built: BuiltRequest, out: s
 }
 
 export async function embedRemote(server: string, built: BuiltRequest, apiKey?: string): Promise<unknown> {
-  return answer(await fetch(new URL('/v1/embeddings', server), { method: 'POST', body: await multipart({ ...built, request: { inputs: built.request.inputs } }), headers: headers(apiKey) }));
+  return answer(await serverFetch(server, '/v1/embeddings', { method: 'POST', body: await multipart({ ...built, request: { inputs: built.request.inputs } }), headers: headers(apiKey) }));
 }

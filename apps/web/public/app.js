@@ -2,6 +2,8 @@
 // followed over socket.io (served by the api at /socket.io/socket.io.js).
 import { RequestForm } from './request-form.js';
 import { JobView } from './job-view.js';
+import { SearchView } from './search-view.js';
+import { Tabs } from './tabs.js';
 
 const PACK_RETRY_MS = 3000;
 
@@ -14,6 +16,20 @@ const packLabel = document.querySelector('#pack-label');
 const history = document.querySelector('#history');
 let pack = null;
 let current = null;
+// Whether the server takes `item` inputs (a stored item by collection + id): unknown until the
+// first generation with one; a server that refuses them gets the items' vectors instead.
+let serverTakesItems = null;
+
+const tabs = new Tabs(document.querySelector('[role=tablist]'), (panel) => {
+  if (panel === 'search-view') search.loadCollections();
+});
+const search = new SearchView({
+  onPick(item) {
+    form.addItem(item);
+    tabs.select('generate-view');
+    document.querySelector('#item-inputs').scrollIntoView({ block: 'nearest' });
+  },
+});
 
 async function loadPack() {
   try {
@@ -32,6 +48,18 @@ async function loadPack() {
   }
 }
 
+/** A refusal that says the server does not know `item` inputs (an older server refuses the modality). */
+function refusesItems(status, answer) {
+  return status === 400 && ['INVALID_REQUEST', 'UNSUPPORTED_MODALITY'].includes(answer.error?.code) && /modality|\bitem\b/i.test(answer.error?.message ?? '');
+}
+
+async function postGeneration(itemsAs) {
+  if (itemsAs === 'embedding') await form.loadItemVectors();
+  const built = form.build({ itemsAs });
+  const response = await fetch('/v1/generations', { method: 'POST', body: built.body });
+  return { response, answer: await response.json() };
+}
+
 form.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   formError.textContent = '';
@@ -45,8 +73,12 @@ form.form.addEventListener('submit', async (event) => {
   view.reset(pack?.prior.available === true);
   generateButton.disabled = true;
   try {
-    const response = await fetch('/v1/generations', { method: 'POST', body: built.body });
-    const answer = await response.json();
+    const hasItems = form.items.length > 0;
+    let { response, answer } = await postGeneration(hasItems && serverTakesItems === false ? 'embedding' : 'item');
+    if (hasItems && serverTakesItems === null) {
+      serverTakesItems = !refusesItems(response.status, answer);
+      if (!serverTakesItems) ({ response, answer } = await postGeneration('embedding'));
+    }
     if (!response.ok) {
       view.failed(answer.error.code, answer.error.message);
       return;

@@ -27,6 +27,83 @@ export class RequestForm {
     }
     this.bindAudio();
     this.bindImage();
+    /** Stored items mixed in (Search view): { collection, id, modality, media, weight, vector? }. */
+    this.items = [];
+  }
+
+  /** Adds a stored item as an input (once per collection + id), with its own weight slider. */
+  addItem(item) {
+    if (this.items.some((known) => known.collection === item.collection && known.id === item.id)) return;
+    this.items.push({ ...item, weight: 1 });
+    this.renderItems();
+  }
+
+  renderItems() {
+    const list = document.querySelector('#item-list');
+    document.querySelector('#item-inputs').hidden = this.items.length === 0;
+    list.replaceChildren(
+      ...this.items.map((item, i) => {
+        const li = document.createElement('li');
+        li.className = 'item-input';
+        li.dataset.id = item.id;
+        if (item.media) {
+          const img = document.createElement('img');
+          img.className = 'thumb';
+          img.src = item.media;
+          img.alt = '';
+          li.append(img);
+        } else {
+          const icon = document.createElement('span');
+          icon.className = `modality-icon modality-${item.modality}`;
+          icon.setAttribute('aria-hidden', 'true');
+          li.append(icon);
+        }
+        const name = document.createElement('span');
+        name.className = 'file-name';
+        name.textContent = `${item.id} · ${item.collection}`;
+        const weight = document.createElement('div');
+        weight.className = 'weight';
+        const label = document.createElement('label');
+        label.htmlFor = `item-weight-${i}`;
+        label.textContent = 'Weight';
+        const range = document.createElement('input');
+        Object.assign(range, { type: 'range', id: `item-weight-${i}`, min: '0', max: '2', step: '0.05', value: String(item.weight) });
+        const output = document.createElement('output');
+        const show = () => {
+          item.weight = Number(range.value);
+          output.textContent = item.weight.toFixed(2);
+          range.style.setProperty('--fill', `${(100 * item.weight) / 2}%`);
+        };
+        range.addEventListener('input', show);
+        show();
+        weight.append(label, range, output);
+        const remove = document.createElement('button');
+        remove.type = 'button';
+        remove.className = 'link';
+        remove.textContent = 'Remove';
+        remove.setAttribute('aria-label', `Remove ${item.id}`);
+        remove.addEventListener('click', () => {
+          this.items = this.items.filter((known) => known !== item);
+          this.renderItems();
+        });
+        li.append(name, remove, weight);
+        return li;
+      }),
+    );
+  }
+
+  /**
+   * The stored vector of every item that has none yet (GET .../items/:id?vector=true): for a
+   * server that does not take `item` inputs, they go as `embedding` inputs instead.
+   */
+  async loadItemVectors() {
+    for (const item of this.items) {
+      if (item.vector) continue;
+      const response = await fetch(`/v1/collections/${encodeURIComponent(item.collection)}/items/${encodeURIComponent(item.id)}?vector=true`);
+      const answer = await response.json();
+      if (!response.ok) throw new Error(`${item.id}: ${answer.error?.message ?? `HTTP ${response.status}`}`);
+      item.vector = answer.vector;
+    }
   }
 
   bindAudio() {
@@ -100,8 +177,12 @@ export class RequestForm {
     }
   }
 
-  /** The multipart body, or an error message when nothing would go in. */
-  build() {
+  /**
+   * The multipart body, or an error message when nothing would go in. Stored items go as
+   * `{ modality: 'item', collection, id }` or, with `itemsAs: 'embedding'`, as their vectors
+   * (loadItemVectors first).
+   */
+  build({ itemsAs = 'item' } = {}) {
     const { form } = this;
     const inputs = [];
     const body = new FormData();
@@ -117,7 +198,10 @@ export class RequestForm {
       body.set('image', image);
     }
     if (text && !form.text.disabled) inputs.push({ modality: 'text', text, weight: Number(form.textWeight.value) });
-    if (inputs.length === 0) return { error: 'Choose a sound first (or add an image or some text).' };
+    for (const item of this.items) {
+      inputs.push(itemsAs === 'item' ? { modality: 'item', collection: item.collection, id: item.id, weight: item.weight } : { modality: 'embedding', vector: item.vector, weight: item.weight });
+    }
+    if (inputs.length === 0) return { error: 'Choose a sound first (or add an image, some text or a stored item).' };
     if (inputs.every((input) => input.weight === 0)) return { error: 'At least one input needs a weight above zero.' };
     const request = {
       inputs,

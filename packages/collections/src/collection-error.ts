@@ -1,10 +1,13 @@
+import { CodedError, type ErrorCode } from '@a2i/protocol/errors';
+
 /**
- * The one error class of @a2i/collections. `code` is a stable UPPER_SNAKE string that
- * callers map to HTTP statuses or job failures; `fault` says whose mistake it was:
- * 'input' (the caller asked for something invalid or absent) or 'server' (the storage
- * failed underneath: LanceDB, disk, object store).
+ * The one error class of @a2i/collections: a CodedError (`@a2i/protocol/errors`), so its
+ * `fault` and HTTP status come from the one registry. `code` is a stable UPPER_SNAKE string;
+ * the fault says whose mistake it was: 'input' (the caller asked for something invalid or
+ * absent) or 'server' (STORAGE_FAILURE: LanceDB, disk, object store failed underneath).
  */
-export type CollectionErrorCode =
+export type CollectionErrorCode = Extract<
+  ErrorCode,
   | 'INVALID_OPTION'
   | 'INVALID_NAME'
   | 'INVALID_OWNER'
@@ -16,21 +19,19 @@ export type CollectionErrorCode =
   | 'INVALID_K'
   | 'COLLECTION_EXISTS'
   | 'COLLECTION_NOT_FOUND'
-  | 'VECTOR_DIMENSION_MISMATCH'
+  | 'EMBEDDING_DIMENSION_MISMATCH'
   | 'SPACE_MISMATCH'
-  | 'STORAGE_FAILURE';
+  | 'STORAGE_FAILURE'
+>;
 
 export type CollectionErrorFault = 'input' | 'server';
 
-export class CollectionError extends Error {
+export class CollectionError extends CodedError {
   override readonly name = 'CollectionError';
-  readonly code: CollectionErrorCode;
-  readonly fault: CollectionErrorFault;
+  declare readonly code: CollectionErrorCode;
 
-  constructor(code: CollectionErrorCode, message: string, options: { fault?: CollectionErrorFault; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-    this.fault = options.fault ?? 'input';
+  constructor(code: CollectionErrorCode, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, options.cause === undefined ? undefined : { cause: options.cause });
   }
 }
 
@@ -60,5 +61,5 @@ export function expected(code: CollectionErrorCode, what: string, name: string, 
 export function storageFailure(action: string, cause: unknown): CollectionError {
   if (cause instanceof CollectionError) return cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return new CollectionError('STORAGE_FAILURE', `Storage failed while ${action}: ${detail}`, { fault: 'server', cause });
+  return new CollectionError('STORAGE_FAILURE', `Storage failed while ${action}: ${detail}`, { cause });
 }

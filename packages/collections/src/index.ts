@@ -17,3 +17,6 @@ export type { FieldOperators, MetadataFilter, MetadataScalar } from './metadata-
 export { metadataFilterToSql } from './metadata-filter.js';
 export type { AnnOptions, CollectionLogger, CollectionStoreOptions, S3StorageOptions } from './store-options.js';
 export { STORE_DEFAULTS } from './store-options.js';
+export { collectionStoreOptionsOf, openCollectionStoreFromConfig, lazyCollectionStore, collectionOwnerOf, spaceOfPack } from './server-store.js';
+export { collectionMediaFolder, itemMediaPath, resolveMediaPath } from './media-files.js';
+export { checkItemsBeforeEmbedding } from './item-check.js';

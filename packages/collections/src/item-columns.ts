@@ -191,7 +191,7 @@ function columnData(field: import('apache-arrow').Field, items: readonly Prepare
     }
     default: {
       if (!field.name.startsWith(META_PREFIX)) {
-        throw new CollectionError('STORAGE_FAILURE', `Unexpected column ${field.name} in the item table`, { fault: 'server' });
+        throw new CollectionError('STORAGE_FAILURE', `Unexpected column ${field.name} in the item table`);
       }
       const key = field.name.slice(META_PREFIX.length);
       const values = items.map((x) => x.metadata.get(key) ?? null);

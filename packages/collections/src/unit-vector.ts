@@ -14,7 +14,7 @@ export function unitVector(value: unknown, dim: number, label: string): Float32A
     throw expected('INVALID_VECTOR', `a Float32Array or number array of length ${dim}`, label, value);
   }
   if (value.length !== dim) {
-    throw expected('VECTOR_DIMENSION_MISMATCH', `a vector of length ${dim} (the collection's dim)`, label, `length ${value.length}`);
+    throw expected('EMBEDDING_DIMENSION_MISMATCH', `a vector of length ${dim} (the collection's dim)`, label, `length ${value.length}`);
   }
   let sumSquares = 0;
   for (let i = 0; i < dim; i++) {

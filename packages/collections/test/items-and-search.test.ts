@@ -86,7 +86,7 @@ describe('items and search', () => {
   });
 
   it('refuses wrong dims, bad vectors, bad items and metadata type changes', async () => {
-    const e = await expectCode(store.upsert('c', [{ id: 'x', vector: new Float32Array(DIM + 1).fill(1), modality: 'audio' }]), 'VECTOR_DIMENSION_MISMATCH');
+    const e = await expectCode(store.upsert('c', [{ id: 'x', vector: new Float32Array(DIM + 1).fill(1), modality: 'audio' }]), 'EMBEDDING_DIMENSION_MISMATCH');
     expect(e.message).toBe('Expected a vector of length 16 (the collection\'s dim) for items[0].vector but received "length 17"');
     await expectCode(store.upsert('c', [{ id: 'x', vector: new Float32Array(DIM), modality: 'audio' }]), 'INVALID_VECTOR');
     await expectCode(store.upsert('c', [{ id: 'x', vector: new Float32Array(DIM).fill(Number.NaN), modality: 'audio' }]), 'INVALID_VECTOR');
@@ -125,7 +125,7 @@ describe('items and search', () => {
     const other = await expectCode(store.search('c', { vector: q, k: 1, space: { pack: 'imagebind-huge', dim: DIM } }), 'SPACE_MISMATCH');
     expect(other.message).toBe('Expected space demo/16 (collection c) for space but received imagebind-huge/16');
     await expectCode(store.search('c', { vector: randomVector(random, 32), k: 1, space: { pack: 'demo', dim: 32 } }), 'SPACE_MISMATCH');
-    await expectCode(store.search('c', { vector: randomVector(random, 8), k: 1, space }), 'VECTOR_DIMENSION_MISMATCH');
+    await expectCode(store.search('c', { vector: randomVector(random, 8), k: 1, space }), 'EMBEDDING_DIMENSION_MISMATCH');
     for (const k of [0, 51, 1.5, Number.NaN, '3']) {
       const e = await expectCode(store.search('c', { vector: q, k: k as number, space }), 'INVALID_K');
       expect(e.message).toMatch(/^Expected an integer in 1\.\.50 for k but received /);

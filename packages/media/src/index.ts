@@ -5,7 +5,7 @@ export {
   DEFAULT_AUDIO_LIMITS, DEFAULT_IMAGE_LIMITS, DEFAULT_VIDEO_LIMITS, DEFAULT_IMU_LIMITS,
   type AudioLimits, type ImageLimits, type VideoLimits, type ImuLimits,
 } from './limits.js';
-export { sniffMediaType, type MediaKind, type SniffResult } from './sniff.js';
+export { sniffMediaType, describeSniffed, type MediaKind, type SniffResult } from './sniff.js';
 export { decodeAudio, type DecodeAudioOptions } from './audio/decode-audio.js';
 export type { DecodedAudio } from './audio/decoded-audio.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './image/decode-image.js';

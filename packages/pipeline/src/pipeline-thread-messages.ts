@@ -1,9 +1,17 @@
-import type { EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
+import type { ConditionTerm, EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
 import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
 
-/** Messages between the worker's main thread (ThreadedPipeline) and the pipeline thread. */
+/**
+ * Messages between the worker's main thread (ThreadedPipeline) and the pipeline thread.
+ * A generate call whose hooks have `augmentCondition` (retrieval-augmented generation) says so
+ * with `augment`; the thread then asks for the extra terms once, with the query ('augment'),
+ * and the main thread answers 'augmented' (or 'augment-failed', which fails the call with
+ * that error's code and fault): the hook runs where the collection store is, in the main thread.
+ */
 export type ToPipelineThread =
-  | { type: 'generate'; callId: number; job: GenerationJob }
+  | { type: 'generate'; callId: number; job: GenerationJob; augment?: boolean }
+  | { type: 'augmented'; callId: number; terms: ConditionTerm[] }
+  | { type: 'augment-failed'; callId: number; error: SerializedError }
   | { type: 'embed'; callId: number; inputs: PipelineInput[] }
   | { type: 'abort'; callId: number };
 
@@ -20,6 +28,7 @@ export type FromPipelineThread =
   | { type: 'init-error'; error: SerializedError }
   | { type: 'progress'; callId: number; progress: ProgressReport }
   | { type: 'preview'; callId: number; preview: PreviewFrame }
+  | { type: 'augment'; callId: number; query: Float32Array }
   | { type: 'generated'; callId: number; output: GenerationOutput }
   | { type: 'embedded'; callId: number; output: EmbedOutput }
   | { type: 'error'; callId: number; error: SerializedError };

@@ -1,5 +1,6 @@
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
-import type { GenerationPipeline } from '@a2i/protocol';
+import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
+import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
 import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
 
@@ -25,10 +26,40 @@ try {
 }
 
 const calls = new Map<number, AbortController>();
+/** Generate calls waiting for the main thread's condition terms (retrieval-augmented generation). */
+const augmenting = new Map<number, { resolve(terms: ConditionTerm[]): void; reject(error: unknown): void }>();
+
+/** Asks the main thread for the call's extra condition terms; an abort stops the wait. */
+function askForTerms(callId: number, query: Float32Array, signal: AbortSignal): Promise<ConditionTerm[]> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      augmenting.delete(callId);
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = <T>(fn: (value: T) => void) => (value: T) => {
+      signal.removeEventListener('abort', onAbort);
+      augmenting.delete(callId);
+      fn(value);
+    };
+    augmenting.set(callId, { resolve: settle(resolve), reject: settle(reject) });
+    const copy = query.slice();
+    post({ type: 'augment', callId, query: copy }, [copy.buffer]);
+  });
+}
 
 port.on('message', (message: ToPipelineThread) => {
   if (message.type === 'abort') {
     calls.get(message.callId)?.abort();
+    return;
+  }
+  if (message.type === 'augmented') {
+    augmenting.get(message.callId)?.resolve(message.terms);
+    return;
+  }
+  if (message.type === 'augment-failed') {
+    augmenting.get(message.callId)?.reject(new PipelineError(message.error));
     return;
   }
   const controller = new AbortController();
@@ -48,6 +79,7 @@ port.on('message', (message: ToPipelineThread) => {
         const rgb = preview.rgb.slice();
         post({ type: 'preview', callId, preview: { ...preview, rgb } }, [rgb.buffer]);
       },
+      ...(message.augment ? { augmentCondition: (query: Float32Array) => askForTerms(callId, query, controller.signal) } : {}),
     });
     const images = output.images.map((image) => ({ ...image, rgb: image.rgb.slice() }));
     post({ type: 'generated', callId, output: { images } }, images.map((image) => image.rgb.buffer));

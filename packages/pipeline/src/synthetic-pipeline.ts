@@ -95,6 +95,16 @@ export class SyntheticPipeline implements GenerationPipeline {
     job.inputs.forEach((input, i) => {
       for (let d = 0; d < this.dim; d++) query[d]! += input.weight * vectors[i]![d]!;
     });
+    // retrieval-augmented: each extra term joins the sum like an input (its unit vector x weight)
+    const extra = hooks.augmentCondition ? await hooks.augmentCondition(Float32Array.from(query)) : [];
+    signal.throwIfAborted();
+    for (const term of extra) {
+      const length = Math.hypot(...term.vector);
+      if (term.vector.length !== this.dim || !(length > 0)) {
+        throw new SyntheticInputError('EMBEDDING_DIMENSION_MISMATCH', `Expected a non-zero condition term of length ${this.dim} but received length ${term.vector.length}`);
+      }
+      for (let d = 0; d < this.dim; d++) query[d]! += (term.weight * term.vector[d]!) / length;
+    }
     if (options.usePrior) {
       for (let step = 1; step <= this.priorSteps; step++) {
         await this.pause(signal);

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput } from '@a2i/protocol';
 import type { PipelineSpec } from './load-pipeline.js';
 import { PipelineError } from './pipeline-error.js';
-import type { FromPipelineThread, ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
 
 const THREAD_ENTRY = new URL('./pipeline-thread-entry.mjs', import.meta.url);
 
@@ -46,7 +46,8 @@ export class ThreadedPipeline implements GenerationPipeline {
   }
 
   async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
-    return (await this.call((callId) => ({ type: 'generate', callId, job }), hooks.signal, hooks)) as GenerationOutput;
+    const augment = hooks.augmentCondition !== undefined;
+    return (await this.call((callId) => ({ type: 'generate', callId, job, ...(augment ? { augment } : {}) }), hooks.signal, hooks)) as GenerationOutput;
   }
 
   async close(): Promise<void> {
@@ -74,6 +75,18 @@ export class ThreadedPipeline implements GenerationPipeline {
     });
   }
 
+  /** Runs the call's augmentCondition hook here (where the collection store is) and sends its answer back. */
+  private answerAugment(thread: Worker, callId: number, query: Float32Array, hooks: GenerationHooks | undefined): void {
+    const run = hooks?.augmentCondition ? hooks.augmentCondition(query) : Promise.resolve([]);
+    run.then(
+      (terms) => {
+        const copies = terms.map((term) => ({ vector: Float32Array.from(term.vector), weight: term.weight }));
+        thread.postMessage({ type: 'augmented', callId, terms: copies } satisfies ToPipelineThread, copies.map((term) => term.vector.buffer));
+      },
+      (error: unknown) => thread.postMessage({ type: 'augment-failed', callId, error: serializeError(error) } satisfies ToPipelineThread),
+    );
+  }
+
   private spawn(): Promise<void> {
     return new Promise((resolve, reject) => {
       const thread = new Worker(THREAD_ENTRY, { workerData: this.spec });
@@ -98,6 +111,9 @@ export class ThreadedPipeline implements GenerationPipeline {
             break;
           case 'preview':
             pending.hooks?.onPreview(message.preview);
+            break;
+          case 'augment':
+            this.answerAugment(thread, message.callId, message.query, pending.hooks);
             break;
           case 'generated':
             pending.resolve(message.output);

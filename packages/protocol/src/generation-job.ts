@@ -17,6 +17,12 @@ export const pipelineInputSchema = z.object({
   file: z.string().min(1).optional(),
   text: z.string().optional(),
   vector: z.array(finite).optional(),
+  /**
+   * Where an `embedding` input's vector came from when the request named a stored item
+   * (`{ modality: "item", collection, id }`): the api looked it up before queueing. `modality`
+   * is the item's own, which prior "auto" goes by. The pipeline reads only `vector`.
+   */
+  item: z.object({ collection: z.string(), id: z.string(), modality: z.string() }).optional(),
 });
 export type PipelineInput = z.infer<typeof pipelineInputSchema>;
 
@@ -38,11 +44,27 @@ export const generationOptionsSchema = z.object({
 });
 export type GenerationOptions = z.infer<typeof generationOptionsSchema>;
 
+/**
+ * Retrieval-augmented generation, as the worker runs it: after embedding the inputs it searches
+ * `collection` (as `owner`: the requester's, checked by the api) for the query's `k` nearest
+ * image items and mixes their mean into the condition with `weight`.
+ */
+export const neighborsJobSchema = z.object({
+  collection: z.string().min(1),
+  /** The collection's owner (sha256 of an API key), null when collections are shared. */
+  owner: z.string().min(1).nullable(),
+  k: z.number().int().min(1),
+  weight: finite,
+  filter: z.record(z.string(), z.unknown()).optional(),
+});
+export type NeighborsJob = z.infer<typeof neighborsJobSchema>;
+
 export const generationJobSchema = z.object({
   id: z.string().min(1),
   createdAt: z.number().int(),
   inputs: z.array(pipelineInputSchema).min(1),
   options: generationOptionsSchema,
+  neighbors: neighborsJobSchema.optional(),
   /** Folder holding this job's uploads, named after the job's id; removed once its final state is recorded (apps/api/src/request-body.ts). */
   uploadDir: z.string().optional(),
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { modalitySchema } from './modalities.js';
+import { inputKindSchema } from './modalities.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './scheduler-names.js';
 
 /**
@@ -15,7 +15,7 @@ const finiteNumber = z.number().refine(Number.isFinite, 'Expected a finite numbe
 
 export const inputSpecSchema = z
   .object({
-    modality: modalitySchema,
+    modality: inputKindSchema,
     /** Weight of this input in the mix (embedding arithmetic: sum of weight x embedding). */
     weight: finiteNumber.default(1),
     /** Multipart part name holding the file (audio, image, video, depth, thermal, imu). */
@@ -24,16 +24,21 @@ export const inputSpecSchema = z
     text: z.string().min(1).optional(),
     /** A raw vector in the pack's space, for modality `embedding`. */
     vector: z.array(finiteNumber).min(1).optional(),
+    /** The collection of a stored item, for modality `item` (README "Search"). */
+    collection: z.string().min(1).max(63).optional(),
+    /** The stored item's id, for modality `item`. */
+    id: z.string().min(1).max(512).optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
-    const wants = input.modality === 'text' ? 'text' : input.modality === 'embedding' ? 'vector' : 'file';
-    for (const key of ['file', 'text', 'vector'] as const) {
-      if (key === wants && input[key] === undefined) {
+    const wants: ReadonlyArray<'file' | 'text' | 'vector' | 'collection' | 'id'> =
+      input.modality === 'text' ? ['text'] : input.modality === 'embedding' ? ['vector'] : input.modality === 'item' ? ['collection', 'id'] : ['file'];
+    for (const key of ['file', 'text', 'vector', 'collection', 'id'] as const) {
+      if (wants.includes(key) && input[key] === undefined) {
         ctx.addIssue({ code: 'custom', path: [key], message: `Expected ${key} for a ${input.modality} input but received nothing` });
       }
-      if (key !== wants && input[key] !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `Expected no ${key} for a ${input.modality} input (it takes ${wants})` });
+      if (!wants.includes(key) && input[key] !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `Expected no ${key} for a ${input.modality} input (it takes ${wants.join(' and ')})` });
       }
     }
   });
@@ -54,9 +59,27 @@ const inputsSchema = z
 /** Schedulers a request may choose for the decoder (packages/unclip implements each, after diffusers). */
 export type SchedulerChoice = SchedulerName;
 
+/**
+ * Retrieval-augmented generation: the mean of the query's k nearest IMAGE items of a
+ * collection is mixed into the condition with `weight`, like one more input. The query is the
+ * inputs' weighted sum, so the worker searches after embedding them. `k` is checked against
+ * A2I_NEIGHBORS_MAX_K, `filter` (a search's metadata filter) by the store (INVALID_FILTER).
+ */
+export const neighborsRequestSchema = z
+  .object({
+    collection: z.string().min(1).max(63),
+    k: z.number().int().min(1).default(4),
+    weight: finiteNumber.default(1),
+    filter: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type NeighborsRequest = z.infer<typeof neighborsRequestSchema>;
+
 export const generationRequestSchema = z
   .object({
     inputs: inputsSchema,
+    /** Mix in the mean of the query's nearest stored images (retrieval-augmented generation). */
+    neighbors: neighborsRequestSchema.optional(),
     /** Text prompt for the decoder's prompt conditioning (Stable unCLIP's encoder_hidden_states). */
     prompt: z.string().max(2000).optional(),
     seed: z.number().int().min(0).max(0xffff_ffff).optional(),

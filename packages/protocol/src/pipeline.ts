@@ -47,6 +47,20 @@ export interface GenerationHooks {
   signal: AbortSignal;
   onProgress(p: ProgressReport): void;
   onPreview(p: PreviewFrame): void;
+  /**
+   * Retrieval-augmented generation (a job with `neighbors`): called once, after the inputs are
+   * embedded and combined and before the prior, with the query (the weighted sum at the
+   * decoder's embedding norm). What it returns is mixed into the condition like more inputs
+   * (each term unit-normalised, weighted, the sum rescaled to the decoder's embedding norm).
+   * Absent, or an empty answer: the condition is the query.
+   */
+  augmentCondition?(query: Float32Array): Promise<ConditionTerm[]>;
+}
+
+/** One more term of the condition's weighted sum (GenerationHooks.augmentCondition). */
+export interface ConditionTerm {
+  vector: Float32Array;
+  weight: number;
 }
 
 export interface GeneratedImage {

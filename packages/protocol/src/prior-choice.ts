@@ -9,7 +9,7 @@ export type PriorRequest = 'on' | 'off' | 'auto';
  * the prior (e.g. text and audio, not images, whose embeddings are the decoder's own space).
  * Without a prior it never runs. "image" and the encoder key "vision" name the same modality.
  */
-export function priorApplies(mode: PriorRequest, inputs: readonly Pick<PipelineInput, 'modality' | 'weight'>[], prior: { defaultFor?: readonly string[] | undefined } | null): boolean {
+export function priorApplies(mode: PriorRequest, inputs: readonly { modality: PipelineInput['modality'] | string; weight: number }[], prior: { defaultFor?: readonly string[] | undefined } | null): boolean {
   if (!prior || mode === 'off') return false;
   if (mode === 'on') return true;
   // a pack that names no defaultFor runs its prior for every query

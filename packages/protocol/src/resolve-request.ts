@@ -11,7 +11,18 @@ export interface RequestLimits {
   maxImages: number;
   maxInputs: number;
   maxTextChars: number;
+  /** Largest `neighbors.k` (A2I_NEIGHBORS_MAX_K); 16 when absent. */
+  maxNeighbors?: number;
 }
+
+/** The largest `neighbors.k` when the limits name none. */
+export const DEFAULT_MAX_NEIGHBORS = 16;
+
+/**
+ * The stored items an api looked up for a request's `item` inputs, by input index: the unit
+ * vector in the pack's space and the item's own modality.
+ */
+export type StoredItemVectors = ReadonlyMap<number, { vector: readonly number[]; modality: string }>;
 
 export interface UploadedFiles {
   /** Multipart part name -> absolute path on the uploads disk. */
@@ -27,17 +38,33 @@ function limitExceeded(name: string, limit: number, value: number): RequestError
 
 /**
  * Checks inputs against the pack (modalities, dimension) and the limits, and binds file
- * references to uploaded paths. Every uploaded part must be used by some input.
+ * references to uploaded paths. Every uploaded part must be used by some input. An `item`
+ * input becomes an `embedding` input with the stored vector `items` holds for it (looked up
+ * by the api, which reads collections); without one it is refused.
  */
 export function resolveInputs(
   inputs: InputSpec[],
   pack: PackDescription,
   limits: RequestLimits,
   files: UploadedFiles = NO_FILES,
+  items: StoredItemVectors = new Map(),
 ): PipelineInput[] {
   if (inputs.length > limits.maxInputs) throw limitExceeded('inputs', limits.maxInputs, inputs.length);
   const used = new Set<string>();
   const resolved = inputs.map((input, i): PipelineInput => {
+    if (input.modality === 'item') {
+      const stored = items.get(i);
+      if (stored === undefined) {
+        throw new RequestError(ERROR_CODES.UNSUPPORTED_MODALITY, `Expected a modality other than item for inputs.${i}.modality: stored items are not read for this request`);
+      }
+      if (stored.vector.length !== pack.dim) {
+        throw new RequestError(
+          ERROR_CODES.EMBEDDING_DIMENSION_MISMATCH,
+          `Expected an item of length ${pack.dim} for inputs.${i} but item ${JSON.stringify(input.id)} of ${input.collection} has length ${stored.vector.length}`,
+        );
+      }
+      return { modality: 'embedding', weight: input.weight, vector: [...stored.vector], item: { collection: input.collection!, id: input.id!, modality: stored.modality } };
+    }
     if (!pack.modalities.includes(input.modality)) {
       throw new RequestError(
         ERROR_CODES.UNSUPPORTED_MODALITY,
@@ -78,6 +105,10 @@ export interface ResolveContext {
   id: string;
   createdAt: number;
   files?: UploadedFiles;
+  /** The vectors of the request's `item` inputs (resolveInputs). */
+  items?: StoredItemVectors;
+  /** Whose collection `neighbors` searches: the requester's owner (null: shared collections). */
+  collectionOwner?: string | null;
   /** Seed used when the request names none (the api draws it, so the status can report it). */
   randomSeed: () => number;
 }
@@ -89,7 +120,7 @@ export function resolveGenerationRequest(
   limits: RequestLimits,
   ctx: ResolveContext,
 ): GenerationJob {
-  const inputs = resolveInputs(request.inputs, pack, limits, ctx.files);
+  const inputs = resolveInputs(request.inputs, pack, limits, ctx.files, ctx.items);
   const maxSteps = Math.min(pack.limits.maxSteps, limits.maxSteps);
   const maxImages = Math.min(pack.limits.maxImages, limits.maxImages);
   const steps = request.steps ?? Math.min(pack.defaults.steps, maxSteps);
@@ -110,7 +141,8 @@ export function resolveGenerationRequest(
       seed: request.seed ?? ctx.randomSeed(),
       steps,
       guidance: request.guidance ?? pack.defaults.guidance,
-      usePrior: priorApplies(request.prior, inputs, pack.prior.available ? { defaultFor: pack.prior.defaultFor } : null),
+      // a stored item counts as the modality it was made from (an audio item runs the prior like audio)
+      usePrior: priorApplies(request.prior, inputs.map((input) => ({ weight: input.weight, modality: input.item?.modality ?? input.modality })), pack.prior.available ? { defaultFor: pack.prior.defaultFor } : null),
       noiseLevel,
       numImages,
       format: request.format,
@@ -119,6 +151,12 @@ export function resolveGenerationRequest(
     },
   };
   if (request.scheduler !== undefined) job.options.scheduler = request.scheduler;
+  if (request.neighbors !== undefined) {
+    const { collection, k, weight, filter } = request.neighbors;
+    const maxK = limits.maxNeighbors ?? DEFAULT_MAX_NEIGHBORS;
+    if (k > maxK) throw new RequestError(ERROR_CODES.INVALID_K, `Expected an integer in 1..${maxK} for neighbors.k but received ${k}`);
+    job.neighbors = { collection, owner: ctx.collectionOwner ?? null, k, weight, ...(filter !== undefined ? { filter } : {}) };
+  }
   if (ctx.files?.uploadDir !== undefined) job.uploadDir = ctx.files.uploadDir;
   return job;
 }

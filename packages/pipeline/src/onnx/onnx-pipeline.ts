@@ -1,6 +1,7 @@
 import { combineEmbeddings, ImageBindError } from '@a2i/imagebind';
 import {
   MODALITIES,
+  type ConditionTerm,
   type EmbedOutput,
   type GenerationHooks,
   type GenerationJob,
@@ -78,17 +79,21 @@ export class OnnxPipeline implements GenerationPipeline {
     const steps = job.inputs.length;
     const vectors = await this.embedEach(job.inputs, signal, (step) => hooks.onProgress({ stage: 'embed', step, steps }));
     const query = this.combine(job.inputs, vectors);
+    // 1b. retrieval-augmented: more terms (e.g. the mean of the query's nearest stored images) mixed in like inputs
+    const extra = hooks.augmentCondition ? await hooks.augmentCondition(query) : [];
+    signal.throwIfAborted();
+    const condition = extra.length === 0 ? query : this.combine(job.inputs, vectors, extra);
     const seeds = Array.from({ length: options.numImages }, (_, i) => (options.seed + i) >>> 0);
 
     // 2. the prior: query -> image embedding (one per image)
-    let imageEmbeddings = query;
+    let imageEmbeddings = condition;
     if (options.usePrior) {
       if (!rt.prior || !rt.priorScheduler || !settings.prior) {
         throw new UnclipError('PRIOR_UNAVAILABLE', `Model pack ${rt.pack.manifest.name} has no prior: ask for prior "off"`);
       }
       const prior = await samplePrior({
         prior: rt.prior,
-        condition: [query],
+        condition: [condition],
         seeds,
         steps: settings.prior.steps,
         guidanceScale: settings.prior.guidanceScale,
@@ -151,9 +156,9 @@ export class OnnxPipeline implements GenerationPipeline {
     return vectors;
   }
 
-  /** Embedding arithmetic over the inputs that count, at the decoder's embedding norm. */
-  private combine(inputs: readonly PipelineInput[], vectors: readonly Float32Array[]): Float32Array {
-    const items = inputs.map((input, i) => ({ vector: vectors[i]!, weight: input.weight })).filter((item) => item.weight !== 0);
+  /** Embedding arithmetic over the inputs (and extra terms) that count, at the decoder's embedding norm. */
+  private combine(inputs: readonly PipelineInput[], vectors: readonly Float32Array[], extra: readonly ConditionTerm[] = []): Float32Array {
+    const items = [...inputs.map((input, i) => ({ vector: vectors[i]!, weight: input.weight })), ...extra].filter((item) => item.weight !== 0);
     if (items.length === 0) throw new ImageBindError('EMBEDDING_ZERO', 'Every input has weight 0: nothing to generate from');
     return combineEmbeddings(items, { targetNorm: this.rt.decoder.manifest.embeddingNorm ?? 1 });
   }

@@ -1,0 +1,44 @@
+/**
+ * Text label embeddings for zero-shot classification, kept in the api so that a label is
+ * embedded by a worker once per pack: a least-recently-used map of at most `capacity`
+ * entries keyed by pack name, dim and label (a Map keeps insertion order; a hit moves its
+ * entry to the end, an insert past capacity evicts the first). Capacity 0 keeps nothing.
+ */
+export class LabelEmbeddingCache {
+  private readonly entries = new Map<string, Float32Array>();
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 0) throw new RangeError(`Expected an integer >= 0 for capacity but received ${capacity}`);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(pack: { name: string; dim: number }, label: string): Float32Array | undefined {
+    const key = cacheKey(pack, label);
+    const vector = this.entries.get(key);
+    if (vector === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    this.entries.delete(key);
+    this.entries.set(key, vector);
+    return vector;
+  }
+
+  set(pack: { name: string; dim: number }, label: string, vector: Float32Array): void {
+    if (this.capacity === 0) return;
+    const key = cacheKey(pack, label);
+    this.entries.delete(key);
+    this.entries.set(key, vector);
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
+}
+
+function cacheKey(pack: { name: string; dim: number }, label: string): string {
+  return `${pack.name}\u0000${pack.dim}\u0000${label}`;
+}

@@ -86,6 +86,12 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
     ],
   },
   'event-fanout': { args: (quick) => (quick ? ['--steps', '10'] : []), notes: () => [], summarize: genericSummary },
+  // before = the api of a15b22a (positions read per job on every queue move, published at submit)
+  connections: {
+    args: (quick) => [...(quick ? ['--cycles', '1000', '--concurrent', '200', '--backlog', '60'] : []), '--before-rev', 'a15b22a'],
+    notes: () => [],
+    summarize: genericSummary,
+  },
   server: {
     args: (quick) => (quick ? ['--runs', '2', '--jobs', '4'] : []),
     notes: () => [],

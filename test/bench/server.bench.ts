@@ -304,6 +304,9 @@ async function main() {
     A2I_RESULTS_DIR: join(tmp, 'results'),
     A2I_HEARTBEAT_INTERVAL_MS: '500',
     A2I_MAX_QUEUE_DEPTH: String(Math.max(100, JOBS * 2)),
+    // one bench client on one address makes more jobs and connections than a person would
+    A2I_RATE_GENERATIONS: 'off',
+    A2I_RATE_CONNECTIONS: 'off',
     A2I_LOG_LEVEL: 'warn',
   };
   await mkdir(join(tmp, 'logs'));

@@ -1,4 +1,5 @@
 import { CodedError, ERROR_CODES, httpStatusOf, isCodedError, serverFaultMessage, type ErrorCode } from '@a2i/protocol/errors';
+import { REDIS_RETRY_AFTER_SECONDS, isRedisUnavailable } from '@a2i/protocol';
 
 /**
  * An answer other than success, with a registered code (its HTTP status and fault come from
@@ -32,6 +33,7 @@ export interface ErrorAnswer {
 
 /**
  * The one mapping from an error to an answer, for HTTP and socket.io alike:
+ * - Redis unreachable (isRedisUnavailable): 503 NOT_READY with Retry-After;
  * - an input fault (`fault: 'input'`): its code's status (4xx, or 503 / 504) and its message;
  * - a server fault, or an error without a registered code (INTERNAL): 5xx with a generic
  *   message naming the code; the caller logs the error.
@@ -43,6 +45,10 @@ export function errorAnswer(error: unknown, what: string): ErrorAnswer {
   if (bodyParserType === 'entity.too.large') {
     const limit = (error as { limit?: unknown }).limit;
     return inputAnswer(ERROR_CODES.UPLOAD_TOO_LARGE, `Expected a JSON body of at most ${typeof limit === 'number' ? limit : 'the configured'} bytes`);
+  }
+  // Redis away (a fast-failing connection, a timeout, redis-connections.ts): come back later, not a 500.
+  if (isRedisUnavailable(error)) {
+    return { ...inputAnswer(ERROR_CODES.NOT_READY, 'The server cannot reach its Redis right now; try again shortly'), retryAfterSeconds: REDIS_RETRY_AFTER_SECONDS };
   }
   if (isCodedError(error) && error.fault === 'input') {
     const answer = inputAnswer(error.code, error.message);

@@ -2,18 +2,39 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Server as SocketServer } from 'socket.io';
-import { JobStateStore, redisLayout, type EmbeddingJob, type EmbeddingResult, type GenerationJob, type ServerConfig } from '@a2i/protocol';
+import {
+  JobStateStore,
+  createRedisConnection,
+  isRedisUnavailable,
+  redisLayout,
+  untilRedisReady,
+  type EmbeddingJob,
+  type EmbeddingResult,
+  type GenerationJob,
+  type IngestJob,
+  type IngestResult,
+  type ServerConfig,
+} from '@a2i/protocol';
+import { lazyCollectionStore } from '@a2i/collections';
 import { GenerationService } from './generation-service.js';
+import { LabelEmbeddingCache } from './label-embedding-cache.js';
+import { CollectionsService } from './search-service.js';
 import { createHttpApp } from './http-routes.js';
 import { JobEventHub } from './job-event-hub.js';
 import { createApiMetrics } from './metrics.js';
 import { PackSource } from './pack-source.js';
 import { QueuePositions } from './queue-position.js';
 import { attachSocketServer } from './socket-server.js';
+import { createClientGuards } from './client-guards.js';
+import { closeServing } from './graceful-close.js';
+import { ShutdownNotice } from './shutdown-notice.js';
+
+/** How long the api waits for Redis when it starts (then it stops with a message). */
+const REDIS_STARTUP_WAIT_MS = 10_000;
 
 export interface CreateAppOptions {
   config: ServerConfig;
@@ -30,7 +51,11 @@ export interface ApiApp {
   service: GenerationService;
   /** Starts listening (port 0 = any free port); resolves with the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
+  /**
+   * Tells every follower `server:shutdown` and lets go of it, gives requests in flight up to
+   * `graceMs` (default A2I_SHUTDOWN_GRACE_MS), then closes its connections (graceful-close.ts).
+   */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -42,19 +67,30 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   const layout = redisLayout(config.redis.prefix);
   await mkdir(config.dirs.uploads, { recursive: true });
   const owned: Array<{ quit(): Promise<unknown> } | { close(): Promise<unknown> }> = [];
-  const redis = options.redis ?? new Redis(config.redis.url);
+  // One module builds every connection with the options of its use (@a2i/protocol redis-connections.ts):
+  // the request path fails fast while Redis is away, the subscriber re-subscribes, QueueEvents waits.
+  const connections = { url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, logger };
+  const redis = options.redis ?? createRedisConnection('request', 'api-commands', connections);
   if (!options.redis) owned.push(redis);
-  const subscriber = new Redis(config.redis.url);
+  const subscriber = createRedisConnection('subscriber', 'api-events', connections);
+  await Promise.all([untilRedisReady(redis, REDIS_STARTUP_WAIT_MS), untilRedisReady(subscriber, REDIS_STARTUP_WAIT_MS)]);
   const generations = options.queue ?? new Queue<GenerationJob>(layout.generationQueue, { connection: redis, prefix: layout.prefix });
   if (!options.queue) owned.push(generations);
   const embeddings = new Queue<EmbeddingJob, EmbeddingResult>(layout.embeddingQueue, { connection: redis, prefix: layout.prefix });
   // BullMQ leaves a connection it was given open on close(): it is ours to quit.
-  const embeddingEventsConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  const embeddingEventsConnection = createRedisConnection('blocking', 'api-embedding-events', connections);
   const embeddingEvents = new QueueEvents(layout.embeddingQueue, { connection: embeddingEventsConnection, prefix: layout.prefix });
   owned.push(embeddings, embeddingEvents, embeddingEventsConnection);
+  // BullMQ re-emits its connections' errors: the connections log their state changes, anything else is logged here.
+  const queueError = (error: Error) => {
+    if (!isRedisUnavailable(error)) logger.error({ err: error }, 'queue error');
+  };
+  generations.on('error', queueError);
+  embeddings.on('error', queueError);
+  embeddingEvents.on('error', queueError);
 
-  const store = new JobStateStore(redis, layout);
-  const positions = new QueuePositions(redis, layout.prefix, layout.generationQueue);
+  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds });
+  const positions = new QueuePositions(redis, layout.prefix, layout.generationQueue, config.queuePositionIntervalMs);
   const pack = new PackSource(redis, layout, config.worker.heartbeatIntervalMs);
   let hub: JobEventHub;
   const metrics = createApiMetrics({ queueDepth: () => positions.depth(), workersAlive: () => pack.workersAlive(), subscribers: () => hub.subscriberCount });
@@ -71,9 +107,26 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
     },
   );
   await hub.start();
-  const service = new GenerationService({ config, layout, redis, store, generations, embeddings, embeddingEvents, positions, pack });
+  // Collections: the store opens on first use (generations read it too: `item` inputs, `neighbors`).
+  const collectionStore = lazyCollectionStore(config, logger);
+  const service = new GenerationService({ config, layout, redis, store, generations, embeddings, embeddingEvents, positions, pack, collections: () => collectionStore.get() });
 
-  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger });
+  const shutdown = new ShutdownNotice(config.shutdownGraceMs);
+  // Ingest jobs go to the workers' `ingest` queue.
+  const ingestQueue = new Queue<IngestJob, IngestResult>(layout.ingestQueue, { connection: redis, prefix: layout.prefix });
+  ingestQueue.on('error', queueError);
+  owned.push(ingestQueue, { close: async () => collectionStore.close() });
+  const collections = new CollectionsService({
+    config,
+    generations: service,
+    collections: () => collectionStore.get(),
+    ingestQueue,
+    jobs: store,
+    labels: new LabelEmbeddingCache(config.collections.labelCacheSize),
+  });
+  // Per-client limits, CORS, security headers, body and connection caps (client-guards.ts).
+  const guards = createClientGuards({ config, redis, logger });
+  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger, shutdown, collections, guards });
   const httpLogger = pinoHttp({
     logger,
     redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-job-token"]', 'req.headers.cookie'],
@@ -82,11 +135,11 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
     },
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
   });
-  const server = createServer((req, res) => {
+  const server = createServer(guards.httpServerOptions, (req, res) => {
     httpLogger(req, res);
     app(req, res);
   });
-  const io = attachSocketServer(server, { service, hub, metrics, logger });
+  const io = attachSocketServer(server, { service, hub, metrics, logger, shutdown, guards: guards.sockets });
 
   return {
     server,
@@ -101,10 +154,8 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
         });
       });
     },
-    async close() {
-      io.close();
-      await new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
-      server.closeAllConnections();
+    async close(closeOptions = {}) {
+      await closeServing({ server, io, shutdown, graceMs: closeOptions.graceMs ?? config.shutdownGraceMs, logger });
       await hub.close();
       for (const resource of owned) await ('quit' in resource ? resource.quit() : resource.close()).catch(() => undefined);
     },

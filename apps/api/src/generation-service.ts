@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { collectionOwnerOf, type CollectionStore } from '@a2i/collections';
 import {
   ERROR_CODES,
   TERMINAL_STATUSES,
@@ -21,14 +22,18 @@ import {
   type GenerationStatus,
   type ImageLink,
   type ImageFormat,
+  type InputSpec,
   type JobState,
   type JobStateStore,
   type PackDescription,
+  type PipelineInput,
   type Priority,
   type RedisLayout,
   type ServerConfig,
+  type StoredItemVectors,
   pipelineLimitsOf,
   requestLimitsOf,
+  withinRedisTimeout,
 } from '@a2i/protocol';
 import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
@@ -38,6 +43,7 @@ import type { PackSource } from './pack-source.js';
 import type { QueuePositions } from './queue-position.js';
 import { removeJobUploads, type ReceivedUploads } from './request-body.js';
 import { refuseUndecodableUploads } from './upload-refusal.js';
+import { checkNeighbors, lookUpItemInputs } from './stored-inputs.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
@@ -53,6 +59,8 @@ export interface GenerationServiceDeps {
   embeddingEvents: QueueEvents;
   positions: QueuePositions;
   pack: PackSource;
+  /** The collection store, for `item` inputs and `neighbors` (stored-inputs.ts). */
+  collections?: () => Promise<CollectionStore>;
 }
 
 /**
@@ -70,6 +78,14 @@ export class GenerationService {
     if (credentials.apiKeyHash === undefined || !keys.some((key) => sha256Hex(key) === credentials.apiKeyHash)) {
       throw new ApiError(ERROR_CODES.UNAUTHORIZED, 'Expected a valid API key (Authorization: Bearer <key> or X-API-Key)');
     }
+  }
+
+  /** 403 PRIORITY_NOT_ALLOWED when `high` is asked without a key of A2I_PRIORITY_KEYS (refused, not quietly downgraded). */
+  requirePriority(priority: Priority, credentials: Credentials): void {
+    if (priority !== 'high') return;
+    const allowed = this.deps.config.clients.priorityKeys;
+    if (credentials.apiKeyHash !== undefined && allowed.some((key) => sha256Hex(key) === credentials.apiKeyHash)) return;
+    throw new ApiError(ERROR_CODES.PRIORITY_NOT_ALLOWED, 'Expected an API key of A2I_PRIORITY_KEYS for priority "high" (ask for "normal" or "low")');
   }
 
   /** 503 QUEUE_FULL (with Retry-After) before anything is uploaded (a cheap early look; `submit` admits atomically). */
@@ -102,9 +118,16 @@ export class GenerationService {
     const { config, store, generations } = this.deps;
     const pack = await this.requirePack();
     const request = parseOrThrow(generationRequestSchema, body);
+    this.requirePriority(request.priority, credentials);
+    // generation from search: stored items become vectors now; neighbours are searched by the worker
+    const owner = collectionOwnerOf(config, credentials.apiKeyHash);
+    const items = await this.storedItems(request.inputs, pack, owner);
+    if (request.neighbors !== undefined) await checkNeighbors(request.neighbors, this.collectionStore(), owner, pack);
     const job = resolveGenerationRequest(request, pack, this.requestLimits(), {
       id,
       createdAt: Date.now(),
+      items,
+      collectionOwner: owner,
       ...(files ? { files } : {}),
       randomSeed: () => randomInt(0, 0xffff_ffff),
     });
@@ -126,7 +149,8 @@ export class GenerationService {
         },
         config.jobStateTtlSeconds,
       );
-      await generations.add('generate', job, {
+      // BullMQ's add, bounded like every request-path Redis call (503 NOT_READY past it).
+      const added = generations.add('generate', job, {
         jobId: id,
         priority: PRIORITY[job.options.priority],
         attempts: config.worker.attempts,
@@ -134,12 +158,20 @@ export class GenerationService {
         removeOnComplete: { age: config.resultTtlSeconds },
         removeOnFail: { age: config.resultTtlSeconds },
       });
+      await withinRedisTimeout(added, config.redis.commandTimeoutMs, 'queueing the job').catch((error: unknown) => {
+        // The client is answered 503 and its upload goes: should the add still land once Redis
+        // answers again, that job is taken back out rather than run without its files.
+        void added.then((late) => late.remove(), () => undefined).catch(() => undefined);
+        throw error;
+      });
       files?.handOver();
     } finally {
       await this.deps.positions.release();
     }
-    // Tells every api instance the queue changed, so watched jobs get fresh positions.
-    await store.publishPosition(id, await this.deps.positions.position(id));
+    // Tells every api instance the queue changed, so followed jobs get fresh positions (each
+    // instance reads them itself, see JobEventHub.refreshPositions). No job:queued is published:
+    // nobody can follow the job before this answer, and a subscription's snapshot has its position.
+    await this.deps.redis.spublish(this.deps.layout.queueMovedChannel, id);
     return { id, token, links: generationLinks(id) };
   }
 
@@ -150,8 +182,23 @@ export class GenerationService {
     return state;
   }
 
+  /**
+   * Like authorizedState, but a finished job whose state has expired is 410 RESULT_EXPIRED for
+   * its owner (its tombstone outlives the state: A2I_TOMBSTONE_TTL_SECONDS); NOT_FOUND for others.
+   */
+  async unexpiredState(id: string, credentials: Credentials): Promise<JobState> {
+    try {
+      return await this.authorizedState(id, credentials);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.code !== ERROR_CODES.NOT_FOUND) throw error;
+      const gone = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await this.deps.store.tombstone(id) : null;
+      if (gone && canAccess(gone, credentials)) throw new ApiError(ERROR_CODES.RESULT_EXPIRED, `The generation (${gone.status}) and its results have expired`);
+      throw error;
+    }
+  }
+
   async status(id: string, credentials: Credentials): Promise<GenerationStatus> {
-    const state = await this.authorizedState(id, credentials);
+    const state = await this.unexpiredState(id, credentials);
     const position = state.status === 'queued' ? await this.deps.positions.position(id) : null;
     return toGenerationStatus(state, position);
   }
@@ -181,7 +228,7 @@ export class GenerationService {
 
   /** Path and type of image `index` of a succeeded job. */
   async image(id: string, index: number, credentials: Credentials): Promise<{ path: string; mime: string }> {
-    const state = await this.authorizedState(id, credentials);
+    const state = await this.unexpiredState(id, credentials);
     if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
     if (!Number.isInteger(index) || index < 0 || index >= (state.images?.length ?? 0)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such image');
     const format = state.format as ImageFormat;
@@ -211,17 +258,28 @@ export class GenerationService {
    * `embeddings` queue (no retries, removed soon after) and this call waits for its result
    * up to A2I_EMBED_TIMEOUT_MS through BullMQ's QueueEvents.
    */
-  async embed(body: unknown, files?: ReceivedUploads): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
-    const { config, embeddings, embeddingEvents } = this.deps;
+  async embed(body: unknown, files?: ReceivedUploads, credentials: Credentials = {}): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
     const pack = await this.requirePack();
     if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
     const request = parseOrThrow(embeddingRequestSchema, body);
-    const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files);
+    const items = await this.storedItems(request.inputs, pack, collectionOwnerOf(this.deps.config, credentials.apiKeyHash));
+    const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files, items);
+    return this.embedResolved(inputs, files);
+  }
+
+  /**
+   * The embedding job of inputs already resolved against the pack (search and classify use
+   * it with their own limits): refuses undecodable uploads, queues, waits.
+   */
+  async embedResolved(inputs: PipelineInput[], files?: ReceivedUploads): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
+    const { config, embeddings, embeddingEvents } = this.deps;
+    const pack = await this.requirePack();
+    if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
     await refuseUndecodableUploads(inputs, pipelineLimitsOf(config));
     const data: EmbeddingJob = { inputs };
     if (files?.uploadDir) data.uploadDir = files.uploadDir;
     // The job id is the upload folder's name: the sweeper finds the folder's owner by it.
-    const job = await embeddings.add('embed', data, { ...(files ? { jobId: files.jobId } : {}), attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } });
+    const job = await withinRedisTimeout(embeddings.add('embed', data, { ...(files ? { jobId: files.jobId } : {}), attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }), config.redis.commandTimeoutMs, 'queueing the embedding');
     files?.handOver();
     let result: unknown;
     try {
@@ -245,6 +303,17 @@ export class GenerationService {
     }
     const parsed = embeddingResultSchema.parse(result);
     return { dim: pack.dim, vectors: parsed.vectors, combined: parsed.combined };
+  }
+
+  /** The stored vectors of a request's `item` inputs, read as `owner` (resolveInputs takes them). */
+  storedItems(inputs: readonly InputSpec[], pack: PackDescription, owner: string | null): Promise<StoredItemVectors> {
+    return lookUpItemInputs(inputs, this.collectionStore(), owner, pack);
+  }
+
+  private collectionStore(): () => Promise<CollectionStore> {
+    const { collections } = this.deps;
+    if (!collections) return () => Promise.reject(new CodedError(ERROR_CODES.INTERNAL, 'This api was started without a collection store'));
+    return collections;
   }
 
   private requestLimits() {

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ERROR_CODES, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
+import { ERROR_CODES, REDIS_RETRY_AFTER_SECONDS, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
 import { ApiError, errorAnswer } from './api-error.js';
 import { sseFrame } from './event-encoding.js';
 import type { GenerationService } from './generation-service.js';
@@ -9,7 +9,11 @@ import { credentialsOf, newJobId } from './job-access.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
 import { createBodyReader } from './request-body.js';
+import type { ClientGuards } from './client-guards.js';
 import type { PackSource } from './pack-source.js';
+import { createCollectionsRouter } from './collections-routes.js';
+import type { CollectionsService } from './search-service.js';
+import { sseShutdownFrame, type ShutdownNotice } from './shutdown-notice.js';
 
 const SSE_KEEPALIVE_MS = 15_000;
 
@@ -21,6 +25,12 @@ export interface RouteDeps {
   redis: Redis;
   metrics: ApiMetrics;
   logger: Logger;
+  /** SSE streams end with `server:shutdown` when the instance stops. */
+  shutdown: ShutdownNotice;
+  /** Collections, search and classification (collections-routes.ts); absent: those routes are not mounted. */
+  collections?: CollectionsService;
+  /** Per-client limits, CORS and security headers (client-guards.ts). */
+  guards: ClientGuards;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -28,10 +38,11 @@ type Handler = (req: Request, res: Response) => Promise<void>;
 const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
 
 export function createHttpApp(deps: RouteDeps): express.Express {
-  const { config, service, hub, pack, redis, metrics, logger } = deps;
+  const { config, service, hub, pack, redis, metrics, logger, shutdown } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', deps.guards.trustProxy);
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -41,11 +52,14 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     });
     next();
   });
+  // origin refusal, CORS, security headers, the minimum body rate: before every route
+  app.use(deps.guards.http);
   const json = express.json({ limit: config.limits.jsonBytes });
   // Owns each request's upload folder until its job is enqueued (see request-body.ts).
   const readBody = createBodyReader({
     uploadsDir: config.dirs.uploads,
     limits: { fileBytes: config.limits.uploadBytes, files: config.limits.uploadFiles, fieldBytes: config.limits.fieldBytes },
+    budget: deps.guards.uploads,
   });
 
   app.get('/healthz', (_req, res) => {
@@ -54,15 +68,19 @@ export function createHttpApp(deps: RouteDeps): express.Express {
   app.get(
     '/readyz',
     route(async (_req, res) => {
-      const redisOk = await redis.ping().then(
-        (reply) => reply === 'PONG',
-        () => false,
-      );
-      const workers = redisOk ? await pack.workersAlive() : 0;
-      const description = redisOk ? await pack.description() : null;
+      // Answered at once from the connection's state while Redis is away (no ping waiting on a dead socket);
+      // when connected, the checks are bounded by A2I_REDIS_COMMAND_TIMEOUT_MS (a fast-failing connection).
+      const redisOk =
+        redis.status === 'ready' &&
+        (await redis.ping().then(
+          (reply) => reply === 'PONG',
+          () => false,
+        ));
+      const workers = redisOk ? await pack.workersAlive().catch(() => 0) : 0;
+      const description = redisOk && workers > 0 ? await pack.description().catch(() => null) : null;
       if (!redisOk || workers === 0 || !description) {
         const why = !redisOk ? 'Redis does not answer' : workers === 0 ? 'no worker has its models loaded' : 'no model pack published';
-        res.status(503).json(errorBody(ERROR_CODES.NOT_READY, `Not ready: ${why}`));
+        res.status(503).set('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).json(errorBody(ERROR_CODES.NOT_READY, `Not ready: ${why}`));
         return;
       }
       res.json({ ready: true, workers, pack: description.name });
@@ -76,6 +94,9 @@ export function createHttpApp(deps: RouteDeps): express.Express {
   );
 
   const v1 = express.Router();
+  // per-client rate limits (Redis, shared by all instances), before any body is read
+  v1.post('/generations', deps.guards.limit('generations'));
+  v1.post(['/embeddings', '/classify', '/collections/:name/search', '/collections/:name/items'], deps.guards.limit('embeddings'));
   v1.get(
     '/pack',
     route(async (_req, res) => {
@@ -145,11 +166,19 @@ export function createHttpApp(deps: RouteDeps): express.Express {
         closed = true;
         clearInterval(keepalive);
         unsubscribe?.();
+        stopWatchingShutdown();
         res.end();
       };
       const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
       let unsubscribe: (() => void) | undefined;
+      let stopWatchingShutdown: () => void = () => undefined;
       req.on('close', close);
+      // The instance is stopping: the stream says so and ends, so the client reconnects elsewhere.
+      stopWatchingShutdown = shutdown.onShutdown((event) => {
+        if (closed) return;
+        res.write(sseShutdownFrame(event));
+        close();
+      });
       unsubscribe = await hub.subscribe(id, {
         send(event) {
           if (closed) return;
@@ -168,13 +197,14 @@ export function createHttpApp(deps: RouteDeps): express.Express {
       service.requireApiKey(credentialsOf(req));
       const received = await readBody(req, res, `embed-${newJobId()}`);
       try {
-        res.json(await service.embed(received.body, received.files));
+        res.json(await service.embed(received.body, received.files, credentialsOf(req)));
       } finally {
         await received.dispose();
       }
     }),
   );
 
+  if (deps.collections) v1.use(createCollectionsRouter({ collections: deps.collections, json, readBody }));
   app.use('/v1', v1);
   app.use(express.static(config.dirs.web, { index: 'index.html', maxAge: '1h' }));
 

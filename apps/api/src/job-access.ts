@@ -32,7 +32,7 @@ export function credentialsOf(req: Request): Credentials {
 }
 
 /** The token's holder, or the owner's API key, may see the job; nobody else learns it exists. */
-export function canAccess(state: JobState, credentials: Credentials): boolean {
+export function canAccess(state: Pick<JobState, 'tokenHash' | 'owner'>, credentials: Credentials): boolean {
   if (credentials.token !== undefined) {
     const given = Buffer.from(sha256Hex(credentials.token), 'hex');
     const stored = Buffer.from(state.tokenHash, 'hex');

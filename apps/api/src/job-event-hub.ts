@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
+  ERROR_CODES,
   TERMINAL_EVENT_TYPES,
   TERMINAL_STATUSES,
   decodeEnvelope,
@@ -11,6 +12,9 @@ import {
   type RedisLayout,
 } from '@a2i/protocol';
 import type { QueuePositions } from './queue-position.js';
+
+/** Queue moves that come within this of each other share one position read. */
+const QUEUE_MOVE_BATCH_MS = 50;
 
 /** Where one subscriber's events go (a socket.io socket, an SSE response). */
 export interface EventSink {
@@ -61,6 +65,20 @@ export class ShardSubscriptions {
   /** Channels currently subscribed in Redis. */
   get subscribed(): ReadonlySet<string> {
     return this.active;
+  }
+
+  /**
+   * After the connection came back: brings Redis to what the holds say on the new connection
+   * (SSUBSCRIBE every held channel again, SUNSUBSCRIBE those ioredis re-subscribed but no one
+   * holds: a release that failed while Redis was away). Resolves once Redis has confirmed them,
+   * so a state read after it misses no event. ioredis 6 re-subscribes SSUBSCRIBE channels by
+   * itself (autoResubscribe); doing it here too is harmless and tells when it is done.
+   */
+  restore(): Promise<void> {
+    const channels = new Set([...this.holds.keys(), ...this.active]);
+    this.active.clear();
+    for (const channel of channels) if (!this.holds.has(channel)) this.active.add(channel);
+    return Promise.all([...channels].map((channel) => this.reconcile(channel))).then(() => undefined);
   }
 
   private reconcile(channel: string): Promise<void> {
@@ -122,7 +140,12 @@ export class JobEventHub {
   private readonly channels: ShardSubscriptions;
   private readonly queueMovedChannel: Buffer;
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** When the followed queued jobs' positions were last read (see scheduleRefresh). */
+  private lastRefreshAt = 0;
   private closed = false;
+  /** Times the subscriber came back after losing its connection (a subscribe that spans one catches up). */
+  private reconnects = 0;
+  private subscriberDown = false;
 
   constructor(
     private readonly subscriber: Redis,
@@ -140,6 +163,15 @@ export class JobEventHub {
 
   async start(): Promise<void> {
     this.subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.receive(channel, message));
+    // Events published while the subscriber was away are lost to it: once it is back, every
+    // followed job's state is read again and what is newer than each follower saw is sent.
+    this.subscriber.on('reconnecting', () => (this.subscriberDown = true));
+    this.subscriber.on('ready', () => {
+      if (!this.subscriberDown || this.closed) return;
+      this.subscriberDown = false;
+      this.reconnects += 1;
+      void this.resync(this.reconnects);
+    });
     // Subscriptions come and go with subscribers; the connection is checked now, not at the first one.
     await this.subscriber.ping();
   }
@@ -174,6 +206,7 @@ export class JobEventHub {
       this.rooms.set(jobId, room);
     }
     const subscription: Subscription = { jobId, sink, lastSeq: 0, buffer: [], done: false, holdsJob: true, holdsQueue: true };
+    const reconnects = this.reconnects;
     room.subscriptions.add(subscription);
     const joined = room;
     const unsubscribe = () => this.unsubscribe(joined, subscription);
@@ -196,6 +229,8 @@ export class JobEventHub {
       subscription.buffer = null;
       for (const envelope of buffered) this.gate(subscription, envelope);
       if (subscription.done) this.releaseHolds(subscription);
+      // 4. The subscriber lost its connection meanwhile: events may have fallen in the gap.
+      else if (this.reconnects !== reconnects) void this.catchUpRoom(jobId).catch(() => undefined);
     } catch (error) {
       unsubscribe();
       throw error;
@@ -271,6 +306,66 @@ export class JobEventHub {
     this.deliver(subscription, envelope.event);
   }
 
+  /**
+   * The subscriber is back (reconnect number `reconnects`): subscriptions restored, then every
+   * followed job caught up. Retried every 250 ms while it fails (the command connection may
+   * come back later than the subscriber), until it succeeds or a newer reconnect takes over.
+   */
+  private async resync(reconnects: number): Promise<void> {
+    for (let attempt = 1; !this.closed && this.reconnects === reconnects; attempt++) {
+      try {
+        await this.channels.restore();
+        await Promise.all([...this.rooms.keys()].map((jobId) => this.catchUpRoom(jobId)));
+        this.logger.info({ jobs: this.rooms.size, attempt }, 'followed jobs caught up after the Redis reconnect');
+        return;
+      } catch (error) {
+        if (attempt === 1) this.logger.warn({ err: error }, 'catching up after the Redis reconnect failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 250).unref());
+      }
+    }
+  }
+
+  /**
+   * Reads the job's state again and sends each of its followers what is newer than it saw
+   * (the snapshot's events, seq-gated as at subscribe: nothing goes back or comes twice),
+   * a terminal event included. A job whose state is gone (a Redis restarted without
+   * persistence) ends its followers with job:failed JOB_STATE_LOST rather than leaving them waiting.
+   */
+  private async catchUpRoom(jobId: string): Promise<void> {
+    if (!this.rooms.has(jobId)) return;
+    const state = await this.store.get(jobId);
+    const position = state?.status === 'queued' ? await this.positions.position(jobId) : null;
+    const room = this.rooms.get(jobId);
+    if (!room) return;
+    if (state?.status === 'queued') room.lastPosition = position;
+    for (const subscription of room.subscriptions) {
+      if (subscription.buffer || subscription.done) continue;
+      if (!state) {
+        const lost: JobEvent = {
+          type: 'job:failed',
+          payload: {
+            id: jobId,
+            seq: subscription.lastSeq + 1,
+            at: Date.now(),
+            code: ERROR_CODES.JOB_STATE_LOST,
+            message: 'The server lost the state of this generation (its Redis restarted without it); submit it again',
+          },
+        };
+        subscription.lastSeq += 1;
+        subscription.done = true;
+        this.releaseHolds(subscription);
+        this.deliver(subscription, lost);
+        continue;
+      }
+      if (state.seq <= subscription.lastSeq) continue;
+      subscription.lastSeq = state.seq;
+      subscription.done = TERMINAL_STATUSES.has(state.status);
+      this.watchQueue(subscription, state.status === 'queued');
+      if (subscription.done) this.releaseHolds(subscription);
+      for (const event of snapshotEvents(state, position, Date.now())) this.deliver(subscription, event);
+    }
+  }
+
   private deliver(subscription: Subscription, event: JobEvent): void {
     try {
       subscription.sink.send(event);
@@ -280,30 +375,40 @@ export class JobEventHub {
     }
   }
 
-  /** The queue moved: watched queued jobs get their new position (debounced, local only). */
+  /**
+   * The queue moved: the followed queued jobs get their new positions, read at most once per
+   * `positions.readIntervalMs` on this instance (a burst of moves costs one read), in one
+   * batched read for all of them, and sent only to local followers whose job's position
+   * changed (built here, never published). Nobody follows a queued job here: no read at all.
+   */
   private scheduleRefresh(): void {
     if (this.refreshTimer || this.closed) return;
+    // a short delay even when a read is due: the moves of one burst share it
+    const wait = Math.max(QUEUE_MOVE_BATCH_MS, this.lastRefreshAt + this.positions.readIntervalMs - Date.now());
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = null;
+      this.lastRefreshAt = Date.now();
       void this.refreshPositions().catch((error: unknown) => this.logger.warn({ err: error }, 'position refresh failed'));
-    }, 50);
+    }, wait);
     this.refreshTimer.unref();
   }
 
   private async refreshPositions(): Promise<void> {
+    const watched: Array<{ jobId: string; room: Room; seq: number }> = [];
     for (const [jobId, room] of this.rooms) {
-      if (![...room.subscriptions].some((subscription) => subscription.holdsQueue)) continue;
-      const state = await this.store.get(jobId);
-      if (!state || state.status !== 'queued') continue;
-      const position = await this.positions.position(jobId);
-      if (position === room.lastPosition) continue;
-      room.lastPosition = position;
-      const envelope: DecodedEnvelope = {
-        seq: state.seq,
-        ephemeral: true,
-        event: { type: 'job:queued', payload: { id: jobId, seq: state.seq, at: Date.now(), position } },
-      };
-      for (const subscription of room.subscriptions) this.gate(subscription, envelope);
+      const following = [...room.subscriptions].filter((subscription) => subscription.holdsQueue && !subscription.buffer && !subscription.done);
+      // the seq the position is read at: should the job move on meanwhile, the gate drops it
+      if (following.length > 0) watched.push({ jobId, room, seq: Math.max(...following.map((subscription) => subscription.lastSeq)) });
     }
+    if (watched.length === 0) return;
+    const positions = await this.positions.positions(watched.map((entry) => entry.jobId));
+    watched.forEach(({ jobId, room, seq }, i) => {
+      const position = positions[i] ?? null;
+      // not in the queue (taken by a worker, delayed for a retry): its own events say so
+      if (position === null || position === room.lastPosition || this.rooms.get(jobId) !== room) return;
+      room.lastPosition = position;
+      const envelope: DecodedEnvelope = { seq, ephemeral: true, event: { type: 'job:queued', payload: { id: jobId, seq, at: Date.now(), position } } };
+      for (const subscription of room.subscriptions) this.gate(subscription, envelope);
+    });
   }
 }

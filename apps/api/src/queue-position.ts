@@ -31,6 +31,11 @@ export class QueuePositions {
     private readonly redis: Redis,
     prefix: string,
     queueName: string,
+    /**
+     * How often an api instance reads the positions of the queued jobs its clients follow, at
+     * most (A2I_QUEUE_POSITION_INTERVAL_MS): the rate of job:queued refreshes a follower gets.
+     */
+    readonly readIntervalMs = 500,
   ) {
     this.waitKey = `${prefix}:${queueName}:wait`;
     this.prioritizedKey = `${prefix}:${queueName}:prioritized`;
@@ -53,17 +58,28 @@ export class QueuePositions {
 
   /** 1 = next to start; null when the job is not waiting (running, delayed for a retry, gone). */
   async position(jobId: string): Promise<number | null> {
-    const replies = await this.redis
-      .multi()
-      .llen(this.waitKey)
-      .lpos(this.waitKey, jobId)
-      .zrank(this.prioritizedKey, jobId)
-      .exec();
-    const [waitLength, indexInWait, rank] = (replies ?? []).map(([error, value]) => (error ? null : value)) as [number | null, number | null, number | null];
-    if (waitLength === null) return null;
-    if (indexInWait !== null) return waitLength - indexInWait;
-    if (rank !== null) return waitLength + rank + 1;
-    return null;
+    return (await this.positions([jobId]))[0]!;
+  }
+
+  /**
+   * The positions of many jobs in one round trip (one MULTI: LLEN, then LPOS + ZRANK per job),
+   * in the order of `jobIds`. O(k log n) for k prioritized jobs in a queue of n; the LPOS scan
+   * only finds work in `wait` (jobs without priority: none here but retries).
+   */
+  async positions(jobIds: readonly string[]): Promise<Array<number | null>> {
+    if (jobIds.length === 0) return [];
+    const multi = this.redis.multi().llen(this.waitKey);
+    for (const jobId of jobIds) multi.lpos(this.waitKey, jobId).zrank(this.prioritizedKey, jobId);
+    const replies = ((await multi.exec()) ?? []).map(([error, value]) => (error ? null : value)) as Array<number | null>;
+    const waitLength = replies[0];
+    return jobIds.map((_, i) => {
+      const indexInWait = replies[1 + 2 * i] ?? null;
+      const rank = replies[2 + 2 * i] ?? null;
+      if (waitLength === null || waitLength === undefined) return null;
+      if (indexInWait !== null) return waitLength - indexInWait;
+      if (rank !== null) return waitLength + rank + 1;
+      return null;
+    });
   }
 
   /** Jobs waiting to start (the depth the queue limit counts). */

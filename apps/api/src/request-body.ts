@@ -4,6 +4,8 @@ import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { ERROR_CODES, type UploadedFiles } from '@a2i/protocol';
 import { ApiError } from './api-error.js';
+import { bodyCutoff } from './body-rate-floor.js';
+import type { UploadBudget } from './upload-budget.js';
 
 /**
  * The body of a POST that may carry files, and the one owner of its upload folder.
@@ -73,19 +75,26 @@ const TOO_LARGE = new Set(['LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT', 'LIMIT_FIELD_V
  * - anything else: 415 UNSUPPORTED_CONTENT_TYPE.
  * A refusal while reading removes what was stored before it is thrown.
  */
-export function createBodyReader(options: { uploadsDir: string; limits: UploadLimits }): ReadBody {
+export function createBodyReader(options: { uploadsDir: string; limits: UploadLimits; budget?: UploadBudget }): ReadBody {
   const { uploadsDir, limits } = options;
   return async (req, res, jobId) => {
     if (req.is('multipart/form-data') === 'multipart/form-data') {
+      // too slow a body is cut off (body-rate-floor.ts): its reading stops at once
+      const cutoff = bodyCutoff(req);
+      if (cutoff?.aborted) throw cutoff.reason;
+      // room in the caps on upload bytes in flight and on disk, before a byte is stored (upload-budget.ts)
+      const release = (await options.budget?.admit(req, jobId)) ?? (() => undefined);
       const dir = join(uploadsDir, jobId);
       const removeDir = () => rm(dir, { recursive: true, force: true });
       let received: { body: unknown; files: Map<string, string> };
       try {
-        const multipart = await receiveMultipart(req, res, dir, limits);
+        const multipart = await receiveMultipart(req, res, dir, limits, cutoff);
         received = { body: requestField(multipart.fields), files: multipart.files };
       } catch (error) {
         await removeDir();
         throw error;
+      } finally {
+        release();
       }
       const { body } = received;
       if (received.files.size === 0) {
@@ -123,7 +132,7 @@ export async function removeJobUploads(uploadsDir: string, jobId: string): Promi
 }
 
 /** Streams a multipart body into `dir`; throws ApiError (413 or 400) and leaves `dir` to the caller. */
-async function receiveMultipart(req: Request, res: Response, dir: string, limits: UploadLimits) {
+async function receiveMultipart(req: Request, res: Response, dir: string, limits: UploadLimits, cutoff?: AbortSignal) {
   await mkdir(dir, { recursive: true });
   let count = 0;
   const upload = multer({
@@ -134,8 +143,16 @@ async function receiveMultipart(req: Request, res: Response, dir: string, limits
     limits: { fileSize: limits.fileBytes, files: limits.files, fieldSize: limits.fieldBytes, fields: 16, parts: limits.files + 16 },
   }).any();
   try {
-    await new Promise<void>((resolve, reject) => upload(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+    const read = new Promise<void>((resolve, reject) => upload(req, res, (error?: unknown) => (error ? reject(error) : resolve())));
+    if (cutoff) {
+      // cut off: stop here (multer finishes on its own once the connection closes)
+      read.catch(() => undefined);
+      await Promise.race([read, new Promise<never>((_resolve, reject) => cutoff.addEventListener('abort', () => reject(cutoff.reason), { once: true }))]);
+    } else {
+      await read;
+    }
   } catch (error) {
+    if (error instanceof ApiError) throw error;
     if (error instanceof MulterError && TOO_LARGE.has(error.code)) {
       throw new ApiError(ERROR_CODES.UPLOAD_TOO_LARGE, describeLimit(error, limits));
     }

@@ -16,6 +16,8 @@ import type { GenerationService } from './generation-service.js';
 import { sha256Hex, type Credentials } from './job-access.js';
 import type { EventSink, JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
+import type { ShutdownNotice } from './shutdown-notice.js';
+import type { SocketAdmission } from './socket-admission.js';
 
 interface SocketData {
   credentials: Credentials;
@@ -38,8 +40,11 @@ const MAX_SUBSCRIPTIONS_PER_SOCKET = 64;
  * images' bytes, so the client needs no GET). Later `job:subscribe` / `job:unsubscribe` /
  * `job:cancel` messages, each acknowledged with `{ ok: true }` or `{ error: { code, message } }`.
  */
-export function attachSocketServer(httpServer: HttpServer, deps: { service: GenerationService; hub: JobEventHub; metrics: ApiMetrics; logger: Logger }) {
-  const { service, hub, metrics, logger } = deps;
+export function attachSocketServer(
+  httpServer: HttpServer,
+  deps: { service: GenerationService; hub: JobEventHub; metrics: ApiMetrics; logger: Logger; shutdown: ShutdownNotice; guards: SocketAdmission },
+) {
+  const { service, hub, metrics, logger, shutdown } = deps;
   /** The acknowledgement of a failed request: an input fault's own message, else a generic one (the error goes to the log). */
   const ackError = (error: unknown, what: string): SubscribeAck => {
     const answer = errorAnswer(error, what);
@@ -49,7 +54,10 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
   const io = new Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>(httpServer, {
     serveClient: true,
     maxHttpBufferSize: 64 * 1024,
+    // origin check, transport caps, CORS (socket-admission.ts)
+    ...deps.guards.serverOptions(),
   });
+  deps.guards.watchTransports(io);
 
   const subscribe = async (socket: JobSocket, id: string, credentials: Credentials) => {
     if (socket.data.subscriptions.has(id)) return;
@@ -90,9 +98,12 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
     }
   };
 
+  // connection caps per address and in total, and the connection rate limit: first, before auth (socket-admission.ts)
+  io.use(deps.guards.admit);
   io.use((socket, next) => {
     const auth = handshakeAuthSchema.safeParse(socket.handshake.auth ?? {});
     const refuse = (code: string, message: string) => next(Object.assign(new Error(message), { data: errorBody(code, message).error }));
+    if (shutdown.announced) return refuse(ERROR_CODES.NOT_READY, 'Not ready: this api instance is shutting down');
     if (!auth.success) return refuse(ERROR_CODES.INVALID_REQUEST, 'Expected { jobId?, token?, apiKey? } strings and inlineImages? boolean in the handshake auth');
     socket.data.credentials = { token: auth.data.token, apiKeyHash: auth.data.apiKey ? sha256Hex(auth.data.apiKey) : undefined };
     socket.data.subscriptions = new Map();
@@ -142,10 +153,19 @@ export function attachSocketServer(httpServer: HttpServer, deps: { service: Gene
         (error: unknown) => ack?.(ackError(error, 'cancel the job')),
       );
     });
+    let stopWatchingShutdown: () => void = () => undefined;
     socket.on('disconnect', () => {
       metrics.socketConnections.dec();
+      stopWatchingShutdown();
       for (const unsubscribe of socket.data.subscriptions.values()) unsubscribe();
       socket.data.subscriptions.clear();
+    });
+    // The instance is stopping: say so, then close the transport (not a socket.io disconnect),
+    // so a stock client reconnects by itself (to another instance behind the load balancer);
+    // a handshake `{ jobId, token }` subscribes again on its own, job:subscribe is the client's to resend.
+    stopWatchingShutdown = shutdown.onShutdown((event) => {
+      socket.emit('server:shutdown', event);
+      socket.conn.close();
     });
   });
   io.engine.on('connection_error', (error: { message: string }) => logger.debug({ err: error.message }, 'socket.io connection error'));

@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisLayout, type RedisLayout } from '@a2i/protocol';
-import { REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack, type TestSocket } from './harness.js';
+import { PRIORITY_KEY, REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack, type TestSocket } from './harness.js';
 
 /** What one api instance received from Redis pub/sub so far, from its /metrics. */
 async function pubsubReceived(url: string): Promise<Record<'job' | 'queue-moved', { messages: number; bytes: number }>> {
@@ -100,7 +100,7 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
 
   it('subscribe / unsubscribe / disconnect churn leaves no subscription behind, and queue positions still reach followers on any instance', async () => {
     await queue.pause();
-    const ahead = await postJson(`${stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'hawk' }], priority: 'high' });
+    const ahead = await postJson(`${stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'hawk' }], priority: 'high' }, { 'x-api-key': PRIORITY_KEY });
     const behind = await postJson(`${stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'wren' }], priority: 'low' });
     const channel = layout.jobEventsChannel(behind.body.id);
     const auth = { jobId: behind.body.id, token: behind.body.token };

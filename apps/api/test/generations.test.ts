@@ -28,6 +28,11 @@ function expectOrderedSequence(events: RecordedEvent[]) {
   expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
 }
 
+/** Earlier tests' uploads go once their jobs' final states are recorded: wait for that first. */
+async function noUploadsLeft(stack: Stack): Promise<void> {
+  await waitFor(async () => (await readdir(stack.config.dirs.uploads)).length === 0 || undefined, 'earlier uploads to be removed', 10_000);
+}
+
 describe('generations with a running worker', () => {
   let stack: Stack;
   let firstPixels: Buffer | undefined;
@@ -159,6 +164,7 @@ describe('generations with a running worker', () => {
     const form = new FormData();
     form.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], steps: 3 }));
     form.set('sound', new Blob(['this is plain text, not audio']), 'sound.wav');
+    await noUploadsLeft(stack);
     const response = await fetch(`${url}/v1/generations`, { method: 'POST', body: form });
     expect(response.status).toBe(415);
     expect(await json(response)).toMatchObject({ error: { code: 'MEDIA_UNSUPPORTED_FORMAT' } });
@@ -187,6 +193,7 @@ describe('generations with a running worker', () => {
     const form = new FormData();
     form.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound' }] }));
     form.set('sound', new Blob([Buffer.alloc(20_000, 1)]), 'big.wav');
+    await noUploadsLeft(stack);
     const response = await fetch(`${url}/v1/generations`, { method: 'POST', body: form });
     expect(response.status).toBe(413);
     expect(await json(response)).toMatchObject({ error: { code: 'UPLOAD_TOO_LARGE' } });

@@ -10,6 +10,8 @@ import { startWorker, type RunningWorker } from '@a2i/worker';
 import { createApp, type ApiApp } from '../src/index.js';
 
 export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** An API key that may ask for priority "high" (A2I_PRIORITY_KEYS) in every test stack. */
+export const PRIORITY_KEY = 'test-priority-key';
 export const silent = pino({ level: 'silent' });
 
 /** A config on a fresh Redis prefix and fresh temp dirs; `env` overrides A2I_* variables. */
@@ -20,7 +22,14 @@ export async function testConfig(env: Record<string, string> = {}): Promise<Serv
     A2I_REDIS_PREFIX: `a2i-test-${randomBytes(6).toString('hex')}`,
     A2I_UPLOADS_DIR: join(tmp, 'uploads'),
     A2I_RESULTS_DIR: join(tmp, 'results'),
+    A2I_COLLECTIONS_URI: join(tmp, 'collections'),
+    A2I_COLLECTIONS_MEDIA_DIR: join(tmp, 'collections-media'),
     A2I_LOG_LEVEL: 'silent',
+    // per-client limits off (tests make many requests from one address); client-limits.test.ts turns them on
+    A2I_RATE_GENERATIONS: 'off',
+    A2I_RATE_EMBEDDINGS: 'off',
+    A2I_RATE_CONNECTIONS: 'off',
+    A2I_PRIORITY_KEYS: PRIORITY_KEY,
     // a controllable stand-in for the models unless a test asks for A2I_PIPELINE=onnx
     A2I_PIPELINE: 'synthetic',
     A2I_SYNTHETIC_STEP_MS: '5',

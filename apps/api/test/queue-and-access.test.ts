@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisLayout } from '@a2i/protocol';
 import { SyntheticPipeline } from '@a2i/pipeline';
-import { json, REDIS_URL, connectSocket, postJson, recordSocketEvents, startStack, waitFor, type Stack } from './harness.js';
+import { PRIORITY_KEY, json, REDIS_URL, connectSocket, postJson, recordSocketEvents, startStack, waitFor, type Stack } from './harness.js';
 
 const TEXT = { modality: 'text', text: 'thunder' };
 
@@ -95,7 +95,7 @@ describe('queue, validation and ownership (no worker running)', () => {
   it('counts queue positions by priority, lets only the token holder see a job, cancels queued jobs, and refuses a full queue with 503 + Retry-After', async () => {
     const low = await postJson(`${url}/v1/generations`, { inputs: [TEXT], priority: 'low' });
     const normal = await postJson(`${url}/v1/generations`, { inputs: [TEXT] });
-    const high = await postJson(`${url}/v1/generations`, { inputs: [TEXT], priority: 'high' });
+    const high = await postJson(`${url}/v1/generations`, { inputs: [TEXT], priority: 'high' }, { 'x-api-key': PRIORITY_KEY });
     expect([low.status, normal.status, high.status]).toEqual([202, 202, 202]);
     const position = async (job: typeof low) =>
       (await fetch(`${url}/v1/generations/${job.body.id}`, { headers: { 'x-job-token': job.body.token } }).then(json)).position;

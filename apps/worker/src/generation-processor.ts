@@ -1,5 +1,3 @@
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import {
@@ -9,14 +7,32 @@ import {
   isInputFault,
   jobFailureReason,
   serverFaultMessage,
+  TERMINAL_STATUSES,
   type GenerationJob,
   type GenerationPipeline,
   type JobStateStore,
   type PipelineStage,
   type PreviewFrame,
 } from '@a2i/protocol';
-import { encodePreview, writeResults } from '@a2i/pipeline';
+import { encodePreview } from '@a2i/pipeline';
+import { placeAttemptResults, removePlacedResults } from './attempt-results.js';
+import type { CollectionStore } from '@a2i/collections';
+import { neighborMix } from './neighbor-condition.js';
 import { ProgressReporter } from './progress-reporter.js';
+
+/**
+ * The abort reason a worker gives a job whose BullMQ lock it could not renew (worker-app.ts,
+ * 'lockRenewalFailed'): another worker has taken the job, or will; this run stops at its next
+ * step and records nothing.
+ */
+export const LOCK_LOST = 'a2i:lock-lost';
+/** The abort reason of a run whose fenced progress was refused: a later attempt holds the job, or it finished. */
+const SUPERSEDED = 'a2i:superseded';
+
+/** A run that stopped because its job belongs to another attempt now. Nothing was recorded. */
+export class AttemptLostError extends Error {
+  override readonly name = 'AttemptLostError';
+}
 
 export interface GenerationProcessorDeps {
   pipeline: GenerationPipeline;
@@ -25,6 +41,8 @@ export interface GenerationProcessorDeps {
   resultsDir: string;
   resultTtlSeconds: number;
   progressIntervalMs: number;
+  /** The collection store, for jobs with `neighbors` (retrieval-augmented generation). */
+  collections?: () => Promise<CollectionStore>;
 }
 
 /**
@@ -36,6 +54,14 @@ export interface GenerationProcessorDeps {
  * - a server fault (`fault: 'server'`, or any error without a registered code): retried while
  *   attempts remain (`job:queued` again), then `job:failed` with its code (INTERNAL when it has
  *   none) and a generic message; the details go to the log only.
+ * Exactly once, from the client's side, when a job runs twice (a worker lost its lock while
+ * cut off or paused, and the stalled checker gave the job to another):
+ * - a job whose state is already final (succeeded, failed, canceled) is not run again: the
+ *   BullMQ job completes at once, its results untouched;
+ * - every change this run records is fenced to its attempt (JobStateStore): once a later
+ *   attempt has started, its progress is refused and the run stops at the next step, and it
+ *   cannot finish, fail or requeue the job; a lost lock stops it the same way (LOCK_LOST);
+ * - results go in through a per-attempt staging folder (attempt-results.ts).
  */
 export function createGenerationProcessor(deps: GenerationProcessorDeps): Processor<GenerationJob> {
   const { pipeline, store, logger } = deps;
@@ -53,7 +79,14 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
     const attempt = Math.max(1, job.attemptsStarted);
     const started = await store.started(id, attempt);
     if (!started.applied) {
-      // Canceled (or expired) while it waited: it never starts.
+      const state = started.reason === 'status' ? await store.get(id) : null;
+      if (state && TERMINAL_STATUSES.has(state.status)) {
+        // Already finished (by an earlier run that lost its lock, or canceled while it waited):
+        // not run again, and nothing of the first outcome is touched.
+        logger.info({ jobId: id, attempt, status: state.status }, 'generation already finished: not run again');
+        return { finished: state.status };
+      }
+      // Expired while it waited: it never starts.
       throw new UnrecoverableError(ERROR_CODES.JOB_FINISHED);
     }
     const log = logger.child({ jobId: id, attempt });
@@ -66,7 +99,14 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
     const reporter = new ProgressReporter(deps.progressIntervalMs, stepsAfter, Date.now());
     const onProgress = (p: { stage: PipelineStage; step: number; steps: number }) => {
       const update = reporter.report(p, Date.now());
-      if (update) store.progress(id, update).catch((error: unknown) => log.warn({ err: error }, 'progress not recorded'));
+      if (!update) return;
+      store.progress(id, update, attempt).then(
+        (recorded) => {
+          // Refused: a later attempt holds the job, or it finished (or was canceled) meanwhile.
+          if (!recorded.applied) abort.abort(SUPERSEDED);
+        },
+        (error: unknown) => log.warn({ err: error }, 'progress not recorded'),
+      );
     };
     let previewBusy = false;
     const onPreview = (p: PreviewFrame) => {
@@ -78,22 +118,68 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
         .finally(() => (previewBusy = false));
     };
 
+    /** Why this run may not record an outcome: a later attempt holds the job, or it finished. */
+    const notOurs = async (): Promise<{ finished: string } | null> => {
+      const now = await store.get(id);
+      if (now && (now.status === 'succeeded' || now.status === 'failed')) return { finished: now.status };
+      if (now && now.status === 'running' && now.attempt !== attempt) throw new AttemptLostError(`Attempt ${attempt} of ${id} was superseded by attempt ${now.attempt}`);
+      return null;
+    };
+
     try {
-      const output = await pipeline.generate(data, { signal: abort.signal, onProgress, onPreview });
+      // retrieval-augmented: the pipeline asks, between combining the inputs and the prior, for the query's nearest images
+      let neighborsUsed: Array<{ id: string; score: number }> | undefined;
+      const neighbors = data.neighbors;
+      const augmentCondition =
+        neighbors === undefined
+          ? undefined
+          : async (query: Float32Array) => {
+              if (!deps.collections) throw new Error('This worker was started without a collection store');
+              const mix = await neighborMix(await deps.collections(), neighbors, pipeline.describe(), query);
+              neighborsUsed = mix.used;
+              return mix.terms;
+            };
+      const output = await pipeline.generate(data, { signal: abort.signal, onProgress, onPreview, ...(augmentCondition ? { augmentCondition } : {}) });
       abort.signal.throwIfAborted();
-      const images = await writeResults(deps.resultsDir, id, output.images, data.options.format);
-      const recorded = await store.succeeded(id, images, deps.resultTtlSeconds);
-      if (!recorded.applied) await rm(join(deps.resultsDir, id), { recursive: true, force: true });
-      log.info({ images: images.length }, 'generation succeeded');
-      return { images: images.length };
+      const elsewhere = await notOurs();
+      if (elsewhere) return elsewhere;
+      const placed = await placeAttemptResults(deps.resultsDir, id, attempt, output.images, data.options.format);
+      const recorded = await store.succeeded(id, placed.images, deps.resultTtlSeconds, attempt, neighborsUsed ? { neighbors: neighborsUsed } : {});
+      if (!recorded.applied) {
+        // Canceled, expired or taken over meanwhile: our files go unless another attempt succeeded with that folder.
+        if ((await store.get(id))?.status !== 'succeeded') await removePlacedResults(placed);
+        const finished = await notOurs();
+        if (finished) return finished;
+        if (recorded.reason === 'attempt') throw new AttemptLostError(`Attempt ${attempt} of ${id} lost the job before it could record its success`);
+        log.info({ reason: recorded.reason }, 'success not recorded');
+        return { finished: 'canceled' };
+      }
+      log.info({ images: placed.images.length }, 'generation succeeded');
+      return { images: placed.images.length };
     } catch (error) {
+      if (error instanceof AttemptLostError) {
+        log.warn({ err: error }, 'generation stopped: another attempt holds the job');
+        throw error;
+      }
       if (abort.signal.aborted) {
-        await store.canceled(id, deps.resultTtlSeconds);
+        const reason: unknown = abort.signal.reason;
+        if (reason === LOCK_LOST) {
+          log.warn('generation stopped: its lock was lost');
+          throw new AttemptLostError(`Attempt ${attempt} of ${id} lost its lock`);
+        }
+        if (reason === SUPERSEDED) {
+          const finished = await notOurs();
+          if (finished) {
+            log.info({ status: finished.finished }, 'generation stopped: the job finished elsewhere');
+            return finished;
+          }
+        }
+        await store.canceled(id, deps.resultTtlSeconds, attempt);
         log.info('generation canceled');
         throw new UnrecoverableError('CANCELED');
       }
       if (isInputFault(error)) {
-        await store.failed(id, error.code, error.message, deps.resultTtlSeconds);
+        await store.failed(id, error.code, error.message, deps.resultTtlSeconds, attempt);
         log.info({ code: error.code }, 'generation refused its input');
         throw new UnrecoverableError(jobFailureReason(error.code, error.message));
       }
@@ -102,9 +188,9 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
       const last = job.attemptsMade + 1 >= attempts;
       log.error({ err: error, code, willRetry: !last }, 'generation failed');
       if (last) {
-        await store.failed(id, code, serverFaultMessage('generate the images', code), deps.resultTtlSeconds);
+        await store.failed(id, code, serverFaultMessage('generate the images', code), deps.resultTtlSeconds, attempt);
       } else {
-        await store.requeued(id);
+        await store.requeued(id, attempt);
       }
       throw error;
     }

@@ -1,15 +1,29 @@
 import { mkdir } from 'node:fs/promises';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { ERROR_CODES, JobStateStore, redisLayout, type GenerationJob, type GenerationPipeline, type ServerConfig } from '@a2i/protocol';
+import {
+  ERROR_CODES,
+  JobStateStore,
+  createRedisConnection,
+  isRedisUnavailable,
+  redisLayout,
+  untilRedisReady,
+  type GenerationJob,
+  type GenerationPipeline,
+  type ServerConfig,
+} from '@a2i/protocol';
+import { lazyCollectionStore } from '@a2i/collections';
 import { createEmbeddingProcessor } from './embedding-processor.js';
-import { createGenerationProcessor } from './generation-processor.js';
+import { startIngestWorker } from './ingest-worker.js';
+import { createGenerationProcessor, LOCK_LOST } from './generation-processor.js';
 import { startHeartbeat } from './heartbeat.js';
 import { lostByItsWorkers } from './lost-job.js';
 import { pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from './upload-cleanup.js';
+
+/** How long a worker waits for Redis when it starts (then it stops with a message). */
+const REDIS_STARTUP_WAIT_MS = 10_000;
 
 export interface RunningWorker {
   readonly name: string;
@@ -31,11 +45,15 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   const description = pipeline.describe();
   logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim }, 'pipeline loaded');
 
-  // BullMQ's workers need maxRetriesPerRequest: null (they block on Redis).
-  const connection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
-  const redis = new Redis(config.redis.url);
-  const subscriber = new Redis(config.redis.url);
-  const store = new JobStateStore(redis, layout);
+  // Every connection from one module, with the options of its use (@a2i/protocol redis-connections.ts):
+  // BullMQ's workers block (maxRetriesPerRequest: null); the state records wait until Redis is back,
+  // so a job that finished while Redis was away still ends with its final state (and its event).
+  const connections = { url: config.redis.url, commandTimeoutMs: config.redis.commandTimeoutMs, logger };
+  const connection = createRedisConnection('blocking', 'worker-queue', connections);
+  const redis = createRedisConnection('background', 'worker-commands', connections);
+  const subscriber = createRedisConnection('subscriber', 'worker-cancel', connections);
+  await untilRedisReady(subscriber, REDIS_STARTUP_WAIT_MS);
+  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds });
 
   const workerOptions = {
     connection,
@@ -45,6 +63,8 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
   };
+  // One collection store per process, opened on first use: ingest jobs write it, generations with `neighbors` search it.
+  const collections = lazyCollectionStore(config, logger);
   const generations = new Worker<GenerationJob>(
     layout.generationQueue,
     createGenerationProcessor({
@@ -54,23 +74,39 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
       resultsDir: config.dirs.results,
       resultTtlSeconds: config.resultTtlSeconds,
       progressIntervalMs: config.worker.progressIntervalMs,
+      collections: () => collections.get(),
     }),
     { ...workerOptions, concurrency: config.worker.concurrency },
   );
   const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, logger), { ...workerOptions, concurrency: 2 });
+  // Collections: ingest jobs (item writes happen only here) and index upkeep (ingest-worker.ts).
+  const ingest = startIngestWorker({ config, logger, layout, pipeline, store, workerOptions, collections });
 
-  for (const worker of [generations, embeddings]) {
-    worker.on('error', (error) => logger.error({ err: error }, 'queue worker error'));
-  }
+  // BullMQ re-emits its connections' errors (its own duplicates of `connection` too): those are
+  // logged once per state change by the connections, anything else here.
+  const queueError = (error: Error) => {
+    if (!isRedisUnavailable(error)) logger.error({ err: error }, 'queue worker error');
+  };
+  for (const worker of [generations, embeddings, ingest.worker]) worker.on('error', queueError);
   // A job owns its upload folder until BullMQ has recorded its final state (apps/api/src/request-body.ts).
   const uploadNotRemoved = (error: unknown, jobId: string | undefined) => logger.warn({ err: error, jobId }, 'upload not removed');
   removeUploadsWhenFinal(generations, config.dirs.uploads, uploadNotRemoved);
   removeUploadsWhenFinal(embeddings, config.dirs.uploads, uploadNotRemoved);
-  // A job whose workers kept dying is failed by BullMQ's stalled checker, outside any processor.
+  removeUploadsWhenFinal(ingest.worker, config.dirs.uploads, uploadNotRemoved);
+  // A job whose workers kept dying is failed by BullMQ when a worker next takes it, outside any processor (lost-job.ts).
   generations.on('failed', (job) => {
     if (job?.id && lostByItsWorkers(job, config.worker.maxStalledCount)) {
       logger.error({ jobId: job.id, stalls: job.stalledCounter }, 'generation lost by its workers');
-      void store.failed(job.id, ERROR_CODES.WORKER_LOST, 'The job was lost by its worker too many times', config.resultTtlSeconds);
+      store
+        .failed(job.id, ERROR_CODES.WORKER_LOST, 'The job was lost by its worker too many times', config.resultTtlSeconds)
+        .catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'WORKER_LOST not recorded'));
+    }
+  });
+  // A job whose lock could not be renewed (this worker was cut off or paused past its lock) is
+  // another worker's now, or soon: its run stops at the next step and records nothing.
+  generations.on('lockRenewalFailed', (jobIds: string[]) => {
+    for (const jobId of jobIds) {
+      if (generations.cancelJob(jobId, LOCK_LOST)) logger.warn({ jobId }, 'lock lost: the run stops');
     }
   });
 
@@ -82,7 +118,8 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs);
   await heartbeat.first;
   // The sweeper asks BullMQ whether a job still owns an upload folder (named after its job id).
-  const uploadOwners = [layout.generationQueue, layout.embeddingQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
+  const uploadOwners = [layout.generationQueue, layout.embeddingQueue, layout.ingestQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
+  for (const queue of uploadOwners) queue.on('error', queueError);
   const stopSweeper = startSweeper({
     targets: [
       { dir: config.dirs.results, ttlMs: config.resultTtlSeconds * 1000 },
@@ -92,7 +129,7 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     onSwept: (dir, removed) => logger.info({ dir, removed: removed.length }, 'expired files removed'),
     onError: (error) => logger.warn({ err: error }, 'sweep failed'),
   });
-  await Promise.all([generations.waitUntilReady(), embeddings.waitUntilReady()]);
+  await Promise.all([generations.waitUntilReady(), embeddings.waitUntilReady(), ingest.worker.waitUntilReady()]);
   logger.info('worker ready');
 
   return {
@@ -101,8 +138,9 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     async close() {
       stopSweeper();
       await heartbeat.stop().catch(() => undefined);
-      await Promise.all([generations.close(), embeddings.close(), ...uploadOwners.map((queue) => queue.close())]);
+      await Promise.all([generations.close(), embeddings.close(), ingest.close(), ...uploadOwners.map((queue) => queue.close())]);
       await pipeline.close();
+      collections.close();
       await Promise.all([subscriber.quit(), redis.quit(), connection.quit()]);
     },
   };

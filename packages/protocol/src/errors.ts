@@ -30,7 +30,7 @@ export const ERROR_REGISTRY = {
   INVALID_JSON: input(400),
   INVALID_REQUEST: input(400),
   UNSUPPORTED_MODALITY: input(400),
-  /** A vector whose length is not the pack's (a request's embedding, or embeddings combined). */
+  /** A vector whose length is not the pack's or its collection's (a request's embedding, embeddings combined, an item). */
   EMBEDDING_DIMENSION_MISMATCH: input(400),
   LIMIT_EXCEEDED: input(400),
   PRIOR_UNAVAILABLE: input(400),
@@ -45,8 +45,22 @@ export const ERROR_REGISTRY = {
   RESULT_EXPIRED: input(410),
   UPLOAD_TOO_LARGE: input(413),
   UNSUPPORTED_CONTENT_TYPE: input(415),
+  /** A priority (`high`) the caller's API key is not allowed (A2I_PRIORITY_KEYS). */
+  PRIORITY_NOT_ALLOWED: input(403),
+  /** A browser request or socket.io connection from an origin not in A2I_CORS_ORIGINS. */
+  ORIGIN_NOT_ALLOWED: input(403),
+  /** A request body slower than A2I_BODY_MIN_BYTES_PER_SECOND: cut off. */
+  UPLOAD_TOO_SLOW: input(408),
+  /** A client (API key, else address) over its A2I_RATE_* budget: Retry-After says when. */
+  RATE_LIMITED: input(429),
+  /** An address holding A2I_SOCKETS_PER_ADDRESS socket.io connections already. */
+  TOO_MANY_CONNECTIONS: input(429),
   // ---- come back later
   QUEUE_FULL: input(503),
+  /** The uploads in flight or on disk are at their cap (A2I_UPLOADS_IN_FLIGHT_BYTES, A2I_UPLOADS_DISK_BYTES). */
+  UPLOADS_BUSY: input(503),
+  /** The api instance holds A2I_SOCKETS_TOTAL socket.io connections. */
+  CONNECTIONS_FULL: input(503),
   PACK_UNAVAILABLE: input(503),
   NOT_READY: input(503),
   EMBEDDING_TIMEOUT: input(504),
@@ -143,8 +157,8 @@ export const ERROR_REGISTRY = {
   INVALID_K: input(400),
   COLLECTION_EXISTS: input(409),
   COLLECTION_NOT_FOUND: input(404),
-  /** A vector whose length is not its collection's (the condition of EMBEDDING_DIMENSION_MISMATCH: to merge). */
-  VECTOR_DIMENSION_MISMATCH: input(400),
+  /** A generation (or search, or embedding) input `{ modality: "item", collection, id }` naming no stored item. */
+  ITEM_NOT_FOUND: input(404),
   /** A collection made in another embedding space (pack, dim) than the one asked for. */
   SPACE_MISMATCH: input(409),
   /** The storage under the collections (LanceDB, disk) failed. */
@@ -157,6 +171,8 @@ export const ERROR_REGISTRY = {
   INVALID_JOB: server(),
   /** The job's workers died A2I_MAX_STALLED_COUNT times. */
   WORKER_LOST: server(503),
+  /** The job's state is gone from Redis (a restart without persistence): its followers get job:failed with it. */
+  JOB_STATE_LOST: server(503),
   /** The CLI could not open the server's socket (no code came with the refusal). */
   CONNECT_ERROR: server(503),
   /** A fault without a code of its own. */

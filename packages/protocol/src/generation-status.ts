@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorCodeSchema } from './error-codes.js';
-import { imageLinkSchema, pipelineStageSchema } from './job-events.js';
+import { imageLinkSchema, neighborUsedSchema, pipelineStageSchema } from './job-events.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -46,6 +46,8 @@ export const generationStatusSchema = z.object({
     .optional(),
   /** succeeded only */
   images: z.array(imageLinkSchema).optional(),
+  /** succeeded only, for a request with `neighbors`: the stored images mixed in (id, cosine score), nearest first */
+  neighbors: z.array(neighborUsedSchema).optional(),
   /** failed only */
   error: z.object({ code: errorCodeSchema, message: z.string() }).optional(),
   links: generationLinksSchema,

@@ -1,4 +1,4 @@
-export { MODALITIES, FILE_MODALITIES, modalitySchema, isModality, type Modality } from './modalities.js';
+export { MODALITIES, FILE_MODALITIES, INPUT_KINDS, modalitySchema, inputKindSchema, isModality, type Modality, type InputKind } from './modalities.js';
 export { ERROR_CODES, INPUT_ERROR_CODES, errorCodeSchema, errorBodySchema, errorBody, type ErrorBody, type KnownErrorCode } from './error-codes.js';
 export { RequestError } from './request-error.js';
 export {
@@ -25,6 +25,8 @@ export {
   inputSpecSchema,
   generationRequestSchema,
   embeddingRequestSchema,
+  neighborsRequestSchema,
+  type NeighborsRequest,
   IMAGE_FORMATS,
   PRIORITIES,
   PRIOR_MODES,
@@ -40,6 +42,8 @@ export {
   pipelineInputSchema,
   generationOptionsSchema,
   generationJobSchema,
+  neighborsJobSchema,
+  type NeighborsJob,
   embeddingJobSchema,
   embeddingResultSchema,
   type PipelineInput,
@@ -55,23 +59,26 @@ export type {
   ProgressReport,
   PreviewFrame,
   GenerationHooks,
+  ConditionTerm,
   GeneratedImage,
   GenerationOutput,
   PipelineFactory,
   PipelineLimits,
 } from './pipeline.js';
-export { resolveInputs, resolveGenerationRequest, type RequestLimits, type UploadedFiles, type ResolveContext } from './resolve-request.js';
+export { resolveInputs, resolveGenerationRequest, DEFAULT_MAX_NEIGHBORS, type RequestLimits, type UploadedFiles, type ResolveContext, type StoredItemVectors } from './resolve-request.js';
 export {
   jobEventSchemas,
   JOB_EVENT_TYPES,
   TERMINAL_EVENT_TYPES,
   PREVIEW_MIME_TYPES,
   imageLinkSchema,
+  neighborUsedSchema,
   subscribeRequestSchema,
   handshakeAuthSchema,
   isJobEventType,
   parseJobEvent,
   type ImageLink,
+  type NeighborUsed,
   type JobEvent,
   type JobEventType,
   type JobEventPayloads,
@@ -93,13 +100,51 @@ export {
   type GenerationCreated,
   type GenerationStatus,
 } from './generation-status.js';
+export { serverShutdownEventSchema, SERVER_SHUTDOWN_EVENT, type ServerShutdownEvent, type ServerEvents } from './server-events.js';
 export { redisLayout, type RedisLayout } from './redis-layout.js';
 export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelope } from './event-envelope.js';
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
-export { JobStateStore, type NewJobState, type RecordOutcome } from './job-state-store.js';
+export { DEFAULT_TOMBSTONE_TTL_SECONDS, JobStateStore, type JobTombstone, type NewJobState, type RecordOutcome } from './job-state-store.js';
 export { loadServerConfig, ConfigError, defaultIntraOpThreads, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
 export { priorApplies, type PriorRequest } from './prior-choice.js';
 export { type SchedulerChoice } from './generation-request.js';
 export { SCHEDULER_NAMES, isSchedulerName, type SchedulerName } from './scheduler-names.js';
 export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';
+export {
+  REDIS_RETRY_AFTER_SECONDS,
+  RedisUnavailableError,
+  createRedisConnection,
+  isRedisUnavailable,
+  redisOptionsFor,
+  untilRedisReady,
+  watchRedisConnection,
+  withinRedisTimeout,
+  type ConnectionLog,
+  type RedisConnectionSettings,
+  type RedisUse,
+} from './redis-connections.js';
 export { FORMAT_EXTENSIONS, resultPath } from './result-files.js';
+export { ingestResultSchema, ingestFailureSchema, type IngestResult, type IngestFailure } from './ingest-result.js';
+export {
+  COLLECTION_NAME_PATTERN,
+  createCollectionRequestSchema,
+  ingestItemSpecSchema,
+  ingestRequestSchema,
+  searchRequestSchema,
+  classifyRequestSchema,
+  itemLookupRequestSchema,
+  MAX_LOOKUP_IDS,
+  ingestJobItemSchema,
+  ingestJobSchema,
+  ingestItemInput,
+  ingestLinks,
+  itemMediaUrl,
+  type CreateCollectionRequest,
+  type IngestItemSpec,
+  type IngestRequest,
+  type SearchRequest,
+  type ClassifyRequest,
+  type ItemLookupRequest,
+  type IngestJobItem,
+  type IngestJob,
+} from './collection-requests.js';

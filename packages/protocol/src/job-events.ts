@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { errorBodySchema, errorCodeSchema } from './error-codes.js';
 import { IMAGE_FORMATS } from './generation-request.js';
+import { ingestResultSchema } from './ingest-result.js';
+import type { ServerEvents } from './server-events.js';
 
 /**
  * Events a client sees for one job, in this order:
@@ -70,7 +72,21 @@ export const imageLinkSchema = z.object({
 });
 export type ImageLink = z.infer<typeof imageLinkSchema>;
 
-export const jobSucceededEventSchema = z.object({ ...eventBase, images: z.array(imageLinkSchema).min(1) });
+/**
+ * A stored image a generation with `neighbors` mixed into its condition: the item's id and
+ * its cosine similarity to the query, nearest first.
+ */
+export const neighborUsedSchema = z.object({ id: z.string(), score: z.number() });
+export type NeighborUsed = z.infer<typeof neighborUsedSchema>;
+
+/**
+ * A generation's images (and, for a generation with `neighbors`, the stored images it mixed
+ * in), or (an ingest job, POST /v1/collections/:name/items) `images: []`
+ * and `ingest`: the ids stored and the items that failed.
+ */
+export const jobSucceededEventSchema = z
+  .object({ ...eventBase, images: z.array(imageLinkSchema), neighbors: z.array(neighborUsedSchema).optional(), ingest: ingestResultSchema.optional() })
+  .refine((p) => p.images.length > 0 || p.ingest !== undefined, 'Expected images, or an ingest result');
 export const jobFailedEventSchema = z.object({ ...eventBase, code: errorCodeSchema, message: z.string() });
 export const jobCanceledEventSchema = z.object({ ...eventBase });
 
@@ -104,7 +120,8 @@ export function parseJobEvent(type: JobEventType, payload: unknown): JobEvent {
 
 // ---- socket.io event maps (shared by the api, the web page and the cli) ----
 
-export type ServerToClientEvents = { [K in JobEventType]: (payload: JobEventPayloads[K]) => void };
+/** Job events, and `server:shutdown` (server-events.ts). */
+export type ServerToClientEvents = { [K in JobEventType]: (payload: JobEventPayloads[K]) => void } & ServerEvents;
 
 export const subscribeRequestSchema = z.object({
   id: z.string().min(1).max(100),

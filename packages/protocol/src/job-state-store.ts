@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { encodeEventBody } from './event-envelope.js';
-import type { ImageLink, JobEventPayloads, JobEventType } from './job-events.js';
-import type { JobStatus } from './generation-status.js';
+import type { IngestResult } from './ingest-result.js';
+import type { ImageLink, JobEventPayloads, JobEventType, NeighborUsed } from './job-events.js';
+import { TERMINAL_STATUSES, type JobStatus } from './generation-status.js';
 import { parseJobStateHash, type JobState } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
 
@@ -11,16 +12,20 @@ import type { RedisLayout } from './redis-layout.js';
  * `seq` it returns). KEYS: 1 job hash, 2 the job's events channel (RedisLayout.jobEventsChannel).
  * ARGV: 1 statuses the change may start from (comma list), 2 new status or '',
  *       3 expire seconds or 0, 4 now (ms), 5 fields to delete (comma list),
- *       6 event body (event-envelope.ts), 7.. field, value pairs to set.
- * Returns the new seq, 0 when the job's status does not allow the change, -1 when no job.
+ *       6 event body (event-envelope.ts), 7 the attempt that must hold the job or '' (a fence:
+ *       a worker whose job was taken over by a later attempt changes nothing),
+ *       8.. field, value pairs to set.
+ * Returns the new seq, 0 when the job's status does not allow the change, -1 when no job,
+ * -2 when another attempt holds the job.
  */
 const RECORD_LUA = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if not string.find(',' .. ARGV[1] .. ',', ',' .. status .. ',', 1, true) then return 0 end
+if ARGV[7] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[7] then return -2 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[4])
-if #ARGV >= 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+if #ARGV >= 8 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'status', ARGV[2]) end
 if ARGV[5] ~= '' then
   for field in string.gmatch(ARGV[5], '[^,]+') do redis.call('HDEL', KEYS[1], field) end
@@ -43,10 +48,34 @@ redis.call('SPUBLISH', KEYS[2], seq .. '\\n' .. ARGV[2])
 return tonumber(seq)
 `;
 
+/**
+ * Leave a tombstone of a job that just finished: who may see it and how it ended, kept longer
+ * than the job's hash and files so that asking after them later answers "expired" (410) and
+ * not "never existed" (404). KEYS: 1 job hash, 2 tombstone key; ARGV: 1 expire seconds.
+ */
+const TOMBSTONE_LUA = `
+local f = redis.call('HMGET', KEYS[1], 'tokenHash', 'owner', 'status', 'updatedAt')
+if not f[1] then return 0 end
+redis.call('SET', KEYS[2], cjson.encode({ tokenHash = f[1], owner = f[2] or '', status = f[3], finishedAt = tonumber(f[4]) }), 'EX', ARGV[1])
+return 1
+`;
+
 interface ScriptedRedis {
   a2iRecordJobEvent(...args: Array<string | Buffer | number>): Promise<number>;
   a2iPublishJobEvent(...args: Array<string | Buffer | number>): Promise<number>;
+  a2iJobTombstone(...args: Array<string | number>): Promise<number>;
 }
+
+/** What is left of a finished job once its state and files have expired (JobStateStore.tombstone). */
+export interface JobTombstone {
+  tokenHash: string;
+  owner: string;
+  status: JobStatus;
+  finishedAt: number;
+}
+
+/** Seven days: how long a finished job's tombstone is kept by default (A2I_TOMBSTONE_TTL_SECONDS). */
+export const DEFAULT_TOMBSTONE_TTL_SECONDS = 7 * 24 * 3600;
 
 export interface NewJobState {
   id: string;
@@ -56,12 +85,18 @@ export interface NewJobState {
   numImages: number;
   format: string;
   createdAt: number;
+  /** An ingest job (and the collection it writes into); absent for a generation. */
+  kind?: 'ingest';
+  collection?: string;
 }
 
 type Payload<K extends JobEventType> = Omit<JobEventPayloads[K], 'seq' | 'id' | 'at'>;
 
-/** Outcome of a recorded change: the seq it got, or why it was refused. */
-export type RecordOutcome = { applied: true; seq: number } | { applied: false; reason: 'not-found' | 'status' };
+/**
+ * Outcome of a recorded change: the seq it got, or why it was refused ('attempt': the change
+ * was fenced to an attempt and a later attempt holds the job).
+ */
+export type RecordOutcome = { applied: true; seq: number } | { applied: false; reason: 'not-found' | 'status' | 'attempt' };
 
 const ACTIVE: JobStatus[] = ['queued', 'running'];
 
@@ -84,9 +119,11 @@ export class JobStateStore {
     redis: Redis,
     private readonly layout: RedisLayout,
     private readonly clock: () => number = Date.now,
+    private readonly options: { tombstoneTtlSeconds?: number } = {},
   ) {
     redis.defineCommand('a2iRecordJobEvent', { numberOfKeys: 2, lua: RECORD_LUA });
     redis.defineCommand('a2iPublishJobEvent', { numberOfKeys: 2, lua: PUBLISH_EPHEMERAL_LUA });
+    redis.defineCommand('a2iJobTombstone', { numberOfKeys: 2, lua: TOMBSTONE_LUA });
     this.redis = redis as Redis & ScriptedRedis;
   }
 
@@ -107,6 +144,8 @@ export class JobStateStore {
         numImages: job.numImages,
         format: job.format,
         attempt: 0,
+        ...(job.kind ? { kind: job.kind } : {}),
+        ...(job.collection ? { collection: job.collection } : {}),
       })
       .expire(key, ttlSeconds)
       .exec();
@@ -114,6 +153,12 @@ export class JobStateStore {
 
   async get(id: string): Promise<JobState | null> {
     return parseJobStateHash(await this.redis.hgetall(this.layout.jobKey(id)));
+  }
+
+  /** The tombstone of a finished job (kept after its state expired), or null. */
+  async tombstone(id: string): Promise<JobTombstone | null> {
+    const raw = await this.redis.get(this.layout.tombstoneKey(id));
+    return raw === null ? null : (JSON.parse(raw) as JobTombstone);
   }
 
   /** Queue position refresh (ephemeral: only while queued). */
@@ -131,35 +176,53 @@ export class JobStateStore {
     return this.record(id, 'job:started', { attempt }, { from: ACTIVE, to: 'running', set: { attempt }, del: ['stage', 'step', 'steps', 'etaMs'] });
   }
 
-  progress(id: string, p: Payload<'job:progress'>): Promise<RecordOutcome> {
+  /**
+   * `attempt` (here and in the changes below), when given, fences the change to that attempt:
+   * refused ('attempt') once a later attempt has started, so a worker that lost its job to
+   * another (its lock ran out while it was paused or cut off) cannot move, finish or fail it.
+   */
+  progress(id: string, p: Payload<'job:progress'>, attempt?: number): Promise<RecordOutcome> {
     return this.record(id, 'job:progress', p, {
       from: ['running'],
       set: { stage: p.stage, step: p.step, steps: p.steps, etaMs: p.etaMs ?? '' },
+      attempt,
     });
   }
 
   /** Back in the queue between attempts (a retry after a server fault). */
-  requeued(id: string): Promise<RecordOutcome> {
-    return this.record(id, 'job:queued', { position: null }, { from: ['running'], to: 'queued', del: ['stage', 'step', 'steps', 'etaMs'] });
+  requeued(id: string, attempt?: number): Promise<RecordOutcome> {
+    return this.record(id, 'job:queued', { position: null }, { from: ['running'], to: 'queued', del: ['stage', 'step', 'steps', 'etaMs'], attempt });
   }
 
-  succeeded(id: string, images: ImageLink[], ttlSeconds: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:succeeded', { images }, { from: ACTIVE, to: 'succeeded', set: { images: JSON.stringify(images) }, ttlSeconds });
+  /**
+   * A job's one success: refused once it has finished, so it is recorded and published once.
+   * `details.neighbors`: the stored images a generation with `neighbors` mixed in.
+   */
+  succeeded(id: string, images: ImageLink[], ttlSeconds: number, attempt?: number, details: { neighbors?: NeighborUsed[] } = {}): Promise<RecordOutcome> {
+    const { neighbors } = details;
+    const set: Record<string, string> = { images: JSON.stringify(images) };
+    if (neighbors !== undefined) set.neighbors = JSON.stringify(neighbors);
+    return this.record(id, 'job:succeeded', { images, ...(neighbors !== undefined ? { neighbors } : {}) }, { from: ACTIVE, to: 'succeeded', set, ttlSeconds, attempt });
   }
 
-  failed(id: string, code: string, message: string, ttlSeconds: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:failed', { code, message }, { from: ACTIVE, to: 'failed', set: { errorCode: code, errorMessage: message }, ttlSeconds });
+  /** An ingest job's outcome: no images, the ids stored and the items that failed. */
+  ingestSucceeded(id: string, result: IngestResult, ttlSeconds: number): Promise<RecordOutcome> {
+    return this.record(id, 'job:succeeded', { images: [], ingest: result }, { from: ACTIVE, to: 'succeeded', set: { ingest: JSON.stringify(result) }, ttlSeconds });
   }
 
-  canceled(id: string, ttlSeconds: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:canceled', {}, { from: ACTIVE, to: 'canceled', ttlSeconds });
+  failed(id: string, code: string, message: string, ttlSeconds: number, attempt?: number): Promise<RecordOutcome> {
+    return this.record(id, 'job:failed', { code, message }, { from: ACTIVE, to: 'failed', set: { errorCode: code, errorMessage: message }, ttlSeconds, attempt });
+  }
+
+  canceled(id: string, ttlSeconds: number, attempt?: number): Promise<RecordOutcome> {
+    return this.record(id, 'job:canceled', {}, { from: ACTIVE, to: 'canceled', ttlSeconds, attempt });
   }
 
   private async record<K extends JobEventType>(
     id: string,
     type: K,
     payload: Payload<K>,
-    change: { from: JobStatus[]; to?: JobStatus; set?: Record<string, string | number>; del?: string[]; ttlSeconds?: number },
+    change: { from: JobStatus[]; to?: JobStatus; set?: Record<string, string | number>; del?: string[]; ttlSeconds?: number; attempt?: number | undefined },
   ): Promise<RecordOutcome> {
     const now = this.clock();
     const body = encodeEventBody({ type, payload: { ...payload, id, at: now }, ephemeral: false });
@@ -173,8 +236,13 @@ export class JobStateStore {
       now,
       (change.del ?? []).join(','),
       body,
+      change.attempt === undefined ? '' : String(change.attempt),
       ...pairs,
     );
+    if (seq > 0 && change.to !== undefined && TERMINAL_STATUSES.has(change.to)) {
+      const ttl = this.options.tombstoneTtlSeconds ?? DEFAULT_TOMBSTONE_TTL_SECONDS;
+      await this.redis.a2iJobTombstone(this.layout.jobKey(id), this.layout.tombstoneKey(id), ttl);
+    }
     await this.queueMoved(type, id, seq);
     return outcome(seq);
   }
@@ -197,5 +265,5 @@ export class JobStateStore {
 
 function outcome(seq: number): RecordOutcome {
   if (seq > 0) return { applied: true, seq };
-  return { applied: false, reason: seq < 0 ? 'not-found' : 'status' };
+  return { applied: false, reason: seq === -2 ? 'attempt' : seq < 0 ? 'not-found' : 'status' };
 }

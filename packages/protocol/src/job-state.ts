@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { imageLinkSchema, type ImageLink, type JobEvent } from './job-events.js';
+import { ingestResultSchema, type IngestResult } from './ingest-result.js';
+import { imageLinkSchema, neighborUsedSchema, type ImageLink, type JobEvent, type NeighborUsed } from './job-events.js';
 import { JOB_STATUSES, generationLinks, type GenerationStatus, type JobStatus } from './generation-status.js';
 
 /**
@@ -25,6 +26,14 @@ export interface JobState {
   steps?: number;
   etaMs?: number | null;
   images?: ImageLink[];
+  /** The stored images a generation with `neighbors` mixed in (succeeded only). */
+  neighbors?: NeighborUsed[];
+  /** 'ingest' for a collection's ingest job; absent for a generation. */
+  kind?: 'ingest';
+  /** The collection an ingest job writes into. */
+  collection?: string;
+  /** An ingest job's outcome (succeeded only). */
+  ingest?: IngestResult;
   errorCode?: string;
   errorMessage?: string;
 }
@@ -47,6 +56,10 @@ const hashSchema = z.object({
   steps: intString.optional(),
   etaMs: z.string().optional(),
   images: z.string().optional(),
+  neighbors: z.string().optional(),
+  kind: z.literal('ingest').optional(),
+  collection: z.string().optional(),
+  ingest: z.string().optional(),
   errorCode: z.string().optional(),
   errorMessage: z.string().optional(),
 });
@@ -73,6 +86,10 @@ export function parseJobStateHash(hash: Record<string, string>): JobState | null
   if (h.steps !== undefined) state.steps = h.steps;
   if (h.etaMs !== undefined) state.etaMs = h.etaMs === '' ? null : Number(h.etaMs);
   if (h.images !== undefined) state.images = z.array(imageLinkSchema).parse(JSON.parse(h.images));
+  if (h.neighbors !== undefined) state.neighbors = z.array(neighborUsedSchema).parse(JSON.parse(h.neighbors));
+  if (h.kind !== undefined) state.kind = h.kind;
+  if (h.collection !== undefined) state.collection = h.collection;
+  if (h.ingest !== undefined) state.ingest = ingestResultSchema.parse(JSON.parse(h.ingest));
   if (h.errorCode !== undefined) state.errorCode = h.errorCode;
   if (h.errorMessage !== undefined) state.errorMessage = h.errorMessage;
   return state;
@@ -98,6 +115,7 @@ export function toGenerationStatus(state: JobState, position: number | null): Ge
     }
   }
   if (state.status === 'succeeded') status.images = state.images ?? [];
+  if (state.status === 'succeeded' && state.neighbors !== undefined) status.neighbors = state.neighbors;
   if (state.status === 'failed') status.error = { code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' };
   return status;
 }
@@ -122,7 +140,7 @@ export function snapshotEvents(state: JobState, position: number | null, now: nu
       return events;
     }
     case 'succeeded':
-      return [{ type: 'job:succeeded', payload: { ...base, images: state.images ?? [] } }];
+      return [{ type: 'job:succeeded', payload: { ...base, images: state.images ?? [], ...(state.neighbors ? { neighbors: state.neighbors } : {}), ...(state.ingest ? { ingest: state.ingest } : {}) } }];
     case 'failed':
       return [{ type: 'job:failed', payload: { ...base, code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' } }];
     case 'canceled':

@@ -1,7 +1,9 @@
 /**
  * Where things live in the one Redis that api and worker processes share. BullMQ queues use
- * the same prefix (`<prefix>:generations:*`, `<prefix>:embeddings:*`); our own keys:
+ * the same prefix (`<prefix>:generations:*`, `<prefix>:embeddings:*`, `<prefix>:ingest:*`); our own keys:
  *   <prefix>:job:<id>    hash: the job's state (JobStateStore), expires after the result TTL
+ *   <prefix>:gone:<id>   string: a finished job's tombstone (owner's token hash, final status), kept
+ *                        A2I_TOMBSTONE_TTL_SECONDS so that an expired job answers 410, not 404
  *   <prefix>:events:<id> sharded pub/sub (SPUBLISH): the job's events (event-envelope.ts), heard
  *                        only by the api instances that have a subscriber of that job
  *   <prefix>:queue-moved sharded pub/sub: a job id whenever a job's event may move the queue
@@ -19,6 +21,8 @@
 export interface RedisLayout {
   readonly prefix: string;
   jobKey(id: string): string;
+  /** A finished job's tombstone (JobStateStore.tombstone). */
+  tombstoneKey(id: string): string;
   /** Shard channel of one job's events. */
   jobEventsChannel(id: string): string;
   /** Shard channel that says the queue moved (refresh the positions of watched queued jobs). */
@@ -28,6 +32,8 @@ export interface RedisLayout {
   readonly packKey: string;
   readonly generationQueue: string;
   readonly embeddingQueue: string;
+  /** Ingest jobs of collections (POST /v1/collections/:name/items). */
+  readonly ingestQueue: string;
 }
 
 export function redisLayout(prefix: string): RedisLayout {
@@ -37,6 +43,7 @@ export function redisLayout(prefix: string): RedisLayout {
   return {
     prefix,
     jobKey: (id) => `${prefix}:job:${id}`,
+    tombstoneKey: (id) => `${prefix}:gone:${id}`,
     jobEventsChannel: (id) => `${prefix}:events:${id}`,
     queueMovedChannel: `${prefix}:queue-moved`,
     cancelChannel: `${prefix}:cancel`,
@@ -44,5 +51,6 @@ export function redisLayout(prefix: string): RedisLayout {
     packKey: `${prefix}:pack`,
     generationQueue: 'generations',
     embeddingQueue: 'embeddings',
+    ingestQueue: 'ingest',
   };
 }

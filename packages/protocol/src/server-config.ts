@@ -13,6 +13,8 @@ import type { RequestLimits } from './resolve-request.js';
  *  A2I_HOST / A2I_PORT              127.0.0.1 / 8080         where the api listens (port 0: any free port)
  *  A2I_REDIS_URL                    redis://127.0.0.1:6379   the shared Redis
  *  A2I_REDIS_PREFIX                 a2i                      prefix of every key, queue and channel
+ *  A2I_REDIS_COMMAND_TIMEOUT_MS     2000                     the api's bound on a Redis command: past it (or at once while
+ *                                                            Redis is away) a request answers 503 NOT_READY with Retry-After
  *  A2I_UPLOADS_DIR / A2I_RESULTS_DIR var/uploads / var/results  (relative to the working dir)
  *  A2I_PACK_DIR                     models/demo              model pack the worker loads
  *  A2I_PIPELINE                     onnx                     `onnx` (the pack in A2I_PACK_DIR), `synthetic` (a model-free
@@ -39,7 +41,12 @@ import type { RequestLimits } from './resolve-request.js';
  *  A2I_MAX_INPUTS / A2I_MAX_TEXT_CHARS 8 / 1000
  *  A2I_MAX_QUEUE_DEPTH              100                      waiting jobs; beyond it POST answers 503
  *  A2I_QUEUE_RETRY_AFTER_SECONDS    30                       Retry-After of that 503
+ *  A2I_QUEUE_POSITION_INTERVAL_MS   500                      api: followed queued jobs' positions are read at most once per this
+ *  A2I_SHUTDOWN_GRACE_MS            10000                    api: on SIGTERM, in-flight requests get this long before the process exits
  *  A2I_RESULT_TTL_SECONDS           3600                     results (files and state) expire after this
+ *  A2I_TOMBSTONE_TTL_SECONDS        604800 (7 days)          a finished job's tombstone (owner, final status) is kept this long
+ *                                                            after it finished, so its owner gets 410 RESULT_EXPIRED, not 404,
+ *                                                            once the results are gone (at least A2I_RESULT_TTL_SECONDS)
  *  A2I_JOB_STATE_TTL_SECONDS        86400                    an unfinished job's state expires after this
  *  A2I_SWEEP_INTERVAL_SECONDS       60                       how often expired results are deleted
  *  A2I_API_KEYS                     (none)                   comma list; when set, creating a job needs one
@@ -47,12 +54,47 @@ import type { RequestLimits } from './resolve-request.js';
  *  A2I_WORKER_CONCURRENCY           1                        jobs at once per worker (one per device)
  *  A2I_LOCK_DURATION_MS             30000                    BullMQ job lock
  *  A2I_STALLED_INTERVAL_MS          15000                    how often workers look for stalled jobs
- *  A2I_MAX_STALLED_COUNT            2                        stalls (lost workers) before a job fails
+ *  A2I_MAX_STALLED_COUNT            2                        stalls a job survives: it fails with WORKER_LOST when its worker
+ *                                                            is lost for the (A2I_MAX_STALLED_COUNT + 1)th time (0: at the first)
  *  A2I_JOB_ATTEMPTS                 2                        attempts for server faults (never for bad input)
  *  A2I_PROGRESS_INTERVAL_MS         200                      at most one progress event per this
  *  A2I_HEARTBEAT_INTERVAL_MS        5000                     worker heartbeat (readiness)
  *  A2I_EMBED_TIMEOUT_MS             30000                    POST /v1/embeddings gives up after this
  *  A2I_SYNTHETIC_STEP_MS            20                       synthetic pipeline: sleep per step
+ *  A2I_COLLECTIONS_URI              var/collections          the collections' LanceDB store: a directory or s3://bucket/prefix
+ *  A2I_COLLECTIONS_S3_ENDPOINT / A2I_COLLECTIONS_S3_REGION (none)  S3-compatible endpoint and region (keys: the AWS environment)
+ *  A2I_COLLECTIONS_S3_ALLOW_HTTP    false                    plain-HTTP S3 endpoint (a local MinIO)
+ *  A2I_COLLECTIONS_MEDIA_DIR        var/collections-media    items' WebP thumbnails (GET .../items/:id/media)
+ *  A2I_COLLECTIONS_THUMBNAILS       image,depth,thermal      modalities whose uploads keep a thumbnail (empty: none)
+ *  A2I_COLLECTIONS_THUMBNAIL_PX     256                      a thumbnail's longest side
+ *  A2I_COLLECTIONS_INDEX_THRESHOLD  10000                    rows from which workers build the ANN index (exact search below)
+ *  A2I_COLLECTIONS_MAX_K            100                      largest k a search may ask for
+ *  A2I_NEIGHBORS_MAX_K              16                       largest neighbors.k of a generation (retrieval-augmented)
+ *  A2I_INGEST_MAX_ITEMS             64                       items per POST /v1/collections/:name/items
+ *  A2I_CLASSIFY_MAX_LABELS          64                       labels per POST /v1/classify
+ *  A2I_LABEL_CACHE_SIZE             4096                     label embeddings the api keeps (LRU, per pack + label)
+ *  A2I_TRUST_PROXY                  off                      express's trust proxy: off, true, hops (a number) or a comma list of
+ *                                                            proxy addresses/subnets (loopback, 10.0.0.0/8): where the client's
+ *                                                            address (per-address limits) is read from X-Forwarded-For
+ *  A2I_HEADERS_TIMEOUT_MS           10000                    a request's headers must arrive within this (else 408)
+ *  A2I_REQUEST_TIMEOUT_MS           3600000                  a whole request (headers + body) must arrive within this (0: none)
+ *  A2I_BODY_MIN_BYTES_PER_SECOND    8192                     a request body slower than this over any A2I_BODY_RATE_WINDOW_MS
+ *  A2I_BODY_RATE_WINDOW_MS          15000                    is cut off: 408 UPLOAD_TOO_SLOW, its upload folder removed (0: off)
+ *  A2I_UPLOADS_IN_FLIGHT_BYTES      268435456 (256 MiB)      multipart bodies being received at once (by Content-Length, else the
+ *                                                            largest a request may be), per api instance: past it 503 UPLOADS_BUSY
+ *  A2I_UPLOADS_DISK_BYTES           2147483648 (2 GiB)       the uploads folder (queued jobs' files + bodies in flight): 503 UPLOADS_BUSY
+ *  A2I_RATE_GENERATIONS             30/60                    POST /v1/generations per client: <count>/<seconds>, or off; a client is
+ *  A2I_RATE_EMBEDDINGS              60/60                    its API key (one of A2I_API_KEYS), else its address (IPv6: its /64);
+ *  A2I_RATE_CONNECTIONS             60/60                    socket.io connections opened; shared by all api instances (Redis): 429
+ *                                                            RATE_LIMITED + Retry-After
+ *  A2I_SOCKETS_PER_ADDRESS          32                       open socket.io connections per address, per api instance
+ *  A2I_SOCKETS_TOTAL                1000                     open socket.io connections per api instance
+ *  A2I_CORS_ORIGINS                 (none: same origin)      comma list of origins (https://app.example) allowed to call the api from
+ *                                                            a browser, HTTP and socket.io; `*` for any. Others: 403 ORIGIN_NOT_ALLOWED
+ *  A2I_PRIORITY_KEYS                (none)                   comma list of API keys that may ask for priority "high" (others: 403
+ *                                                            PRIORITY_NOT_ALLOWED); with A2I_API_KEYS set, a key must be in both
+ *  A2I_SEED_DEMO_COLLECTION         true                     `npm start`: make the collection `demo` of the demo pack's samples
+ *                                                            (through the api, once) when the workers serve the demo pack
  *  A2I_LOG_LEVEL                    info                     pino level (silent to mute)
  */
 
@@ -81,6 +123,33 @@ const flag = z
   .pipe(z.enum(['true', '1', 'yes', 'on', 'false', '0', 'no', 'off'], 'true or false'))
   .transform((s) => ['true', '1', 'yes', 'on'].includes(s));
 
+/** `<count>/<seconds>` (e.g. 30/60: 30 per minute) or `off`. */
+const rate = z
+  .string()
+  .trim()
+  .regex(/^(off|[1-9]\d*\/[1-9]\d*)$/i, '<count>/<seconds> or off')
+  .transform((s): { points: number; seconds: number } | null => {
+    if (s.toLowerCase() === 'off') return null;
+    const [points, seconds] = s.split('/').map(Number) as [number, number];
+    return { points, seconds };
+  });
+
+/** express's `trust proxy`: off / true, a hop count, or addresses, subnets and proxy-addr's names. */
+const trustProxy = z
+  .string()
+  .trim()
+  .regex(/^(true|false|on|off|yes|no|\d{1,2}|[0-9A-Za-z:.\/]+(\s*,\s*[0-9A-Za-z:.\/]+)*)$/i, 'off, true, a hop count or a comma list of addresses/subnets')
+  .transform((s): boolean | number | string[] => {
+    const word = s.toLowerCase();
+    if (['true', 'on', 'yes'].includes(word)) return true;
+    if (['false', 'off', 'no'].includes(word)) return false;
+    if (/^\d+$/.test(s)) return Number(s) === 0 ? false : Number(s);
+    return s.split(',').map((item) => item.trim());
+  });
+
+/** Origins as browsers send them (scheme://host[:port], no path), or `*`. */
+const origins = list.pipe(z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'a comma list of origins (https://host[:port]) or *')));
+
 /** All cores but one, at least one (see A2I_ORT_THREADS above). */
 export function defaultIntraOpThreads(cores: number = availableParallelism()): number {
   return Math.max(1, cores - 1);
@@ -91,6 +160,7 @@ const envSchema = z.object({
   A2I_PORT: int(0, 65535).default(8080),
   A2I_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   A2I_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.' or '-'").default('a2i'),
+  A2I_REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2000),
   A2I_UPLOADS_DIR: z.string().min(1).default('var/uploads'),
   A2I_RESULTS_DIR: z.string().min(1).default('var/results'),
   A2I_PACK_DIR: z.string().min(1).default('models/demo'),
@@ -115,7 +185,10 @@ const envSchema = z.object({
   A2I_MAX_TEXT_CHARS: int(1).default(1000),
   A2I_MAX_QUEUE_DEPTH: int(1).default(100),
   A2I_QUEUE_RETRY_AFTER_SECONDS: int(1).default(30),
+  A2I_QUEUE_POSITION_INTERVAL_MS: int(10, 60_000).default(500),
+  A2I_SHUTDOWN_GRACE_MS: int(0, 600_000).default(10_000),
   A2I_RESULT_TTL_SECONDS: int(1).default(3600),
+  A2I_TOMBSTONE_TTL_SECONDS: int(1).default(7 * 24 * 3600),
   A2I_JOB_STATE_TTL_SECONDS: int(1).default(86_400),
   A2I_SWEEP_INTERVAL_SECONDS: int(1).default(60),
   A2I_API_KEYS: list.default([]),
@@ -129,6 +202,34 @@ const envSchema = z.object({
   A2I_HEARTBEAT_INTERVAL_MS: int(100).default(5000),
   A2I_EMBED_TIMEOUT_MS: int(100).default(30_000),
   A2I_SYNTHETIC_STEP_MS: int(0, 10_000).default(20),
+  A2I_COLLECTIONS_URI: z.string().min(1).default('var/collections'),
+  A2I_COLLECTIONS_S3_ENDPOINT: z.string().min(1).optional(),
+  A2I_COLLECTIONS_S3_REGION: z.string().min(1).optional(),
+  A2I_COLLECTIONS_S3_ALLOW_HTTP: flag.default(false),
+  A2I_COLLECTIONS_MEDIA_DIR: z.string().min(1).default('var/collections-media'),
+  A2I_COLLECTIONS_THUMBNAILS: list.default(['image', 'depth', 'thermal']),
+  A2I_COLLECTIONS_THUMBNAIL_PX: int(16, 4096).default(256),
+  A2I_COLLECTIONS_INDEX_THRESHOLD: int(1).default(10_000),
+  A2I_COLLECTIONS_MAX_K: int(1, 10_000).default(100),
+  A2I_NEIGHBORS_MAX_K: int(1, 1000).default(16),
+  A2I_INGEST_MAX_ITEMS: int(1, 10_000).default(64),
+  A2I_CLASSIFY_MAX_LABELS: int(1, 10_000).default(64),
+  A2I_LABEL_CACHE_SIZE: int(0).default(4096),
+  A2I_TRUST_PROXY: trustProxy.default(false),
+  A2I_HEADERS_TIMEOUT_MS: int(1000, 600_000).default(10_000),
+  A2I_REQUEST_TIMEOUT_MS: int(0).default(3_600_000),
+  A2I_BODY_MIN_BYTES_PER_SECOND: int(1).default(8192),
+  A2I_BODY_RATE_WINDOW_MS: int(0).default(15_000),
+  A2I_UPLOADS_IN_FLIGHT_BYTES: int(1).default(256 * 1024 * 1024),
+  A2I_UPLOADS_DISK_BYTES: int(1).default(2 * 1024 * 1024 * 1024),
+  A2I_RATE_GENERATIONS: rate.default({ points: 30, seconds: 60 }),
+  A2I_RATE_EMBEDDINGS: rate.default({ points: 60, seconds: 60 }),
+  A2I_RATE_CONNECTIONS: rate.default({ points: 60, seconds: 60 }),
+  A2I_SOCKETS_PER_ADDRESS: int(1).default(32),
+  A2I_SOCKETS_TOTAL: int(1).default(1000),
+  A2I_CORS_ORIGINS: origins.default([]),
+  A2I_PRIORITY_KEYS: list.default([]),
+  A2I_SEED_DEMO_COLLECTION: flag.default(true),
   A2I_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -143,14 +244,22 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(problems.join('; '));
   }
   const e = parsed.data;
+  if (e.A2I_TOMBSTONE_TTL_SECONDS < e.A2I_RESULT_TTL_SECONDS) {
+    throw new ConfigError(
+      `Expected A2I_TOMBSTONE_TTL_SECONDS (${e.A2I_TOMBSTONE_TTL_SECONDS}) to be at least A2I_RESULT_TTL_SECONDS (${e.A2I_RESULT_TTL_SECONDS})`,
+    );
+  }
   if (e.A2I_STALLED_INTERVAL_MS > e.A2I_LOCK_DURATION_MS) {
     throw new ConfigError(
       `Expected A2I_STALLED_INTERVAL_MS (${e.A2I_STALLED_INTERVAL_MS}) to be at most A2I_LOCK_DURATION_MS (${e.A2I_LOCK_DURATION_MS})`,
     );
   }
+  if (e.A2I_REQUEST_TIMEOUT_MS !== 0 && e.A2I_REQUEST_TIMEOUT_MS < e.A2I_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError(`Expected A2I_REQUEST_TIMEOUT_MS (${e.A2I_REQUEST_TIMEOUT_MS}) to be 0 or at least A2I_HEADERS_TIMEOUT_MS (${e.A2I_HEADERS_TIMEOUT_MS})`);
+  }
   return {
     http: { host: e.A2I_HOST, port: e.A2I_PORT },
-    redis: { url: e.A2I_REDIS_URL, prefix: e.A2I_REDIS_PREFIX },
+    redis: { url: e.A2I_REDIS_URL, prefix: e.A2I_REDIS_PREFIX, commandTimeoutMs: e.A2I_REDIS_COMMAND_TIMEOUT_MS },
     dirs: { uploads: resolve(cwd, e.A2I_UPLOADS_DIR), results: resolve(cwd, e.A2I_RESULTS_DIR), pack: resolve(cwd, e.A2I_PACK_DIR), web: resolve(cwd, e.A2I_WEB_DIR) },
     pipeline: e.A2I_PIPELINE,
     /** How the ONNX pipeline runs its sessions (plain data: it crosses into the pipeline thread). */
@@ -177,7 +286,12 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       queueDepth: e.A2I_MAX_QUEUE_DEPTH,
     },
     queueRetryAfterSeconds: e.A2I_QUEUE_RETRY_AFTER_SECONDS,
+    /** Per api instance: how often the positions of queued jobs its clients follow are read (one batched read). */
+    queuePositionIntervalMs: e.A2I_QUEUE_POSITION_INTERVAL_MS,
+    /** SIGTERM: followers are told (server:shutdown) at once; requests in flight get this long. */
+    shutdownGraceMs: e.A2I_SHUTDOWN_GRACE_MS,
     resultTtlSeconds: e.A2I_RESULT_TTL_SECONDS,
+    tombstoneTtlSeconds: e.A2I_TOMBSTONE_TTL_SECONDS,
     jobStateTtlSeconds: e.A2I_JOB_STATE_TTL_SECONDS,
     sweepIntervalSeconds: e.A2I_SWEEP_INTERVAL_SECONDS,
     apiKeys: e.A2I_API_KEYS,
@@ -193,6 +307,45 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       syntheticStepMs: e.A2I_SYNTHETIC_STEP_MS,
     },
     embedTimeoutMs: e.A2I_EMBED_TIMEOUT_MS,
+    /** Collections, search and classification (README "Search"). */
+    collections: {
+      /** An absolute directory, or s3://bucket/prefix as given. */
+      uri: e.A2I_COLLECTIONS_URI.startsWith('s3://') ? e.A2I_COLLECTIONS_URI : resolve(cwd, e.A2I_COLLECTIONS_URI),
+      s3: {
+        ...(e.A2I_COLLECTIONS_S3_ENDPOINT !== undefined ? { endpoint: e.A2I_COLLECTIONS_S3_ENDPOINT } : {}),
+        ...(e.A2I_COLLECTIONS_S3_REGION !== undefined ? { region: e.A2I_COLLECTIONS_S3_REGION } : {}),
+        allowHttp: e.A2I_COLLECTIONS_S3_ALLOW_HTTP,
+      },
+      mediaDir: resolve(cwd, e.A2I_COLLECTIONS_MEDIA_DIR),
+      thumbnailModalities: e.A2I_COLLECTIONS_THUMBNAILS,
+      thumbnailPx: e.A2I_COLLECTIONS_THUMBNAIL_PX,
+      indexThreshold: e.A2I_COLLECTIONS_INDEX_THRESHOLD,
+      maxK: e.A2I_COLLECTIONS_MAX_K,
+      /** Largest neighbors.k of a generation; never above maxK (the store's limit). */
+      maxNeighbors: Math.min(e.A2I_NEIGHBORS_MAX_K, e.A2I_COLLECTIONS_MAX_K),
+      maxIngestItems: e.A2I_INGEST_MAX_ITEMS,
+      maxLabels: e.A2I_CLASSIFY_MAX_LABELS,
+      labelCacheSize: e.A2I_LABEL_CACHE_SIZE,
+    },
+    /** What one client may hold or ask for (README "Limits"); enforced by the api (apps/api/src/client-guards.ts). */
+    clients: {
+      trustProxy: e.A2I_TRUST_PROXY,
+      headersTimeoutMs: e.A2I_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.A2I_REQUEST_TIMEOUT_MS,
+      bodyMinBytesPerSecond: e.A2I_BODY_MIN_BYTES_PER_SECOND,
+      bodyRateWindowMs: e.A2I_BODY_RATE_WINDOW_MS,
+      uploadsInFlightBytes: e.A2I_UPLOADS_IN_FLIGHT_BYTES,
+      uploadsDiskBytes: e.A2I_UPLOADS_DISK_BYTES,
+      /** null: no limit. */
+      rates: { generations: e.A2I_RATE_GENERATIONS, embeddings: e.A2I_RATE_EMBEDDINGS, connections: e.A2I_RATE_CONNECTIONS },
+      socketsPerAddress: e.A2I_SOCKETS_PER_ADDRESS,
+      socketsTotal: e.A2I_SOCKETS_TOTAL,
+      /** Empty: same origin only; ['*']: any. */
+      corsOrigins: e.A2I_CORS_ORIGINS,
+      priorityKeys: e.A2I_PRIORITY_KEYS,
+    },
+    /** `npm start` only (apps/api/src/demo-collection.ts). */
+    seedDemoCollection: e.A2I_SEED_DEMO_COLLECTION,
     logLevel: e.A2I_LOG_LEVEL,
   };
 }
@@ -207,5 +360,5 @@ export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {
 
 /** The limits a request is resolved against (resolveGenerationRequest), from the configuration. */
 export function requestLimitsOf(config: ServerConfig): RequestLimits {
-  return { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars };
+  return { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars, maxNeighbors: config.collections.maxNeighbors };
 }

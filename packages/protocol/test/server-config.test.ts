@@ -18,4 +18,22 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({ A2I_PORT: 'eighty' })).toThrow(/for A2I_PORT but received "eighty"/);
     expect(() => loadServerConfig({ A2I_LOCK_DURATION_MS: '1000', A2I_STALLED_INTERVAL_MS: '5000' })).toThrow(/A2I_STALLED_INTERVAL_MS/);
   });
+
+  it('reads the per-client limits: rates as <count>/<seconds> or off, trust proxy, CORS origins', () => {
+    const defaults = loadServerConfig({}, '/srv').clients;
+    expect(defaults.rates.generations).toEqual({ points: 30, seconds: 60 });
+    expect([defaults.trustProxy, defaults.corsOrigins, defaults.priorityKeys, defaults.headersTimeoutMs]).toEqual([false, [], [], 10_000]);
+    const set = loadServerConfig(
+      { A2I_RATE_GENERATIONS: '5/10', A2I_RATE_CONNECTIONS: 'off', A2I_TRUST_PROXY: 'loopback, 10.0.0.0/8', A2I_CORS_ORIGINS: 'https://a.example,http://b.example:8080' },
+      '/srv',
+    ).clients;
+    expect([set.rates.generations, set.rates.connections]).toEqual([{ points: 5, seconds: 10 }, null]);
+    expect(set.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(set.corsOrigins).toEqual(['https://a.example', 'http://b.example:8080']);
+    expect(loadServerConfig({ A2I_TRUST_PROXY: '2' }).clients.trustProxy).toBe(2);
+    expect(loadServerConfig({ A2I_TRUST_PROXY: 'true' }).clients.trustProxy).toBe(true);
+    expect(() => loadServerConfig({ A2I_RATE_GENERATIONS: '5 per minute' })).toThrow(/for A2I_RATE_GENERATIONS but received "5 per minute"/);
+    expect(() => loadServerConfig({ A2I_CORS_ORIGINS: 'a.example/path' })).toThrow(/A2I_CORS_ORIGINS/);
+    expect(() => loadServerConfig({ A2I_HEADERS_TIMEOUT_MS: '20000', A2I_REQUEST_TIMEOUT_MS: '15000' })).toThrow(/A2I_REQUEST_TIMEOUT_MS/);
+  });
 });

@@ -1,10 +1,18 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { credentialsOf, newJobId } from './job-access.js';
-import type { ReadBody } from './request-body.js';
-import type { CollectionsService } from './search-service.js';
+import { withRequestBody, type ReadBody } from './request-body.js';
+import type { CollectionsService, SearchTimings } from './search-service.js';
 
 type Handler = (req: Request, res: Response) => Promise<void>;
 const route = (handler: Handler) => (req: Request, res: Response, next: NextFunction) => handler(req, res).catch(next);
+
+/** `Server-Timing` (W3C): `embed;dur=12.3, search;dur=4.5, total;dur=18.0`, milliseconds; absent phases left out. */
+function serverTiming(phases: Record<string, number | undefined>): string {
+  return Object.entries(phases)
+    .filter((entry): entry is [string, number] => entry[1] !== undefined)
+    .map(([phase, ms]) => `${phase};dur=${ms.toFixed(1)}`)
+    .join(', ');
+}
 
 /**
  * The collections, search and classification routes (README "Search"), mounted under /v1.
@@ -21,6 +29,7 @@ const route = (handler: Handler) => (req: Request, res: Response, next: NextFunc
  *   GET    /collections/:name/items/:id/media                                    200 image/webp
  *   DELETE /collections/:name/items/:id                                          204
  *   POST   /collections/:name/search             { inputs, k?, filter?, modality? } (JSON or multipart)  200 { results }
+ *                                                 + Server-Timing: embed;dur=, search;dur=, total;dur= (ms)
  *   POST   /classify                             { inputs, labels } (JSON or multipart)  200 { labels, logitScale, logitScaleSource }
  */
 export function createCollectionsRouter(deps: { collections: CollectionsService; json: RequestHandler; readBody: ReadBody }): express.Router {
@@ -64,13 +73,7 @@ export function createCollectionsRouter(deps: { collections: CollectionsService;
       // refuse an unknown collection (or a missing key) before anything is uploaded
       await collections.get(name(req), credentials);
       const id = newJobId();
-      const received = await readBody(req, res, id);
-      let created;
-      try {
-        created = await collections.ingest(name(req), received.body, id, credentials, received.files);
-      } finally {
-        await received.dispose();
-      }
+      const created = await withRequestBody(readBody, req, res, id, (received) => collections.ingest(name(req), received.body, id, credentials, received.files));
       res.status(202).location(created.links.self).json(created);
     }),
   );
@@ -114,27 +117,21 @@ export function createCollectionsRouter(deps: { collections: CollectionsService;
     '/collections/:name/search',
     json,
     route(async (req, res) => {
+      const started = performance.now();
       const credentials = credentialsOf(req);
       await collections.get(name(req), credentials);
       // the query's uploads go to an embedding job: its folder is named after it (request-body.ts)
-      const received = await readBody(req, res, `embed-${newJobId()}`);
-      try {
-        res.json(await collections.search(name(req), received.body, credentials, received.files));
-      } finally {
-        await received.dispose();
-      }
+      const timings: SearchTimings = {};
+      const found = await withRequestBody(readBody, req, res, `embed-${newJobId()}`, (received) => collections.search(name(req), received.body, credentials, received.files, timings));
+      res.set('server-timing', serverTiming({ embed: timings.embedMs, search: timings.searchMs, total: performance.now() - started }));
+      res.json(found);
     }),
   );
   router.post(
     '/classify',
     json,
     route(async (req, res) => {
-      const received = await readBody(req, res, `embed-${newJobId()}`);
-      try {
-        res.json(await collections.classify(received.body, credentialsOf(req), received.files));
-      } finally {
-        await received.dispose();
-      }
+      res.json(await withRequestBody(readBody, req, res, `embed-${newJobId()}`, (received) => collections.classify(received.body, credentialsOf(req), received.files)));
     }),
   );
   return router;

@@ -8,7 +8,7 @@ import type { GenerationService } from './generation-service.js';
 import { credentialsOf, newJobId } from './job-access.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
-import { createBodyReader } from './request-body.js';
+import { createBodyReader, withRequestBody } from './request-body.js';
 import type { ClientGuards } from './client-guards.js';
 import type { PackSource } from './pack-source.js';
 import { createCollectionsRouter } from './collections-routes.js';
@@ -112,13 +112,7 @@ export function createHttpApp(deps: RouteDeps): express.Express {
       service.requireApiKey(credentials);
       await service.requireQueueRoom();
       const id = newJobId();
-      const received = await readBody(req, res, id);
-      let created;
-      try {
-        created = await service.submit(received.body, id, credentials, received.files);
-      } finally {
-        await received.dispose();
-      }
+      const created = await withRequestBody(readBody, req, res, id, (received) => service.submit(received.body, id, credentials, received.files));
       metrics.generationsSubmitted.inc({ outcome: 'accepted' });
       res.status(202).location(created.links.self).json(created);
     }),
@@ -195,12 +189,7 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     json,
     route(async (req, res) => {
       service.requireApiKey(credentialsOf(req));
-      const received = await readBody(req, res, `embed-${newJobId()}`);
-      try {
-        res.json(await service.embed(received.body, received.files, credentialsOf(req)));
-      } finally {
-        await received.dispose();
-      }
+      res.json(await withRequestBody(readBody, req, res, `embed-${newJobId()}`, (received) => service.embed(received.body, received.files, credentialsOf(req))));
     }),
   );
 

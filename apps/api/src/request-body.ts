@@ -63,6 +63,19 @@ export interface RequestBody {
 /** Reads one request's body; its files go to `<uploads>/<jobId>/`. */
 export type ReadBody = (req: Request, res: Response, jobId: string) => Promise<RequestBody>;
 
+/**
+ * Reads the body as `jobId`'s, hands it to `use`, then disposes of it: whatever `use` did not
+ * hand over to a queued job (files.handOver) goes with the request.
+ */
+export async function withRequestBody<T>(readBody: ReadBody, req: Request, res: Response, jobId: string, use: (received: RequestBody) => Promise<T>): Promise<T> {
+  const received = await readBody(req, res, jobId);
+  try {
+    return await use(received);
+  } finally {
+    await received.dispose();
+  }
+}
+
 const NOTHING_TO_DISPOSE = async () => undefined;
 const TOO_LARGE = new Set(['LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT', 'LIMIT_FIELD_VALUE', 'LIMIT_FIELD_COUNT', 'LIMIT_PART_COUNT', 'LIMIT_FIELD_KEY']);
 

@@ -46,23 +46,8 @@ import type { ReceivedUploads } from './request-body.js';
 import { refuseUndecodableUploads } from './upload-refusal.js';
 import { zeroShot, type ZeroShotResult } from './zero-shot.js';
 
-export interface CollectionView {
-  name: string;
-  description: string | null;
-  pack: string;
-  dim: number;
-  count: number;
-  createdAt: string;
-}
-
-export interface SearchResultView {
-  id: string;
-  score: number;
-  modality: string;
-  metadata: Record<string, string | number | boolean>;
-  /** URL of the item's thumbnail, when it has one. */
-  media?: string;
-}
+import type { CollectionView, SearchResultView } from '@a2i/protocol';
+export type { CollectionView, SearchResultView };
 
 export interface IngestStatusView {
   id: string;
@@ -74,6 +59,12 @@ export interface IngestStatusView {
   result?: IngestResult;
   error?: { code: string; message: string };
   links: { self: string; events: string };
+}
+
+/** Where a search request's time went, in milliseconds: the query's embedding (a worker's embedding job, or the sum of given vectors) and the store's search. */
+export interface SearchTimings {
+  embedMs?: number;
+  searchMs?: number;
 }
 
 export interface CollectionsServiceDeps {
@@ -278,7 +269,8 @@ export class CollectionsService {
     return { path, mime: item.media?.mimeType ?? 'application/octet-stream' };
   }
 
-  async search(name: string, body: unknown, credentials: Credentials, files?: ReceivedUploads): Promise<{ results: SearchResultView[] }> {
+  /** `timings`, when given, receives the milliseconds spent embedding the query and in the store's search (the route's Server-Timing header). */
+  async search(name: string, body: unknown, credentials: Credentials, files?: ReceivedUploads, timings?: SearchTimings): Promise<{ results: SearchResultView[] }> {
     const owner = this.owner(credentials);
     const { config } = this.deps;
     const store = await this.deps.collections();
@@ -291,7 +283,10 @@ export class CollectionsService {
     const pack = await this.deps.generations.requirePack();
     // 1. the collection's space must be the one the query will be made in: refused, never silently wrong
     this.requireSpace(info, pack);
+    let started = performance.now();
     const query = await this.queryVector(request.inputs, pack, owner, files);
+    if (timings) timings.embedMs = performance.now() - started;
+    started = performance.now();
     const hits = await store.search(name, {
       vector: query,
       k,
@@ -300,6 +295,7 @@ export class CollectionsService {
       ...(request.filter !== undefined ? { filter: request.filter as MetadataFilter } : {}),
       ...(request.modality !== undefined ? { modality: request.modality } : {}),
     });
+    if (timings) timings.searchMs = performance.now() - started;
     return {
       results: hits.map((hit) => ({
         id: hit.id,

@@ -3,23 +3,8 @@ import type { ClientToServerEvents, IngestResult, ServerToClientEvents } from '@
 import { ERROR_CODES } from '@a2i/protocol/errors';
 import { answer, headers, ServerAnswerError, serverFetch } from './remote.js';
 
-/** A collection as the server describes it (README "Search"). */
-export interface CollectionView {
-  name: string;
-  description: string | null;
-  pack: string;
-  dim: number;
-  count: number;
-  createdAt: string;
-}
-
-export interface SearchHit {
-  id: string;
-  score: number;
-  modality: string;
-  metadata: Record<string, string | number | boolean>;
-  media?: string;
-}
+import type { CollectionView, SearchResultView as SearchHit } from '@a2i/protocol';
+export type { CollectionView, SearchHit };
 
 export interface LabelScore {
   label: string;

@@ -1,3 +1,4 @@
+import { itemPicture } from './item-picture.js';
 // The composer form: file pickers, weight sliders, options, and the multipart request it
 // becomes (a `request` JSON field + one part per file; apps/api/README.md "The request").
 
@@ -46,18 +47,7 @@ export class RequestForm {
         const li = document.createElement('li');
         li.className = 'item-input';
         li.dataset.id = item.id;
-        if (item.media) {
-          const img = document.createElement('img');
-          img.className = 'thumb';
-          img.src = item.media;
-          img.alt = '';
-          li.append(img);
-        } else {
-          const icon = document.createElement('span');
-          icon.className = `modality-icon modality-${item.modality}`;
-          icon.setAttribute('aria-hidden', 'true');
-          li.append(icon);
-        }
+        li.append(itemPicture(item, { className: 'thumb' }));
         const name = document.createElement('span');
         name.className = 'file-name';
         name.textContent = `${item.id} · ${item.collection}`;

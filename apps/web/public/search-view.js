@@ -1,3 +1,4 @@
+import { itemPicture } from './item-picture.js';
 // The Search view: a query (a dropped file and/or text), a collection (GET /v1/collections),
 // and the nearest stored items as a grid (POST /v1/collections/:name/search). Clicking an item
 // hands it to `onPick` (the page adds it to the Generate form). `#search-results[data-state]`
@@ -152,18 +153,7 @@ export class SearchView {
       button.dataset.id = hit.id;
       button.dataset.modality = hit.modality;
       button.setAttribute('aria-label', `Use ${hit.id} (${hit.modality}, score ${hit.score.toFixed(3)}) as a generation input`);
-      if (hit.media) {
-        const img = document.createElement('img');
-        img.src = hit.media;
-        img.alt = '';
-        img.loading = 'lazy';
-        button.append(img);
-      } else {
-        const icon = document.createElement('span');
-        icon.className = `modality-icon modality-${hit.modality}`;
-        icon.setAttribute('aria-hidden', 'true');
-        button.append(icon);
-      }
+      button.append(itemPicture(hit, { lazy: true }));
       const caption = document.createElement('span');
       caption.className = 'hit-caption';
       const id = document.createElement('span');

@@ -132,3 +132,25 @@ export function ingestLinks(collection: string, id: string): { self: string; eve
 export function itemMediaUrl(collection: string, id: string): string {
   return `/v1/collections/${collection}/items/${encodeURIComponent(id)}/media`;
 }
+
+// ---------------------------------------------------------------- answers (README "Search")
+
+/** A collection as the server describes it. */
+export interface CollectionView {
+  name: string;
+  description: string | null;
+  pack: string;
+  dim: number;
+  count: number;
+  createdAt: string;
+}
+
+/** One search result, best first; `score` is the cosine similarity. */
+export interface SearchResultView {
+  id: string;
+  score: number;
+  modality: string;
+  metadata: Record<string, string | number | boolean>;
+  /** URL of the item's thumbnail, when it has one. */
+  media?: string;
+}

@@ -147,4 +147,6 @@ export {
   type ItemLookupRequest,
   type IngestJobItem,
   type IngestJob,
+  type CollectionView,
+  type SearchResultView,
 } from './collection-requests.js';

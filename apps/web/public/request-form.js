@@ -1,3 +1,4 @@
+import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
 // The composer form: file pickers, weight sliders, options, and the multipart request it
 // becomes (a `request` JSON field + one part per file; apps/api/README.md "The request").
@@ -114,19 +115,7 @@ export class RequestForm {
       else player.removeAttribute('src');
     };
     form.audio.addEventListener('change', show);
-    drop.addEventListener('dragover', (event) => {
-      event.preventDefault();
-      drop.classList.add('over');
-    });
-    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (event) => {
-      event.preventDefault();
-      drop.classList.remove('over');
-      if (event.dataTransfer.files.length > 0) {
-        form.audio.files = event.dataTransfer.files;
-        show();
-      }
-    });
+    wireDropZone(drop, form.audio, show);
   }
 
   bindImage() {

@@ -1,3 +1,4 @@
+import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
 // The Search view: a query (a dropped file and/or text), a collection (GET /v1/collections),
 // and the nearest stored items as a grid (POST /v1/collections/:name/search). Clicking an item
@@ -51,19 +52,7 @@ export class SearchView {
       if (input.files[0] && this.collection.value) this.search();
     };
     input.addEventListener('change', changed);
-    drop.addEventListener('dragover', (event) => {
-      event.preventDefault();
-      drop.classList.add('over');
-    });
-    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-    drop.addEventListener('drop', (event) => {
-      event.preventDefault();
-      drop.classList.remove('over');
-      if (event.dataTransfer.files.length > 0) {
-        input.files = event.dataTransfer.files;
-        changed();
-      }
-    });
+    wireDropZone(drop, input, changed);
   }
 
   setState(state) {

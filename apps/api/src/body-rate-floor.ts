@@ -49,7 +49,11 @@ export function bodyRateFloor(floor: BodyRateFloor) {
     cutoffs.set(req, controller);
     const socket = req.socket;
     let lastBytes = socket.bytesRead;
-    const stop = () => clearInterval(timer);
+    // Stops watching; the socket may serve more requests (keep-alive): leave no listener on it.
+    const stop = () => {
+      clearInterval(timer);
+      socket.off('close', stop);
+    };
     const timer = setInterval(() => {
       if (req.complete || socket.destroyed) return stop();
       const bytes = socket.bytesRead;

@@ -34,6 +34,8 @@ import {
   pipelineLimitsOf,
   requestLimitsOf,
   withinRedisTimeout,
+  type PipelineLimits,
+  type RequestLimits,
 } from '@a2i/protocol';
 import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
@@ -69,7 +71,12 @@ export interface GenerationServiceDeps {
  * not see is NOT_FOUND, exactly like a job that does not exist.
  */
 export class GenerationService {
-  constructor(private readonly deps: GenerationServiceDeps) {}
+  /** The limits requests are resolved and uploads inspected against: the configuration's, built once. */
+  private readonly limits: { request: RequestLimits; pipeline: PipelineLimits };
+
+  constructor(private readonly deps: GenerationServiceDeps) {
+    this.limits = { request: requestLimitsOf(deps.config), pipeline: pipelineLimitsOf(deps.config) };
+  }
 
   /** 401 when API keys are configured and the caller has none of them. */
   requireApiKey(credentials: Credentials): void {
@@ -123,7 +130,7 @@ export class GenerationService {
     const owner = collectionOwnerOf(config, credentials.apiKeyHash);
     const items = await this.storedItems(request.inputs, pack, owner);
     if (request.neighbors !== undefined) await checkNeighbors(request.neighbors, this.collectionStore(), owner, pack);
-    const job = resolveGenerationRequest(request, pack, this.requestLimits(), {
+    const job = resolveGenerationRequest(request, pack, this.limits.request, {
       id,
       createdAt: Date.now(),
       items,
@@ -131,7 +138,7 @@ export class GenerationService {
       ...(files ? { files } : {}),
       randomSeed: () => randomInt(0, 0xffff_ffff),
     });
-    await refuseUndecodableUploads(job.inputs, pipelineLimitsOf(config));
+    await refuseUndecodableUploads(job.inputs, this.limits.pipeline);
     const token = newJobToken();
     // the depth limit holds under concurrent requests: a place is reserved atomically first
     const admission = await this.deps.positions.reserve(config.limits.queueDepth);
@@ -263,7 +270,7 @@ export class GenerationService {
     if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
     const request = parseOrThrow(embeddingRequestSchema, body);
     const items = await this.storedItems(request.inputs, pack, collectionOwnerOf(this.deps.config, credentials.apiKeyHash));
-    const inputs = resolveInputs(request.inputs, pack, this.requestLimits(), files, items);
+    const inputs = resolveInputs(request.inputs, pack, this.limits.request, files, items);
     return this.embedResolved(inputs, files);
   }
 
@@ -275,7 +282,7 @@ export class GenerationService {
     const { config, embeddings, embeddingEvents } = this.deps;
     const pack = await this.requirePack();
     if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
-    await refuseUndecodableUploads(inputs, pipelineLimitsOf(config));
+    await refuseUndecodableUploads(inputs, this.limits.pipeline);
     const data: EmbeddingJob = { inputs };
     if (files?.uploadDir) data.uploadDir = files.uploadDir;
     // The job id is the upload folder's name: the sweeper finds the folder's owner by it.
@@ -316,7 +323,4 @@ export class GenerationService {
     return collections;
   }
 
-  private requestLimits() {
-    return requestLimitsOf(this.deps.config);
-  }
 }

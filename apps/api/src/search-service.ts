@@ -36,6 +36,8 @@ import {
   type PackDescription,
   type PipelineInput,
   type ServerConfig,
+  type PipelineLimits,
+  type RequestLimits,
 } from '@a2i/protocol';
 import { CodedError, type ErrorCode } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
@@ -83,7 +85,12 @@ export interface CollectionsServiceDeps {
  * queue (GenerationService.embedResolved), exactly as POST /v1/embeddings does.
  */
 export class CollectionsService {
-  constructor(private readonly deps: CollectionsServiceDeps) {}
+  /** The configuration's request and decoding limits, built once. */
+  private readonly limits: { request: RequestLimits; pipeline: PipelineLimits };
+
+  constructor(private readonly deps: CollectionsServiceDeps) {
+    this.limits = { request: requestLimitsOf(deps.config), pipeline: pipelineLimitsOf(deps.config) };
+  }
 
   private owner(credentials: Credentials): string | null {
     this.deps.generations.requireApiKey(credentials);
@@ -153,7 +160,7 @@ export class CollectionsService {
       if (item.vector !== undefined) spec.vector = item.vector;
       return spec;
     });
-    const inputs = asItems(() => resolveInputs(specs, pack, { ...requestLimitsOf(config), maxInputs: max }, files));
+    const inputs = asItems(() => resolveInputs(specs, pack, { ...this.limits.request, maxInputs: max }, files));
     const ids = request.items.map((item) => item.id ?? randomUUID());
     const seen = new Set<string>();
     ids.forEach((itemId, i) => {
@@ -161,7 +168,7 @@ export class CollectionsService {
       seen.add(itemId);
     });
     checkItemsBeforeEmbedding(request.items.map((item, i) => ({ id: ids[i]!, modality: item.modality, ...(item.metadata ? { metadata: item.metadata } : {}) })));
-    await asItems(() => refuseUndecodableUploads(inputs, pipelineLimitsOf(config)));
+    await asItems(() => refuseUndecodableUploads(inputs, this.limits.pipeline));
 
     const data: IngestJob = {
       id,
@@ -347,7 +354,7 @@ export class CollectionsService {
    */
   private async queryVector(specs: InputSpec[], pack: PackDescription, owner: string | null, files?: ReceivedUploads): Promise<Float32Array> {
     const items = await this.deps.generations.storedItems(specs, pack, owner);
-    const inputs: PipelineInput[] = resolveInputs(specs, pack, requestLimitsOf(this.deps.config), files, items);
+    const inputs: PipelineInput[] = resolveInputs(specs, pack, this.limits.request, files, items);
     if (inputs.every((input) => input.vector !== undefined)) {
       const sum = new Float32Array(pack.dim);
       for (const input of inputs) for (let d = 0; d < pack.dim; d++) sum[d]! += input.weight * input.vector![d]!;

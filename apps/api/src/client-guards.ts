@@ -6,9 +6,8 @@ import type { ServerConfig } from '@a2i/protocol';
 import { bodyRateFloor } from './body-rate-floor.js';
 import { clientAddress, compileTrust, type TrustFunction } from './client-address.js';
 import { credentialsOf } from './job-access.js';
-import { OriginPolicy } from './origin-policy.js';
+import { OriginPolicy, securityHeaders } from './browser-policy.js';
 import { RateLimits, type RateKind } from './rate-limits.js';
-import { securityHeaders } from './security-headers.js';
 import { SocketAdmission } from './socket-admission.js';
 import { UploadBudget } from './upload-budget.js';
 
@@ -17,7 +16,7 @@ import { UploadBudget } from './upload-budget.js';
  * once per api instance from the configuration (`config.clients`):
  * - `httpServerOptions`: Node's header and whole-request timeouts;
  * - `http`: handlers mounted before every route: origin refusal, CORS, security headers
- *   (security-headers.ts), and the minimum body rate (body-rate-floor.ts);
+ *   (browser-policy.ts), and the minimum body rate (body-rate-floor.ts);
  * - `limit(kind)`: a route's per-client rate limit, counted in Redis (rate-limits.ts);
  * - `uploads`: the cap on upload bytes in flight and on disk (upload-budget.ts);
  * - `sockets`: socket.io's origin check, connection caps and rate limit (socket-admission.ts).

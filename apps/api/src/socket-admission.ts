@@ -5,7 +5,7 @@ import { isCodedError } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
 import { addressKey, clientAddress, type TrustFunction } from './client-address.js';
 import { sha256Hex } from './job-access.js';
-import type { OriginPolicy } from './origin-policy.js';
+import type { OriginPolicy } from './browser-policy.js';
 import type { RateLimits } from './rate-limits.js';
 
 /** How long an engine.io connection may stay without an admitted socket.io connection (socket.io's default: 45 s). */
@@ -28,7 +28,7 @@ export interface SocketCaps {
  *   (429 RATE_LIMITED). Refusals are socket.io connect errors with
  *   `err.data = { code, message, retryAfterSeconds? }`, the form every client here reads.
  * - The transport (`serverOptions().allowRequest`, engine.io's handshake): a foreign origin is
- *   refused (origin-policy.ts), and, as a backstop against clients that open transports and
+ *   refused (browser-policy.ts), and, as a backstop against clients that open transports and
  *   never join (they are closed after 10 s, socket.io's connectTimeout), an address holding
  *   twice its cap in transports, or an instance holding twice its total, is refused there
  *   (HTTP 403 with the message).

@@ -263,3 +263,12 @@ export function parseJobFailureReason(reason: string): { code: ErrorCode; messag
 export function serverFaultMessage(what: string, code: ErrorCode): string {
   return `The server failed to ${what} (${code}); the details are in the server log`;
 }
+
+/**
+ * A request (or job) that breaks a rule of the protocol: bad shape, a limit, a modality the
+ * pack lacks. Its codes are input faults: the api answers with the code's status and this
+ * message; the worker turns it into `job:failed`.
+ */
+export class RequestError extends CodedError {
+  override readonly name = 'RequestError';
+}

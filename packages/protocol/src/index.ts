@@ -1,6 +1,6 @@
 export { MODALITIES, FILE_MODALITIES, INPUT_KINDS, modalitySchema, inputKindSchema, isModality, type Modality, type InputKind } from './modalities.js';
 export { ERROR_CODES, INPUT_ERROR_CODES, errorCodeSchema, errorBodySchema, errorBody, type ErrorBody, type KnownErrorCode } from './error-codes.js';
-export { RequestError } from './request-error.js';
+export { RequestError } from './errors.js';
 export {
   ERROR_REGISTRY,
   ALL_ERROR_CODES,

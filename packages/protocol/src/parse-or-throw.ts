@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { ERROR_CODES } from './error-codes.js';
-import { RequestError } from './request-error.js';
+import { RequestError } from './errors.js';
 
 /**
  * Validates `value` with `schema` or throws a RequestError naming the first problems, e.g.

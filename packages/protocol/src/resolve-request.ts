@@ -3,7 +3,7 @@ import { ERROR_CODES } from './error-codes.js';
 import type { GenerationJob, PipelineInput } from './generation-job.js';
 import type { GenerationRequest, InputSpec } from './generation-request.js';
 import type { PackDescription } from './pack-description.js';
-import { RequestError } from './request-error.js';
+import { RequestError } from './errors.js';
 
 /** Server-wide limits (configuration); the effective limit is the smaller of these and the pack's. */
 export interface RequestLimits {

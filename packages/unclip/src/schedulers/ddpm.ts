@@ -3,9 +3,9 @@ import { clampInPlace, mix, x0AndEpsilon } from './prediction.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepOptions, type StepResult,
+  TrainedSchedule,
 } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
-import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 /** diffusers DDPMScheduler defaults (clip_sample=True). */

@@ -1,8 +1,7 @@
 import { sigmasFromAlphasCumprod } from './noise-schedule.js';
-import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
+import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult, TrainedSchedule } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
-import { TrainedSchedule } from './trained-schedule.js';
 import { dpmSolverTimesteps } from './timestep-spacing.js';
 
 /** diffusers DPMSolverMultistepScheduler defaults (timestep_spacing "linspace"). */

@@ -1,9 +1,8 @@
 import { sigmasFromAlphasCumprod } from './noise-schedule.js';
 import { npInterpOnIndex } from './numpy-compat.js';
-import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult } from './scheduler.js';
+import { addNoiseByRow, checkInferenceSteps, checkSameLength, notReady, type Scheduler, type StepResult, TrainedSchedule } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 import { indexForTimestep, StepIndex } from './step-index.js';
-import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 const f32 = Math.fround;

@@ -3,9 +3,9 @@ import { mix, x0AndEpsilon } from './prediction.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepResult,
+  TrainedSchedule,
 } from './scheduler.js';
 import { DIFFUSERS_COMMON_DEFAULTS, unsupported, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
-import { TrainedSchedule } from './trained-schedule.js';
 import { spacedTimesteps } from './timestep-spacing.js';
 
 export interface PndmOptions {

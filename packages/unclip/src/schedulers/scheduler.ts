@@ -1,6 +1,7 @@
 import type { SchedulerName } from '@a2i/protocol/scheduler-names';
 import { UnclipError } from '../unclip-error.js';
-import type { SchedulerConfig } from './scheduler-config.js';
+import { makeNoiseSchedule } from './noise-schedule.js';
+import { resolveSchedulerConfig, type SchedulerConfig, type SchedulerConfigInput } from './scheduler-config.js';
 
 // The names are the protocol's: requests, manifests and this package share one list.
 export { SCHEDULER_NAMES, type SchedulerName } from '@a2i/protocol/scheduler-names';
@@ -130,4 +131,21 @@ export function alphaProdAt(alphasCumprod: Float64Array, t: number, name: Schedu
     );
   }
   return value;
+}
+
+/**
+ * What every scheduler starts from (diffusers' SchedulerMixin + `register_to_config`): its
+ * config resolved over the scheduler's defaults, and alpha_bar_t of the training noise
+ * schedule. `timesteps` stays empty until `setTimesteps`.
+ */
+export abstract class TrainedSchedule {
+  readonly config: SchedulerConfig;
+  /** alpha_bar_t for t in [0, T) (float32 values as diffusers stores them). */
+  readonly alphasCumprod: Float64Array;
+  timesteps: number[] = [];
+
+  protected constructor(config: SchedulerConfigInput | undefined, defaults: SchedulerConfig, name: string) {
+    this.config = resolveSchedulerConfig(config, defaults, name);
+    this.alphasCumprod = makeNoiseSchedule(this.config).alphasCumprod;
+  }
 }

@@ -37,6 +37,7 @@ import {
   type PipelineLimits,
   type RequestLimits,
 } from '@a2i/protocol';
+import { refuseUndecodableUploads } from '@a2i/media';
 import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
 import { JobWaitTimeout, waitForJob } from './job-wait.js';
@@ -44,7 +45,6 @@ import { canAccess, newJobToken, sha256Hex, type Credentials } from './job-acces
 import type { PackSource } from './pack-source.js';
 import type { QueuePositions } from './queue-position.js';
 import { removeJobUploads, type ReceivedUploads } from './request-body.js';
-import { refuseUndecodableUploads } from './upload-refusal.js';
 import { checkNeighbors, lookUpItemInputs } from './stored-inputs.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */

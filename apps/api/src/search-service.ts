@@ -39,13 +39,13 @@ import {
   type PipelineLimits,
   type RequestLimits,
 } from '@a2i/protocol';
+import { refuseUndecodableUploads } from '@a2i/media';
 import { CodedError, type ErrorCode } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
 import type { GenerationService } from './generation-service.js';
 import { newJobToken, sha256Hex, type Credentials } from './job-access.js';
 import type { LabelEmbeddingCache } from './label-embedding-cache.js';
 import type { ReceivedUploads } from './request-body.js';
-import { refuseUndecodableUploads } from './upload-refusal.js';
 import { zeroShot, type ZeroShotResult } from './zero-shot.js';
 
 import type { CollectionView, SearchResultView } from '@a2i/protocol';

@@ -13,6 +13,6 @@ export { probeVideo, type VideoInfo, type ProbeVideoOptions } from './video/prob
 export { decodeVideoFrames, type VideoFrame, type DecodeVideoFramesOptions } from './video/decode-video-frames.js';
 export { parseImuCsv, parseImuNpy, IMU_CHANNELS, type ImuData } from './imu/parse-imu.js';
 export {
-  inspectUpload, UPLOAD_MODALITIES,
+  inspectUpload, refuseUndecodableUploads, UPLOAD_MODALITIES,
   type UploadModality, type UploadLimits, type UploadInspection, type InspectUploadOptions,
 } from './upload/inspect-upload.js';

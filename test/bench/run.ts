@@ -97,6 +97,18 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
     notes: () => [],
     summarize: genericSummary,
   },
+  // 100,000 and 1,000,000 x 1024: about 12 of the 20 minutes a bench may take on 2 idle cores
+  'search-scale': {
+    args: (quick) => (quick ? ['--rows', '20000', '--queries', '10', '--http-rows', '20000', '--http-runs', '20'] : []),
+    notes: () => [],
+    summarize: genericSummary,
+  },
+  // demo-world retrieval / arithmetic / zero-shot through the HTTP API, beside models/demo/report.json
+  'search-quality': {
+    args: (quick) => (quick ? ['--count', '100'] : ['--count', '600']),
+    notes: () => [],
+    summarize: genericSummary,
+  },
 };
 
 function discover(): BenchSpec[] {
@@ -154,6 +166,7 @@ function runChild(file: string, benchArgs: string[]): Promise<{ code: number | n
 function skipNotes(result: Record<string, unknown>): string[] {
   const notes: string[] = [];
   if (typeof result.skipped === 'string') notes.push(result.skipped);
+  if (Array.isArray(result.skippedSizes)) notes.push(...result.skippedSizes.map(String));
   const torch = get(result, 'torchaudio.skipped');
   if (typeof torch === 'string') notes.push(torch);
   if (typeof result.pipelineLabel === 'string' && result.pipeline === 'synthetic') notes.push(`pipeline: ${result.pipelineLabel}`);

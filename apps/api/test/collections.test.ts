@@ -131,6 +131,11 @@ describe('collections, search and classify on the demo pack', () => {
         const response = await fetch(`${url}/v1/collections/photos/search`, { method: 'POST', body: form });
         const body = await json(response);
         expect(response.status).toBe(200);
+        // where the time went: the worker's embedding, the store's search, the whole handler
+        const timing = response.headers.get('server-timing') ?? '';
+        expect(timing).toMatch(/^embed;dur=\d+\.\d, search;dur=\d+\.\d, total;dur=\d+\.\d$/);
+        const [embedMs, searchMs, totalMs] = [...timing.matchAll(/dur=([\d.]+)/g)].map((m) => Number(m[1]));
+        expect(embedMs! > 0 && searchMs! > 0 && embedMs! + searchMs! <= totalMs! + 0.2).toBe(true);
         const scores = body.results.map((r: { score: number }) => r.score);
         expect([name, body.results[0].id]).toEqual([name, name]);
         expect(scores).toEqual([...scores].sort((a, b) => b - a));

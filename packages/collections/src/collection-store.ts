@@ -346,7 +346,7 @@ class LanceCollectionStore implements CollectionStore {
   /**
    * Keeps the ANN index in line with the table; run it off the request path (after an
    * ingest, from a worker). Below `indexThreshold` rows nothing is built and search is
-   * an exact scan. Otherwise an IVF_PQ index on cosine distance:
+   * an exact scan. Otherwise an IVF index (ann.indexType: IVF_RQ by default, or IVF_PQ) on cosine distance:
    * - none yet                       -> created
    * - rows added since, fewer than indexed -> updated (optimize: new rows are added to
    *                                        the existing partitions, files compacted)
@@ -359,7 +359,7 @@ class LanceCollectionStore implements CollectionStore {
     return this.guard('maintaining the index', async () => {
       const rows = await table.countRows();
       const existing = (await table.listIndices()).find((ix) => ix.columns.includes('vector'));
-      const done = async (action: EnsureIndexResult['action'], reason: string, params?: { numPartitions: number; numSubVectors: number }): Promise<EnsureIndexResult> => {
+      const done = async (action: EnsureIndexResult['action'], reason: string, params?: { numPartitions: number; numSubVectors?: number }): Promise<EnsureIndexResult> => {
         const indices = await table.listIndices();
         const ix = indices.find((i) => i.columns.includes('vector'));
         const stats = ix === undefined ? undefined : await table.indexStats(ix.name);
@@ -389,15 +389,21 @@ class LanceCollectionStore implements CollectionStore {
     });
   }
 
-  private async buildIndex(table: Table, rows: number, dim: number): Promise<{ numPartitions: number; numSubVectors: number }> {
-    // IVF: ceil(rows / rowsPerPartition) partitions. PQ: ann.dimsPerSubVector dims per
-    // 8-bit code. 8 for dim <= 256 (twice LanceDB's default code count): on 20k random
-    // 64-d vectors recall@10 for random queries went 0.42 (dim/16, refine 10) -> 0.67
-    // (dim/8, refine 10) -> 0.91 (dim/8, refine 30); queries near planted duplicates were
-    // 1.00 in every setting. 16 above 256 dims (LanceDB's default): at 100k x 1024, dim/8
-    // had not finished training after 8 minutes on a loaded 2-core machine.
-    // Queries re-rank k * refineFactor candidates with the full vectors: exact scores.
+  private async buildIndex(table: Table, rows: number, dim: number): Promise<{ numPartitions: number; numSubVectors?: number }> {
+    // IVF: ceil(rows / rowsPerPartition) partitions, trained by k-means on cosine distance.
+    // Then either quantiser; queries re-rank k * refineFactor candidates with the full
+    // vectors, so returned scores are exact cosines whatever the quantiser.
+    // - ivf_rq (default): RaBitQ, 1 bit per dimension after a random rotation. Measured at
+    //   100k x 1024 (test/bench/ann-sweep.ts, random unit vectors + planted groups): built in
+    //   2 s (IVF_PQ with dim/16 sub-vectors: 153-234 s); all 25 partitions probed, refine 100:
+    //   p50 23 ms, recall@10 1.00 planted / 0.89 random (PQ: 0.59; IVF_HNSW_SQ, ef 600: 0.43).
+    // - ivf_pq: ann.dimsPerSubVector dims per 8-bit code, 8 for dim <= 256, else 16 (at
+    //   100k x 1024, dim/8 had not finished training after 8 minutes on 2 loaded cores).
     const numPartitions = Math.max(1, Math.ceil(rows / this.options.ann.rowsPerPartition));
+    if (this.options.ann.indexType === 'ivf_rq') {
+      await table.createIndex('vector', { config: lancedb.Index.ivfRq({ distanceType: 'cosine', numPartitions }), replace: true, name: VECTOR_INDEX_NAME });
+      return { numPartitions };
+    }
     const perCode = this.options.ann.dimsPerSubVector ?? (dim <= 256 ? 8 : 16);
     const numSubVectors = dim % perCode === 0 ? dim / perCode : dim % 8 === 0 ? dim / 8 : 1;
     await table.createIndex('vector', {

@@ -27,14 +27,24 @@ export interface S3StorageOptions {
   allowHttp?: boolean;
 }
 
+/** LanceDB 0.31 vector index kinds ensureIndex can build (README "Search"). */
+export const ANN_INDEX_TYPES = ['ivf_rq', 'ivf_pq'] as const;
+export type AnnIndexType = (typeof ANN_INDEX_TYPES)[number];
+
 export interface AnnOptions {
+  /**
+   * `ivf_rq` (default): IVF + RaBitQ, 1 bit per dimension; trains in seconds (2 s at
+   * 100k x 1024 against 234 s for `ivf_pq`), and with refineFactor re-ranking it matches or
+   * beats PQ's recall. `ivf_pq`: IVF + product quantisation (dimsPerSubVector).
+   */
+  indexType?: AnnIndexType;
   /** IVF partitions = ceil(rows / rowsPerPartition). Default 4096. */
   rowsPerPartition?: number;
   /** Partitions probed per query. Default 20. */
   nprobes?: number;
-  /** Dimensions per PQ sub-vector (must divide dim). Default 8 for dim <= 256, else 16. */
+  /** ivf_pq only: dimensions per PQ sub-vector (must divide dim). Default 8 for dim <= 256, else 16. */
   dimsPerSubVector?: number;
-  /** Candidates re-ranked with the full vectors = k * refineFactor. Default 30. */
+  /** Candidates re-ranked with the full vectors = k * refineFactor. Default 100. */
   refineFactor?: number;
 }
 
@@ -75,14 +85,14 @@ export interface ResolvedStoreOptions {
 export const STORE_DEFAULTS = {
   maxK: 100,
   indexThreshold: 10_000,
-  ann: { rowsPerPartition: 4096, nprobes: 20, refineFactor: 30 },
+  ann: { indexType: 'ivf_rq', rowsPerPartition: 4096, nprobes: 20, refineFactor: 100 },
   upsertBatchRows: 5_000,
   readConsistencySeconds: 0,
 } as const;
 
 const KNOWN_OPTIONS = new Set(['uri', 'logger', 's3', 'storageOptions', 'maxK', 'indexThreshold', 'ann', 'upsertBatchRows', 'readConsistencySeconds']);
 const KNOWN_S3 = new Set(['endpoint', 'region', 'accessKeyId', 'secretAccessKey', 'sessionToken', 'allowHttp']);
-const KNOWN_ANN = new Set(['rowsPerPartition', 'nprobes', 'refineFactor', 'dimsPerSubVector']);
+const KNOWN_ANN = new Set(['indexType', 'rowsPerPartition', 'nprobes', 'refineFactor', 'dimsPerSubVector']);
 
 const silentLogger: CollectionLogger = { info() {}, warn() {}, error() {} };
 
@@ -148,9 +158,16 @@ export function resolveStoreOptions(options: unknown): ResolvedStoreOptions {
   if (options.ann !== undefined) {
     if (!isPlainObject(options.ann)) throw invalid('an object', 'ann', options.ann);
     checkKnownKeys(options.ann, KNOWN_ANN, 'ann');
+    if (options.ann.indexType !== undefined) {
+      if (!(ANN_INDEX_TYPES as readonly unknown[]).includes(options.ann.indexType)) throw invalid(`one of ${ANN_INDEX_TYPES.join(', ')}`, 'ann.indexType', options.ann.indexType);
+      ann.indexType = options.ann.indexType as AnnIndexType;
+    }
     if (options.ann.rowsPerPartition !== undefined) ann.rowsPerPartition = checkPositiveInteger(options.ann.rowsPerPartition, 'ann.rowsPerPartition');
     if (options.ann.nprobes !== undefined) ann.nprobes = checkPositiveInteger(options.ann.nprobes, 'ann.nprobes', 100_000);
-    if (options.ann.dimsPerSubVector !== undefined) ann.dimsPerSubVector = checkPositiveInteger(options.ann.dimsPerSubVector, 'ann.dimsPerSubVector', 1024);
+    if (options.ann.dimsPerSubVector !== undefined) {
+      if (ann.indexType !== 'ivf_pq') throw invalid("no dimsPerSubVector unless ann.indexType is 'ivf_pq'", 'ann.dimsPerSubVector', options.ann.dimsPerSubVector);
+      ann.dimsPerSubVector = checkPositiveInteger(options.ann.dimsPerSubVector, 'ann.dimsPerSubVector', 1024);
+    }
     if (options.ann.refineFactor !== undefined) ann.refineFactor = checkPositiveInteger(options.ann.refineFactor, 'ann.refineFactor', 1000);
   }
 

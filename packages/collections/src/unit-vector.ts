@@ -5,7 +5,7 @@ import { expected } from './collection-error.js';
  *
  * Stored vectors are unit length so that cosine similarity is a plain dot product:
  * every score the store returns is cos(q, x) = q·x / (|q||x|), whatever the index
- * (IVF_PQ trains its centroids and codebooks on the same unit sphere the queries live
+ * (the IVF index trains its centroids and quantiser on the same unit sphere the queries live
  * on), and magnitudes that differ between encoders (ImageBind's per-modality logit
  * scales) cannot bias a cross-modal ranking. A zero vector has no direction: refused.
  */

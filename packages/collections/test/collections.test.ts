@@ -112,5 +112,9 @@ describe('collections: create, list, get, drop', () => {
     await expectCode(openCollectionStore({ uri: dir, s3: { region: 'x' } }), 'INVALID_OPTION');
     const error = await expectCode(openCollectionStore({ uri: dir, indexTreshold: 5 } as never), 'INVALID_OPTION');
     expect(error.message).toContain('indexTreshold');
+    const indexType = await expectCode(openCollectionStore({ uri: dir, ann: { indexType: 'hnsw' } } as never), 'INVALID_OPTION');
+    expect(indexType.message).toBe('Expected one of ivf_rq, ivf_pq for ann.indexType but received "hnsw"');
+    await expectCode(openCollectionStore({ uri: dir, ann: { dimsPerSubVector: 8 } }), 'INVALID_OPTION');
+    (await openCollectionStore({ uri: dir, ann: { indexType: 'ivf_pq', dimsPerSubVector: 8 } })).close();
   });
 });

@@ -1,4 +1,5 @@
-import { CollectionError, expected } from './collection-error.js';
+import { createGuards } from '@a2i/protocol/guards';
+import { CollectionError, expected, type CollectionErrorCode } from './collection-error.js';
 
 /** Collection names: lower-case, URL- and file-name-safe, at most 63 characters. */
 export const COLLECTION_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -35,11 +36,11 @@ export function checkItemId(id: unknown, label: string): string {
   return id;
 }
 
+/** The shared guards (@a2i/protocol/guards), throwing CollectionErrors. */
+const guards = createGuards((code, message) => new CollectionError(code as CollectionErrorCode, message));
+
 export function checkPositiveInteger(value: unknown, label: string, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
-    throw new CollectionError('INVALID_OPTION', `Expected an integer in 1..${max} for ${label} but received ${String(value)}`);
-  }
-  return value;
+  return guards.expectIntegerInRange(value, label, 1, max);
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

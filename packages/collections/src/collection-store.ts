@@ -3,7 +3,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Connection, Table } from '@lancedb/lancedb';
 import { CollectionError, expected, storageFailure } from './collection-error.js';
 import { CollectionRegistry, registryKey, type RegistryRow } from './collection-registry.js';
-import { MAX_DESCRIPTION_LENGTH, MODALITY_NAME, checkCollectionName, checkItemId, checkOwner, isPlainObject } from './guards.js';
+import { MAX_DESCRIPTION_LENGTH, checkCollectionName, checkItemId, checkOwner, checkSpace, isPlainObject } from './guards.js';
 import {
   BASE_COLUMNS,
   META_PREFIX,
@@ -13,104 +13,26 @@ import {
   metadataFieldTypes,
   newMetadataFields,
   prepareItems,
+  readMedia,
+  readMetadata,
   type CollectionItem,
-  type ItemMedia,
-  type MetadataValue,
 } from './item-columns.js';
-import { metadataFilterToSql, sqlString, type MetadataFieldType, type MetadataFilter } from './metadata-filter.js';
+import { metadataFilterToSql, modalityClause, sqlString, type MetadataFieldType } from './metadata-filter.js';
+import type {
+  CollectionInfo,
+  CollectionStore,
+  CreateCollectionInput,
+  EmbeddingSpace,
+  EnsureIndexResult,
+  SearchHit,
+  SearchOptions,
+  StoredItem,
+  UpsertResult,
+} from './collection-types.js';
 import { resolveStoreOptions, type CollectionStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 import { unitVector } from './unit-vector.js';
+import { buildVectorIndex } from './vector-index.js';
 
-/** The embedding space a vector lives in: the model pack's name and the space's dimension. */
-export interface EmbeddingSpace {
-  pack: string;
-  dim: number;
-}
-
-export interface CreateCollectionInput {
-  name: string;
-  owner?: string | null;
-  description?: string | null;
-  space: EmbeddingSpace;
-}
-
-export interface CollectionInfo {
-  name: string;
-  owner: string | null;
-  description: string | null;
-  space: EmbeddingSpace;
-  /** ISO 8601 */
-  createdAt: string;
-}
-
-export interface StoredItem {
-  id: string;
-  /** unit length */
-  vector: Float32Array;
-  modality: string;
-  metadata: Record<string, MetadataValue>;
-  media: ItemMedia | null;
-}
-
-export interface SearchOptions {
-  vector: Float32Array | readonly number[];
-  k: number;
-  /** The space the query vector was made in; must equal the collection's. */
-  space: EmbeddingSpace;
-  filter?: MetadataFilter;
-  /** Only items of this modality (or these modalities). */
-  modality?: string | readonly string[];
-  /** Force a flat (exact) scan even when an ANN index exists. */
-  exact?: boolean;
-  owner?: string | null;
-}
-
-export interface SearchHit {
-  id: string;
-  /** cosine similarity in [-1, 1], higher is nearer */
-  score: number;
-  modality: string;
-  metadata: Record<string, MetadataValue>;
-  media: ItemMedia | null;
-}
-
-export interface UpsertResult {
-  inserted: number;
-  updated: number;
-  /** commits made (one per upsertBatchRows items) */
-  commits: number;
-  /** metadata fields that got a new column */
-  newFields: string[];
-}
-
-export interface EnsureIndexResult {
-  action: 'none' | 'created' | 'updated' | 'rebuilt';
-  reason: string;
-  rows: number;
-  indexedRows: number;
-  unindexedRows: number;
-  index: { name: string; type: string; distance: 'cosine'; numPartitions?: number; numSubVectors?: number } | null;
-  ms: number;
-}
-
-export interface CollectionStore {
-  create(input: CreateCollectionInput): Promise<CollectionInfo>;
-  list(owner?: string | null): Promise<CollectionInfo[]>;
-  get(name: string, owner?: string | null): Promise<CollectionInfo>;
-  drop(name: string, owner?: string | null): Promise<void>;
-  upsert(name: string, items: readonly CollectionItem[], owner?: string | null): Promise<UpsertResult>;
-  getItem(name: string, id: string, owner?: string | null): Promise<StoredItem | null>;
-  deleteItem(name: string, id: string, owner?: string | null): Promise<boolean>;
-  count(name: string, owner?: string | null): Promise<number>;
-  hasIds(name: string, ids: readonly string[], owner?: string | null): Promise<Set<string>>;
-  search(name: string, options: SearchOptions): Promise<SearchHit[]>;
-  ensureIndex(name: string, owner?: string | null): Promise<EnsureIndexResult>;
-  /** Drops item tables no registry row points at (left by a crash between create/drop steps). */
-  dropOrphanTables(options?: { olderThanMs?: number }): Promise<string[]>;
-  close(): void;
-}
-
-const VECTOR_INDEX_NAME = 'vector_idx';
 const TABLE_METADATA_KEY = 'a2i.collection';
 const HAS_IDS_CHUNK = 500;
 
@@ -128,17 +50,6 @@ export async function openCollectionStore(options: CollectionStoreOptions): Prom
   }
   const registry = await CollectionRegistry.open(db);
   return new LanceCollectionStore(db, registry, resolved);
-}
-
-function checkSpace(space: unknown, label: string): EmbeddingSpace {
-  if (!isPlainObject(space)) throw expected('INVALID_SPACE', 'an object { pack, dim }', label, space);
-  if (typeof space.pack !== 'string' || space.pack.length === 0 || space.pack.length > 128) {
-    throw expected('INVALID_SPACE', 'a non-empty pack name', `${label}.pack`, space.pack);
-  }
-  if (typeof space.dim !== 'number' || !Number.isInteger(space.dim) || space.dim < 1 || space.dim > 16_384) {
-    throw expected('INVALID_SPACE', 'an integer dimension in 1..16384', `${label}.dim`, space.dim);
-  }
-  return { pack: space.pack, dim: space.dim };
 }
 
 function toInfo(row: RegistryRow): CollectionInfo {
@@ -377,41 +288,16 @@ class LanceCollectionStore implements CollectionStore {
       };
       if (existing === undefined) {
         if (rows < this.options.indexThreshold) return done('none', `${rows} rows is below the index threshold ${this.options.indexThreshold}: exact search`);
-        return done('created', 'no index yet', await this.buildIndex(table, rows, row.dim));
+        return done('created', 'no index yet', await buildVectorIndex(table, rows, row.dim, this.options.ann));
       }
       const stats = await table.indexStats(existing.name);
       const unindexed = stats?.numUnindexedRows ?? 0;
       const indexed = stats?.numIndexedRows ?? 0;
       if (unindexed === 0) return done('none', 'index is up to date');
-      if (unindexed > indexed) return done('rebuilt', `${unindexed} rows added since the index was trained on ${indexed}`, await this.buildIndex(table, rows, row.dim));
+      if (unindexed > indexed) return done('rebuilt', `${unindexed} rows added since the index was trained on ${indexed}`, await buildVectorIndex(table, rows, row.dim, this.options.ann));
       await table.optimize();
       return done('updated', `${unindexed} new rows added to the index`);
     });
-  }
-
-  private async buildIndex(table: Table, rows: number, dim: number): Promise<{ numPartitions: number; numSubVectors?: number }> {
-    // IVF: ceil(rows / rowsPerPartition) partitions, trained by k-means on cosine distance.
-    // Then either quantiser; queries re-rank k * refineFactor candidates with the full
-    // vectors, so returned scores are exact cosines whatever the quantiser.
-    // - ivf_rq (default): RaBitQ, 1 bit per dimension after a random rotation. Measured at
-    //   100k x 1024 (test/bench/ann-sweep.ts, random unit vectors + planted groups): built in
-    //   2 s (IVF_PQ with dim/16 sub-vectors: 153-234 s); all 25 partitions probed, refine 100:
-    //   p50 23 ms, recall@10 1.00 planted / 0.89 random (PQ: 0.59; IVF_HNSW_SQ, ef 600: 0.43).
-    // - ivf_pq: ann.dimsPerSubVector dims per 8-bit code, 8 for dim <= 256, else 16 (at
-    //   100k x 1024, dim/8 had not finished training after 8 minutes on 2 loaded cores).
-    const numPartitions = Math.max(1, Math.ceil(rows / this.options.ann.rowsPerPartition));
-    if (this.options.ann.indexType === 'ivf_rq') {
-      await table.createIndex('vector', { config: lancedb.Index.ivfRq({ distanceType: 'cosine', numPartitions }), replace: true, name: VECTOR_INDEX_NAME });
-      return { numPartitions };
-    }
-    const perCode = this.options.ann.dimsPerSubVector ?? (dim <= 256 ? 8 : 16);
-    const numSubVectors = dim % perCode === 0 ? dim / perCode : dim % 8 === 0 ? dim / 8 : 1;
-    await table.createIndex('vector', {
-      config: lancedb.Index.ivfPq({ distanceType: 'cosine', numPartitions, numSubVectors }),
-      replace: true,
-      name: VECTOR_INDEX_NAME,
-    });
-    return { numPartitions, numSubVectors };
   }
 
   async dropOrphanTables(options: { olderThanMs?: number } = {}): Promise<string[]> {
@@ -503,27 +389,3 @@ class LanceCollectionStore implements CollectionStore {
     }
   }
 }
-
-function modalityClause(modality: unknown): string | null {
-  if (modality === undefined) return null;
-  const list = typeof modality === 'string' ? [modality] : modality;
-  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw expected('INVALID_FILTER', 'a modality name or a non-empty array of them', 'modality', modality);
-  for (const m of list) if (typeof m !== 'string' || !MODALITY_NAME.test(m)) throw expected('INVALID_FILTER', 'a modality name matching [a-z][a-z0-9_-]{0,31}', 'modality', m);
-  return `modality IN (${(list as string[]).map(sqlString).join(', ')})`;
-}
-
-function readMetadata(r: Record<string, unknown>, fieldTypes: ReadonlyMap<string, MetadataFieldType>): Record<string, MetadataValue> {
-  const metadata: Record<string, MetadataValue> = {};
-  for (const [field, type] of fieldTypes) {
-    const value = r[META_PREFIX + field];
-    if (value === null || value === undefined) continue;
-    metadata[field] = type === 'boolean' ? Number(value) === 1 : type === 'number' ? Number(value) : String(value);
-  }
-  return metadata;
-}
-
-function readMedia(r: Record<string, unknown>): ItemMedia | null {
-  if (r.media_uri === null || r.media_uri === undefined) return null;
-  return r.media_type === null || r.media_type === undefined ? { uri: String(r.media_uri) } : { uri: String(r.media_uri), mimeType: String(r.media_type) };
-}
-

@@ -48,3 +48,15 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
+
+/** A collection's embedding space: the model pack's name and its dimension. */
+export function checkSpace(space: unknown, label: string): { pack: string; dim: number } {
+  if (!isPlainObject(space)) throw expected('INVALID_SPACE', 'an object { pack, dim }', label, space);
+  if (typeof space.pack !== 'string' || space.pack.length === 0 || space.pack.length > 128) {
+    throw expected('INVALID_SPACE', 'a non-empty pack name', `${label}.pack`, space.pack);
+  }
+  if (typeof space.dim !== 'number' || !Number.isInteger(space.dim) || space.dim < 1 || space.dim > 16_384) {
+    throw expected('INVALID_SPACE', 'an integer dimension in 1..16384', `${label}.dim`, space.dim);
+  }
+  return { pack: space.pack, dim: space.dim };
+}

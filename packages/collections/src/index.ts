@@ -9,7 +9,7 @@ export type {
   SearchOptions,
   StoredItem,
   UpsertResult,
-} from './collection-store.js';
+} from './collection-types.js';
 export { CollectionError } from './collection-error.js';
 export type { CollectionErrorCode, CollectionErrorFault } from './collection-error.js';
 export type { CollectionItem, ItemMedia, MetadataValue } from './item-columns.js';

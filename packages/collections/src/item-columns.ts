@@ -200,3 +200,21 @@ function columnData(field: import('apache-arrow').Field, items: readonly Prepare
     }
   }
 }
+
+/** The metadata of a stored row, from its meta_<field> columns. */
+export function readMetadata(r: Record<string, unknown>, fieldTypes: ReadonlyMap<string, MetadataFieldType>): Record<string, MetadataValue> {
+  const metadata: Record<string, MetadataValue> = {};
+  for (const [field, type] of fieldTypes) {
+    const value = r[META_PREFIX + field];
+    if (value === null || value === undefined) continue;
+    metadata[field] = type === 'boolean' ? Number(value) === 1 : type === 'number' ? Number(value) : String(value);
+  }
+  return metadata;
+}
+
+/** The media reference of a stored row, if it has one. */
+export function readMedia(r: Record<string, unknown>): ItemMedia | null {
+  if (r.media_uri === null || r.media_uri === undefined) return null;
+  return r.media_type === null || r.media_type === undefined ? { uri: String(r.media_uri) } : { uri: String(r.media_uri), mimeType: String(r.media_type) };
+}
+

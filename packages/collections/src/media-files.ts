@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import type { CollectionInfo } from './collection-store.js';
+import type { CollectionInfo } from './collection-types.js';
 
 /**
  * Where items' media (thumbnails) live on disk, under the server's media dir

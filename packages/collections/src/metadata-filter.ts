@@ -1,5 +1,5 @@
 import { CollectionError, describeValue, expected } from './collection-error.js';
-import { FIELD_NAME, isPlainObject } from './guards.js';
+import { FIELD_NAME, MODALITY_NAME, isPlainObject } from './guards.js';
 
 /**
  * The metadata filter language: a JSON object whose keys are metadata field names,
@@ -135,4 +135,13 @@ function operatorClause(op: string, operand: unknown, column: string, type: Meta
       return `${column} ${sqlOp} ${sqlNumber(operand, opLabel)}`;
     }
   }
+}
+
+/** The SQL clause restricting a search to one or more modalities (null: any). */
+export function modalityClause(modality: unknown): string | null {
+  if (modality === undefined) return null;
+  const list = typeof modality === 'string' ? [modality] : modality;
+  if (!Array.isArray(list) || list.length === 0 || list.length > 32) throw expected('INVALID_FILTER', 'a modality name or a non-empty array of them', 'modality', modality);
+  for (const m of list) if (typeof m !== 'string' || !MODALITY_NAME.test(m)) throw expected('INVALID_FILTER', 'a modality name matching [a-z][a-z0-9_-]{0,31}', 'modality', m);
+  return `modality IN (${(list as string[]).map(sqlString).join(', ')})`;
 }

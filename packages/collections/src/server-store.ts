@@ -1,5 +1,6 @@
 import type { ServerConfig } from '@a2i/protocol';
-import { openCollectionStore, type CollectionStore, type EmbeddingSpace } from './collection-store.js';
+import { openCollectionStore } from './collection-store.js';
+import type { CollectionStore, EmbeddingSpace } from './collection-types.js';
 import type { CollectionLogger, CollectionStoreOptions } from './store-options.js';
 
 /**

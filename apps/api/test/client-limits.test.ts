@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { PRIORITY_KEY, json, postJson, startStack, waitFor, type Stack, type TestSocket } from './harness.js';
+import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 
 /**
  * Every client is limited (README "Limits"; apps/api/src/client-guards.ts): slow bodies cut
@@ -14,25 +15,8 @@ import { PRIORITY_KEY, json, postJson, startStack, waitFor, type Stack, type Tes
 
 const TEXT = { modality: 'text', text: 'a lighthouse at dusk' };
 
-/** A mono 16-bit PCM WAV of a 440 Hz tone. */
-function wav(seconds = 0.1, rate = 16_000): Buffer {
-  const samples = Math.round(seconds * rate);
-  const out = Buffer.alloc(44 + samples * 2);
-  out.write('RIFF', 0, 'latin1');
-  out.writeUInt32LE(36 + samples * 2, 4);
-  out.write('WAVEfmt ', 8, 'latin1');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'latin1');
-  out.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) out.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + 2 * i);
-  return out;
-}
+/** A short valid WAV (the shared test sound). */
+const wav = (seconds = 0.1): Buffer => Buffer.from(sampleSoundWav({ seconds }));
 
 function soundForm(sound: Buffer = wav()): FormData {
   const body = new FormData();

@@ -13,6 +13,7 @@ import { JobStateStore, redisLayout } from '@a2i/protocol';
 import { createApp, type ApiApp } from '../src/index.js';
 import { REFUSE_PROMPT } from './fixtures/input-refusing-pipeline.js';
 import { json, postJson, REDIS_URL, removePrefix, silent, startStack, testConfig, waitFor, type Stack } from './harness.js';
+import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 
 /**
  * No upload is left behind, whatever becomes of the request or its job (the life of an upload
@@ -22,25 +23,8 @@ import { json, postJson, REDIS_URL, removePrefix, silent, startStack, testConfig
 const REFUSING_PIPELINE = fileURLToPath(new URL('./fixtures/input-refusing-pipeline.ts', import.meta.url));
 const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 
-/** A mono 16-bit PCM WAV of a 440 Hz tone: a sound every decoder accepts. */
-function wav(seconds = 0.1, rate = 16_000): Buffer {
-  const samples = Math.round(seconds * rate);
-  const out = Buffer.alloc(44 + samples * 2);
-  out.write('RIFF', 0, 'latin1');
-  out.writeUInt32LE(36 + samples * 2, 4);
-  out.write('WAVEfmt ', 8, 'latin1');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20); // PCM
-  out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'latin1');
-  out.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) out.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + 2 * i);
-  return out;
-}
+/** A short valid WAV (the shared test sound). */
+const wav = (seconds = 0.1): Buffer => Buffer.from(sampleSoundWav({ seconds }));
 
 /** A FLAC whose STREAMINFO says it holds an hour of 8 kHz mono sound (no frame follows). */
 function hourLongFlacHeader(): Buffer {

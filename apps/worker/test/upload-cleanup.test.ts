@@ -11,6 +11,7 @@ import { SyntheticPipeline } from '@a2i/pipeline';
 import { createGenerationProcessor } from '../src/generation-processor.js';
 import { sweepExpired } from '../src/result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from '../src/upload-cleanup.js';
+import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
@@ -31,24 +32,8 @@ const exists = (path: string) =>
     () => false,
   );
 
-/** A short mono 16-bit PCM WAV: what the synthetic pipeline reads as a sound. */
-function wav(samples = 1600, rate = 16_000): Buffer {
-  const out = Buffer.alloc(44 + samples * 2);
-  out.write('RIFF', 0, 'latin1');
-  out.writeUInt32LE(36 + samples * 2, 4);
-  out.write('WAVEfmt ', 8, 'latin1');
-  out.writeUInt32LE(16, 16);
-  out.writeUInt16LE(1, 20); // PCM
-  out.writeUInt16LE(1, 22); // mono
-  out.writeUInt32LE(rate, 24);
-  out.writeUInt32LE(rate * 2, 28);
-  out.writeUInt16LE(2, 32);
-  out.writeUInt16LE(16, 34);
-  out.write('data', 36, 'latin1');
-  out.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) out.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / rate)), 44 + 2 * i);
-  return out;
-}
+/** A short valid WAV (the shared test sound). */
+const wav = (samples = 1600): Buffer => Buffer.from(sampleSoundWav({ seconds: samples / 16_000 }));
 
 describe('a generation job owns its upload folder until BullMQ records its final state (real Redis)', () => {
   let prefix: string;

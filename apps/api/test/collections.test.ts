@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ApiApp } from '../src/index.js';
-import { REDIS_URL, connectSocket, json, postJson, recordSocketEvents, silent, startStack, waitFor, type RecordedEvent, type Stack } from './harness.js';
+import { REDIS_URL, connectSocket, json, postJson, recordSocketEvents, silent, startStack, waitFor, type RecordedEvent, type Stack, send, multipart } from './harness.js';
 
 // Collections, search and zero-shot classification end to end: real Redis, BullMQ, LanceDB
 // (in the stack's temp dir), and the REAL demo pack in a real worker.
@@ -16,19 +16,6 @@ const NAMES = ['sea-bell', 'meadow-boop', 'desert-buzz', 'night-chirp', 'meadow-
 const index = JSON.parse(readFileSync(join(SAMPLES, 'index.json'), 'utf8')) as Array<{ name: string; scene: { place: string; object: string } }>;
 const sceneOf = (name: string) => index.find((s) => s.name === name)!.scene;
 const PLACE_LABELS: Record<string, string> = { sea: 'in the sea', meadow: 'on the meadow', desert: 'in the desert', night: 'under the night sky' };
-
-async function send(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function multipart(request: unknown, files: Record<string, { bytes: Buffer; type: string }>): FormData {
-  const form = new FormData();
-  form.set('request', JSON.stringify(request));
-  for (const [part, file] of Object.entries(files)) form.set(part, new Blob([file.bytes], { type: file.type }), part);
-  return form;
-}
 
 /** Follows a job over socket.io from before it starts (its queue is paused until we listen) to its end. */
 async function followPaused(url: string, ingest: Queue, post: () => Promise<{ id: string; token: string }>): Promise<{ created: { id: string; token: string }; events: RecordedEvent[] }> {

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { openCollectionStoreFromConfig } from '@a2i/collections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type ApiApp } from '../src/index.js';
-import { REDIS_URL, json, postJson, silent, startStack, waitFor, type Stack } from './harness.js';
+import { REDIS_URL, json, postJson, silent, startStack, waitFor, type Stack, send, multipart } from './harness.js';
 
 // Generation from search end to end: real Redis, BullMQ, LanceDB and the REAL demo pack in a
 // real worker. `item` inputs are looked up by the api; `neighbors` are searched by the worker
@@ -15,19 +15,6 @@ const DEMO = fileURLToPath(new URL('../../../models/demo', import.meta.url));
 const SAMPLES = join(DEMO, 'samples');
 const NAMES = ['sea-bell', 'meadow-boop', 'desert-buzz', 'night-chirp', 'meadow-sparkle'];
 const FAST = { steps: 4, previewEvery: 0, seed: 11 };
-
-async function send(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(url, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function multipart(request: unknown, files: Record<string, { bytes: Buffer; type: string }>): FormData {
-  const form = new FormData();
-  form.set('request', JSON.stringify(request));
-  for (const [part, file] of Object.entries(files)) form.set(part, new Blob([file.bytes], { type: file.type }), part);
-  return form;
-}
 
 const sound = (name: string) => ({ q: { bytes: readFileSync(join(SAMPLES, `${name}.wav`)), type: 'audio/wav' } });
 

@@ -133,3 +133,18 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
 export async function json(response: Response): Promise<any> {
   return response.json();
 }
+
+/** A JSON request (or none) with any method; the answer's status and parsed body. */
+export async function send(url: string, method: string, body?: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(url, { method, headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** A multipart body: the `request` JSON field and one file part per entry. */
+export function multipart(request: unknown, files: Record<string, { bytes: Buffer; type: string }>): FormData {
+  const form = new FormData();
+  form.set('request', JSON.stringify(request));
+  for (const [part, file] of Object.entries(files)) form.set(part, new Blob([file.bytes], { type: file.type }), part);
+  return form;
+}

@@ -17,7 +17,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,6 +24,8 @@ import { loadServerConfig, redisAnswers, removeKeysWithPrefix } from '@a2i/proto
 import { measureDemoWorldSearch, type DemoWorldSearchFigures } from '../quality/demo-world-search.js';
 import { HELD_OUT_SEED, worldPythonMissing, writeDemoWorldScenes } from '../quality/demo-world-scenes.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitForReadyServer } from '../support/server-ready.js';
+import { freePort } from '../support/redis-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PACK = join(ROOT, 'models/demo');
@@ -46,35 +47,15 @@ const COUNT = positiveInt('count', args.count);
 const SEED = positiveInt('seed', args.seed);
 const CONCURRENCY = positiveInt('concurrency', args.concurrency);
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
 
-async function waitReady(url: string, processes: ServerProcess[], timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    const dead = processes.find((p) => !p.alive());
-    if (dead) throw new Error(`A server process exited before it was ready: ${dead.output.stderr.slice(-2000)}${dead.output.stdout.slice(-2000)}`);
-    try {
-      const response = await fetch(`${url}/readyz`);
-      const body = (await response.json()) as { workers?: number; error?: { message: string } };
-      if (response.ok && (body.workers ?? 0) >= 1) return;
-      last = body.error?.message ?? `${body.workers} worker(s)`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`The server was not ready within ${timeoutMs} ms: ${last}`);
+function waitReady(url: string, processes: ServerProcess[], timeoutMs = 120_000): Promise<void> {
+  return waitForReadyServer(url, {
+    timeoutMs,
+    assertAlive: () => {
+      const dead = processes.find((p) => !p.alive());
+      if (dead) throw new Error(`A server process exited before it was ready: ${dead.output.stderr.slice(-2000)}${dead.output.stdout.slice(-2000)}`);
+    },
+  });
 }
 
 interface Row {

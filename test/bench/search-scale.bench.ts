@@ -31,7 +31,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, readdirSync, statSync, statfsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { freemem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +39,8 @@ import { loadServerConfig, redisAnswers, removeKeysWithPrefix } from '@a2i/proto
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { PlantedVectors, percentile } from './planted-vectors.js';
+import { waitForReadyServer } from '../support/server-ready.js';
+import { freePort } from '../support/redis-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_MAIN = join(ROOT, 'apps/api/src/main.ts');
@@ -180,17 +181,6 @@ async function scaleRun(rows: number) {
 }
 
 // ------------------------------------------------------------------ 2. over HTTP
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function startProcess(main: string, env: NodeJS.ProcessEnv, log: string): ChildProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', main], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -212,26 +202,17 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   });
 }
 
-async function waitReady(url: string, children: { child: ChildProcess; log: string }[], timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    for (const { child, log } of children) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`a server process exited:\n${(await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')}`);
+function waitReady(url: string, children: { child: ChildProcess; log: string }[], timeoutMs = 120_000): Promise<void> {
+  return waitForReadyServer(url, {
+    timeoutMs,
+    assertAlive: async () => {
+      for (const { child, log } of children) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+          throw new Error(`a server process exited:\n${(await readFile(log, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n')}`);
+        }
       }
-    }
-    try {
-      const response = await fetch(`${url}/readyz`);
-      const body = (await response.json()) as { workers?: number; error?: { message: string } };
-      if (response.ok && (body.workers ?? 0) >= 1) return;
-      last = body.error?.message ?? `${body.workers} worker(s)`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`The server was not ready within ${timeoutMs} ms: ${last}`);
+    },
+  });
 }
 
 /** `embed;dur=1.2, search;dur=3.4, total;dur=5.0` -> { embed: 1.2, search: 3.4, total: 5 } */

@@ -31,7 +31,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +39,8 @@ import { generationRequestSchema, loadServerConfig, parseOrThrow, redisAnswers, 
 import { encodeImage, encodePreview, loadPipeline, pipelineSpecOf } from '@a2i/pipeline';
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
+import { waitForReadyServer } from '../support/server-ready.js';
+import { freePort } from '../support/redis-server.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_MAIN = join(ROOT, 'apps/api/src/main.ts');
@@ -82,17 +83,6 @@ function latencySummary(samples: number[]) {
 }
 
 // ------------------------------------------------------------------ processes
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 
 
@@ -143,22 +133,8 @@ class ProcessGroup {
   }
 }
 
-async function waitReady(url: string, workers: number, group: ProcessGroup, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < deadline) {
-    await group.assertAlive();
-    try {
-      const response = await fetch(`${url}/readyz`);
-      const body = (await response.json()) as { workers?: number; error?: { message: string } };
-      if (response.ok && (body.workers ?? 0) >= workers) return;
-      last = body.error?.message ?? `${body.workers} worker(s)`;
-    } catch (error) {
-      last = (error as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`The server was not ready with ${workers} worker(s) within ${timeoutMs} ms: ${last}`);
+function waitReady(url: string, workers: number, group: ProcessGroup, timeoutMs = 120_000): Promise<void> {
+  return waitForReadyServer(url, { workers, timeoutMs, assertAlive: () => group.assertAlive() });
 }
 
 // ------------------------------------------------------------------ one job over HTTP

@@ -41,6 +41,7 @@ import { decodeEnvelope, loadServerConfig, redisLayout, type ServerConfig } from
 import { startWorker } from '@a2i/worker';
 import { freePort, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { startApiProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitFor } from '../support/wait-for.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
@@ -73,14 +74,6 @@ const RATE_LIMITS_OFF = {
   A2I_SOCKETS_TOTAL: '100000',
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function benchConfig(redisUrl: string, tmp: string, env: Record<string, string> = {}): ServerConfig {
   return loadServerConfig({
@@ -337,7 +330,7 @@ async function queueScenario(redisUrl: string, tree: string, label: string): Pro
       if (refused) throw new Error(`Expected every job:subscribe accepted but received ${JSON.stringify(refused)}`);
     }
     await queue.resume();
-    await waitFor(() => succeeded.size === jobs.length, 'every job succeeded');
+    await waitFor(() => succeeded.size === jobs.length, 'every job succeeded', 300_000);
     await sleep(300);
     const seconds = (performance.now() - started) / 1000;
     const calls = await commandCalls(admin);

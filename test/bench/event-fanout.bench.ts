@@ -34,6 +34,7 @@ import { io, type Socket } from 'socket.io-client';
 import { createApp, type ApiApp } from '@a2i/api';
 import { loadServerConfig, redisAnswers, redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker } from '@a2i/worker';
+import { waitFor } from '../support/wait-for.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -73,14 +74,6 @@ async function pubsubReceived(url: string): Promise<Intake> {
 const minus = (a: Tally, b: Tally): Tally => ({ messages: a.messages - b.messages, bytes: a.bytes - b.bytes });
 const plus = (a: Tally, b: Tally): Tally => ({ messages: a.messages + b.messages, bytes: a.bytes + b.bytes });
 
-async function waitFor(probe: () => boolean | Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 async function main(): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'a2i-bench-fanout-'));
   const config = loadServerConfig({
@@ -119,7 +112,7 @@ async function main(): Promise<void> {
       urls.push(await api.listen(0, '127.0.0.1'));
       apis.push(api);
     }
-    await waitFor(async () => (await fetch(`${urls[0]}/readyz`)).status === 200, 'the worker ready');
+    await waitFor(async () => (await fetch(`${urls[0]}/readyz`)).status === 200, 'the worker ready', 120_000);
 
     // 1. Jobs created while the queue is paused, each followed on one instance.
     await queue.pause();
@@ -153,13 +146,13 @@ async function main(): Promise<void> {
       });
       sockets.push(socket);
     }
-    await waitFor(() => snapshots.size === JOBS, 'every follower in place');
+    await waitFor(() => snapshots.size === JOBS, 'every follower in place', 120_000);
     const before = await Promise.all(urls.map(pubsubReceived));
 
     // 3. Run.
     const started = performance.now();
     await queue.resume();
-    await waitFor(() => succeeded.size === JOBS, 'every job succeeded');
+    await waitFor(() => succeeded.size === JOBS, 'every job succeeded', 120_000);
     const seconds = (performance.now() - started) / 1000;
     await new Promise((resolve) => setTimeout(resolve, 200));
     const after = await Promise.all(urls.map(pubsubReceived));

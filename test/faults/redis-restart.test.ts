@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * Issue #14 ("Nothing lost in a fault"), on real processes: one api and two synthetic workers
@@ -57,16 +58,6 @@ interface Follower {
 
 const TERMINAL = new Set(['job:succeeded', 'job:failed', 'job:canceled']);
 const EVENT_TYPES = ['job:queued', 'job:started', 'job:progress', 'job:preview', 'job:succeeded', 'job:failed', 'job:canceled'];
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs: number, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Expected ${what} within ${timeoutMs} ms but it did not happen`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
 
 const noThrow = <T>(work: Promise<T>): Promise<T | undefined> => work.catch(() => undefined);
 

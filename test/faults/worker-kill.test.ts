@@ -10,22 +10,14 @@ import { removeKeysWithPrefix, resultPath, type ImageFormat } from '@a2i/protoco
 import { freePort } from '../support/redis-server.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitForReadyServer } from '../support/server-ready.js';
+import { waitFor } from '../support/wait-for.js';
 
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JOBS = 30;
 const LOCK_MS = 1500;
 const STALLED_MS = 500;
 const TERMINAL = new Set(['job:succeeded', 'job:failed', 'job:canceled']);
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve().then(probe).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,7 +78,7 @@ describe('workers killed and paused under load (real api and worker processes)',
     processes.push(api);
     const killed = worker('w1');
     const paused = worker('w2');
-    await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 'the api and workers to be ready', 60_000);
+    await waitForReadyServer(url, { timeoutMs: 60_000 });
 
     // 30 jobs, each with an uploaded sound, each followed by its own client from the moment it is accepted.
     const sound = sampleSoundWav({ seconds: 0.5 });
@@ -111,13 +103,13 @@ describe('workers killed and paused under load (real api and worker processes)',
       const heldBy = async (name: string) => (await queue.getActive()).find((job) => job.processedBy === name)?.id;
 
       // 1. SIGKILL w1 while it holds a job; a replacement joins.
-      const killedJob = await waitFor(() => heldBy('w1'), 'w1 to hold a job');
+      const killedJob = await waitFor(() => heldBy('w1'), 'w1 to hold a job', 30_000);
       killed.child.kill('SIGKILL');
       await killed.exited;
       worker('w3');
 
       // 2. SIGSTOP w2 while it holds a job, past its lock and two stalled checks; then SIGCONT.
-      const pausedJob = await waitFor(() => heldBy('w2'), 'w2 to hold a job');
+      const pausedJob = await waitFor(() => heldBy('w2'), 'w2 to hold a job', 30_000);
       paused.child.kill('SIGSTOP');
       await sleep(LOCK_MS + 2 * STALLED_MS + 1000);
       paused.child.kill('SIGCONT');

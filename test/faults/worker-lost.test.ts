@@ -8,19 +8,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope, JobStateStore, redisLayout, removeKeysWithPrefix, type GenerationJob, type JobEvent } from '@a2i/protocol';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitFor } from '../support/wait-for.js';
 
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MAX_STALLED_COUNT = 1;
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await Promise.resolve().then(probe).catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * How many worker deaths a job survives (README, A2I_MAX_STALLED_COUNT), counted on real

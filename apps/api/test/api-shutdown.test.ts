@@ -1,6 +1,5 @@
 import { request as httpRequest } from 'node:http';
 import { createServer, connect as tcpConnect, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
-import { rm } from 'node:fs/promises';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createParser } from 'eventsource-parser';
@@ -10,7 +9,7 @@ import { redisLayout } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { freePort } from '../../../test/support/redis-server.js';
 import { startApiProcess, type ServerProcess } from '../../../test/support/server-processes.js';
-import { REDIS_URL, connectSocket, postJson, recordSocketEvents, removePrefix, silent, testConfig, waitFor, type RecordedEvent, type TestSocket } from './harness.js';
+import { REDIS_URL, connectSocket, postJson, recordSocketEvents, removeTestState, silent, testConfig, waitFor, type RecordedEvent, type TestSocket } from './harness.js';
 
 const GRACE_MS = 3_000;
 /** main.ts gives Redis 3 s after the grace; a healthy shutdown needs far less. */
@@ -104,8 +103,7 @@ describe('api shutdown (issue #14, defect 6): real api processes', () => {
     await queue?.close();
     await queueConnection?.quit();
     await worker?.close();
-    await removePrefix(config.redis.prefix);
-    await rm(config.tmp, { recursive: true, force: true });
+    await removeTestState(config);
   });
 
   it('SIGTERM with SSE and socket.io followers and uploads in flight: every follower is told server:shutdown, the upload that finishes within the grace is accepted, the process exits within grace + margin', async () => {

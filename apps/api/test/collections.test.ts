@@ -5,8 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiApp } from '../src/index.js';
-import { REDIS_URL, connectSocket, json, postJson, recordSocketEvents, silent, startStack, waitFor, type RecordedEvent, type Stack, send, multipart } from './harness.js';
+import { REDIS_URL, connectSocket, json, postJson, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack, send, multipart, withTwoKeyApp } from './harness.js';
 
 // Collections, search and zero-shot classification end to end: real Redis, BullMQ, LanceDB
 // (in the stack's temp dir), and the REAL demo pack in a real worker.
@@ -238,25 +237,19 @@ describe('collections, search and classify on the demo pack', () => {
   }, 40_000);
 
   it('with A2I_API_KEYS, a collection belongs to the key that made it', async () => {
-    const keyed: ApiApp = await createApp({ config: { ...stack.config, apiKeys: ['key-one', 'key-two'] }, logger: silent });
-    const keyedUrl = await keyed.listen(0, '127.0.0.1');
-    try {
-      const one = { authorization: 'Bearer key-one' };
-      const two = { 'x-api-key': 'key-two' };
-      expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, one)).status).toBe(201);
-      expect((await send(`${keyedUrl}/v1/collections/mine`, 'GET', undefined, one)).status).toBe(200);
-      const other = await send(`${keyedUrl}/v1/collections/mine`, 'GET', undefined, two);
-      expect([other.status, other.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
-      expect((await send(`${keyedUrl}/v1/collections`, 'GET', undefined, two)).body.collections).toEqual([]);
-      expect((await send(`${keyedUrl}/v1/collections/mine/search`, 'POST', { inputs: [{ modality: 'text', text: 'sea' }] }, two)).status).toBe(404);
-      expect((await send(`${keyedUrl}/v1/collections/mine`, 'DELETE', undefined, two)).status).toBe(404);
-      expect((await send(`${keyedUrl}/v1/collections`, 'GET')).status).toBe(401);
-      // the other key may use the same name for its own collection
-      expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, two)).status).toBe(201);
-      // the shared collections (made with no keys configured) are nobody's key's
-      expect((await send(`${keyedUrl}/v1/collections/photos`, 'GET', undefined, one)).status).toBe(404);
-    } finally {
-      await keyed.close({ graceMs: 0 });
-    }
+    await withTwoKeyApp(stack, async ({ url: keyedUrl, one, two }) => {
+    expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, one)).status).toBe(201);
+    expect((await send(`${keyedUrl}/v1/collections/mine`, 'GET', undefined, one)).status).toBe(200);
+    const other = await send(`${keyedUrl}/v1/collections/mine`, 'GET', undefined, two);
+    expect([other.status, other.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
+    expect((await send(`${keyedUrl}/v1/collections`, 'GET', undefined, two)).body.collections).toEqual([]);
+    expect((await send(`${keyedUrl}/v1/collections/mine/search`, 'POST', { inputs: [{ modality: 'text', text: 'sea' }] }, two)).status).toBe(404);
+    expect((await send(`${keyedUrl}/v1/collections/mine`, 'DELETE', undefined, two)).status).toBe(404);
+    expect((await send(`${keyedUrl}/v1/collections`, 'GET')).status).toBe(401);
+    // the other key may use the same name for its own collection
+    expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, two)).status).toBe(201);
+    // the shared collections (made with no keys configured) are nobody's key's
+    expect((await send(`${keyedUrl}/v1/collections/photos`, 'GET', undefined, one)).status).toBe(404);
+    });
   });
 });

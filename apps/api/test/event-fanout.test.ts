@@ -1,8 +1,9 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisLayout, type RedisLayout } from '@a2i/protocol';
-import { PRIORITY_KEY, REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, type Stack, type TestSocket } from './harness.js';
+import type { RedisLayout } from '@a2i/protocol';
+import { PRIORITY_KEY, REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, openQueueProbe, type QueueProbe, type Stack, type TestSocket } from './harness.js';
+import { shardChannels } from '../../../test/support/shard-channels.js';
 
 /** What one api instance received from Redis pub/sub so far, from its /metrics. */
 async function pubsubReceived(url: string): Promise<Record<'job' | 'queue-moved', { messages: number; bytes: number }>> {
@@ -10,10 +11,6 @@ async function pubsubReceived(url: string): Promise<Record<'job' | 'queue-moved'
   const read = (name: string, channel: string) => Number(new RegExp(`^${name}\\{channel="${channel}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   const of = (channel: string) => ({ messages: read('a2i_pubsub_messages_received_total', channel), bytes: read('a2i_pubsub_bytes_received_total', channel) });
   return { job: of('job'), 'queue-moved': of('queue-moved') };
-}
-
-async function shardChannels(redis: Redis, prefix: string): Promise<string[]> {
-  return ((await redis.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).sort();
 }
 
 /** The guarantees a follower relies on, whichever instance it is on. */
@@ -35,18 +32,14 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
   let layout: RedisLayout;
   let redis: Redis;
   let queue: Queue;
-  let queueConnection: Redis;
+  let probe: QueueProbe;
   beforeAll(async () => {
     stack = await startStack({ apis: 3, env: { A2I_SYNTHETIC_STEP_MS: '10' } });
-    layout = redisLayout(stack.config.redis.prefix);
-    redis = new Redis(REDIS_URL);
-    queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    queue = new Queue(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
+    probe = openQueueProbe(stack.config.redis.prefix);
+    ({ layout, redis, queue } = probe);
   });
   afterAll(async () => {
-    await queue?.close();
-    await queueConnection?.quit();
-    await redis?.quit();
+    await probe?.close();
     await stack?.close();
   });
 

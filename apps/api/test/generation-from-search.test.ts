@@ -5,8 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { openCollectionStoreFromConfig } from '@a2i/collections';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiApp } from '../src/index.js';
-import { REDIS_URL, json, postJson, silent, startStack, waitFor, type Stack, send, multipart } from './harness.js';
+import { REDIS_URL, json, postJson, startStack, waitFor, type Stack, send, multipart, withTwoKeyApp } from './harness.js';
 
 // Generation from search end to end: real Redis, BullMQ, LanceDB and the REAL demo pack in a
 // real worker. `item` inputs are looked up by the api; `neighbors` are searched by the worker
@@ -162,24 +161,18 @@ describe('generation from search on the demo pack', () => {
   }, 60_000);
 
   it("with A2I_API_KEYS, another key's collection is not found, for items and neighbours alike", async () => {
-    const keyed: ApiApp = await createApp({ config: { ...stack.config, apiKeys: ['key-one', 'key-two'] }, logger: silent });
-    const keyedUrl = await keyed.listen(0, '127.0.0.1');
-    try {
-      const one = { authorization: 'Bearer key-one' };
-      const two = { 'x-api-key': 'key-two' };
-      expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, one)).status).toBe(201);
-      const request = { inputs: [{ modality: 'item', collection: 'mine', id: 'a' }], ...FAST };
-      const own = await send(`${keyedUrl}/v1/generations`, 'POST', request, one);
-      expect([own.status, own.body.error.code]).toEqual([404, 'ITEM_NOT_FOUND']);
-      const other = await send(`${keyedUrl}/v1/generations`, 'POST', request, two);
-      expect([other.status, other.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
-      const otherNeighbors = await send(`${keyedUrl}/v1/generations`, 'POST', { inputs: [{ modality: 'text', text: 'sea' }], neighbors: { collection: 'mine' }, ...FAST }, two);
-      expect([otherNeighbors.status, otherNeighbors.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
-      // the shared collections (made with no keys configured) are no key's
-      const shared = await send(`${keyedUrl}/v1/generations`, 'POST', { inputs: [{ modality: 'item', collection: 'photos', id: 'sea-bell' }], ...FAST }, one);
-      expect([shared.status, shared.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
-    } finally {
-      await keyed.close({ graceMs: 0 });
-    }
+    await withTwoKeyApp(stack, async ({ url: keyedUrl, one, two }) => {
+    expect((await send(`${keyedUrl}/v1/collections`, 'POST', { name: 'mine' }, one)).status).toBe(201);
+    const request = { inputs: [{ modality: 'item', collection: 'mine', id: 'a' }], ...FAST };
+    const own = await send(`${keyedUrl}/v1/generations`, 'POST', request, one);
+    expect([own.status, own.body.error.code]).toEqual([404, 'ITEM_NOT_FOUND']);
+    const other = await send(`${keyedUrl}/v1/generations`, 'POST', request, two);
+    expect([other.status, other.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
+    const otherNeighbors = await send(`${keyedUrl}/v1/generations`, 'POST', { inputs: [{ modality: 'text', text: 'sea' }], neighbors: { collection: 'mine' }, ...FAST }, two);
+    expect([otherNeighbors.status, otherNeighbors.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
+    // the shared collections (made with no keys configured) are no key's
+    const shared = await send(`${keyedUrl}/v1/generations`, 'POST', { inputs: [{ modality: 'item', collection: 'photos', id: 'sea-bell' }], ...FAST }, one);
+    expect([shared.status, shared.body.error.code]).toEqual([404, 'COLLECTION_NOT_FOUND']);
+    });
   });
 });

@@ -3,11 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
+import { afterAll, beforeAll } from 'vitest';
 import { io, type Socket } from 'socket.io-client';
 import { createParser } from 'eventsource-parser';
-import { loadServerConfig, removeKeysWithPrefix, type ClientToServerEvents, type ServerConfig, type ServerToClientEvents } from '@a2i/protocol';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadServerConfig, redisLayout, removeKeysWithPrefix, type RedisLayout, type ClientToServerEvents, type ServerConfig, type ServerToClientEvents } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { createApp, type ApiApp } from '../src/index.js';
+export { waitFor } from '../../../test/support/wait-for.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** An API key that may ask for priority "high" (A2I_PRIORITY_KEYS) in every test stack. */
@@ -47,6 +52,57 @@ export async function removePrefix(prefix: string): Promise<void> {
   await removeKeysWithPrefix(REDIS_URL, prefix);
 }
 
+/** Removes what a test config made: its Redis keys and its temporary folder. */
+export async function removeTestState(config: ServerConfig & { tmp: string }): Promise<void> {
+  await removePrefix(config.redis.prefix);
+  await rm(config.tmp, { recursive: true, force: true });
+}
+
+/**
+ * The environment of a worker process (test/support/server-processes.ts) on a test config's
+ * Redis prefix and folders, quiet, that notices a lost worker fast: its lock runs out after
+ * 2 s and the others look for stalled jobs every second.
+ */
+export function failoverWorkerEnv(config: ServerConfig, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    A2I_REDIS_URL: REDIS_URL,
+    A2I_REDIS_PREFIX: config.redis.prefix,
+    A2I_UPLOADS_DIR: config.dirs.uploads,
+    A2I_RESULTS_DIR: config.dirs.results,
+    A2I_LOG_LEVEL: 'silent',
+    A2I_PROGRESS_INTERVAL_MS: '0',
+    A2I_LOCK_DURATION_MS: '2000',
+    A2I_STALLED_INTERVAL_MS: '1000',
+    A2I_HEARTBEAT_INTERVAL_MS: '300',
+    ...extra,
+  };
+}
+
+/** A test's own handles on a stack's Redis: the key layout, a plain client and the generation queue. */
+export interface QueueProbe {
+  layout: RedisLayout;
+  redis: Redis;
+  queue: Queue;
+  close(): Promise<void>;
+}
+
+export function openQueueProbe(prefix: string): QueueProbe {
+  const layout = redisLayout(prefix);
+  const redis = new Redis(REDIS_URL);
+  const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
+  return {
+    layout,
+    redis,
+    queue,
+    async close() {
+      await queue.close();
+      await queueConnection.quit();
+      await redis.quit();
+    },
+  };
+}
+
 export interface Stack {
   config: ServerConfig & { tmp: string };
   apis: ApiApp[];
@@ -77,8 +133,37 @@ export async function startStack(options: { env?: Record<string, string>; apis?:
     async close() {
       for (const api of apis) await api.close();
       for (const worker of workers) await worker.close();
-      await removePrefix(config.redis.prefix);
-      await rm(config.tmp, { recursive: true, force: true });
+      await removeTestState(config);
+    },
+  };
+}
+
+/** The stack of a `describe` block (`useStack`): read in tests, once `beforeAll` has run. */
+export interface StackInUse {
+  readonly stack: Stack;
+  /** The first api instance's base URL. */
+  readonly url: string;
+}
+
+/** Starts a stack before the block's tests and closes it after them. */
+export function useStack(options: Parameters<typeof startStack>[0] = {}): StackInUse {
+  let stack: Stack | undefined;
+  beforeAll(async () => {
+    stack = await startStack(options);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  const started = (): Stack => {
+    if (!stack) throw new Error('Expected the stack to be started (useStack registers beforeAll)');
+    return stack;
+  };
+  return {
+    get stack() {
+      return started();
+    },
+    get url() {
+      return started().urls[0]!;
     },
   };
 }
@@ -112,16 +197,6 @@ export async function readSse(url: string, headers: Record<string, string> = {})
   return events;
 }
 
-export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const text = await response.text();
@@ -147,4 +222,25 @@ export function multipart(request: unknown, files: Record<string, { bytes: Buffe
   form.set('request', JSON.stringify(request));
   for (const [part, file] of Object.entries(files)) form.set(part, new Blob([file.bytes], { type: file.type }), part);
   return form;
+}
+
+/** The two keys of `withTwoKeyApp`, as the headers that present them (one as a bearer token, one as x-api-key). */
+export interface TwoKeys {
+  url: string;
+  one: Record<string, string>;
+  two: Record<string, string>;
+}
+
+/**
+ * A second api instance on the stack's Redis and storage with A2I_API_KEYS = key-one,key-two,
+ * for the tests of what belongs to which key; closed after `use`.
+ */
+export async function withTwoKeyApp(stack: Stack, use: (keys: TwoKeys) => Promise<void>): Promise<void> {
+  const keyed: ApiApp = await createApp({ config: { ...stack.config, apiKeys: ['key-one', 'key-two'] }, logger: silent });
+  const url = await keyed.listen(0, '127.0.0.1');
+  try {
+    await use({ url, one: { authorization: 'Bearer key-one' }, two: { 'x-api-key': 'key-two' } });
+  } finally {
+    await keyed.close({ graceMs: 0 });
+  }
 }

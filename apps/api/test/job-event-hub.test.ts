@@ -5,20 +5,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStateStore, redisLayout, type JobEvent, type RedisLayout } from '@a2i/protocol';
 import { JobEventHub, ShardSubscriptions, type EventSink } from '../src/job-event-hub.js';
 import type { QueuePositions } from '../src/queue-position.js';
+import { waitFor } from '../../../test/support/wait-for.js';
+import { shardChannels } from '../../../test/support/shard-channels.js';
 
 // Not from harness.ts: this test builds hubs alone, without the app.
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 const noPositions = { position: async () => null } as unknown as QueuePositions;
 const PREVIEW = { stage: 'decode', index: 0, width: 1, height: 1, mime: 'image/webp', image: new Uint8Array([1, 2, 3]) } as const;
@@ -27,10 +19,6 @@ const PREVIEW = { stage: 'decode', index: 0, width: 1, height: 1, mime: 'image/w
 async function shardSubscribers(redis: Redis, channel: string): Promise<number> {
   const reply = (await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
   return Number(reply[1]);
-}
-
-async function shardChannels(redis: Redis, prefix: string): Promise<string[]> {
-  return ((await redis.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).sort();
 }
 
 function recordingSink(): EventSink & { events: JobEvent[] } {

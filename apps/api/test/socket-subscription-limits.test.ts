@@ -1,17 +1,14 @@
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisLayout, type RedisLayout } from '@a2i/protocol';
-import { REDIS_URL, connectSocket, postJson, recordSocketEvents, startStack, waitFor, type Stack, type TestSocket } from './harness.js';
+import type { RedisLayout } from '@a2i/protocol';
+import { connectSocket, postJson, recordSocketEvents, startStack, waitFor, openQueueProbe, type QueueProbe, type Stack, type TestSocket } from './harness.js';
+import { shardChannels } from '../../../test/support/shard-channels.js';
 
 /** The a2i_event_subscribers gauge of one api instance (its hub's local subscribers). */
 async function subscriberCount(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   return Number(/^a2i_event_subscribers (\d+)/m.exec(text)?.[1] ?? NaN);
-}
-
-async function shardChannels(redis: Redis, prefix: string): Promise<string[]> {
-  return ((await redis.call('PUBSUB', 'SHARDCHANNELS', `${prefix}:*`)) as string[]).sort();
 }
 
 const connected = (socket: TestSocket) =>
@@ -26,22 +23,18 @@ describe('socket.io subscriptions: limit, duplicates, and nothing left behind', 
   let layout: RedisLayout;
   let redis: Redis;
   let queue: Queue;
-  let queueConnection: Redis;
+  let probe: QueueProbe;
   beforeAll(async () => {
     stack = await startStack({
       // one client opening 1,000 connections and 100 jobs: the per-client limits out of the way
       env: { A2I_SYNTHETIC_STEP_MS: '2', A2I_MAX_QUEUE_DEPTH: '1000', A2I_RATE_GENERATIONS: 'off', A2I_RATE_CONNECTIONS: 'off', A2I_SOCKETS_PER_ADDRESS: '1000' },
     });
-    layout = redisLayout(stack.config.redis.prefix);
-    redis = new Redis(REDIS_URL);
-    queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    queue = new Queue(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
+    probe = openQueueProbe(stack.config.redis.prefix);
+    ({ layout, redis, queue } = probe);
     await waitFor(async () => ((await fetch(`${stack.urls[0]}/readyz`)).ok ? true : undefined), 'a ready api');
   });
   afterAll(async () => {
-    await queue?.close();
-    await queueConnection?.quit();
-    await redis?.quit();
+    await probe?.close();
     await stack?.close();
   });
 

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +11,8 @@ import { SyntheticPipeline } from '@a2i/pipeline';
 import { JobStateStore, redisLayout } from '@a2i/protocol';
 import { createApp, type ApiApp } from '../src/index.js';
 import { REFUSE_PROMPT } from './fixtures/input-refusing-pipeline.js';
-import { json, postJson, REDIS_URL, removePrefix, silent, startStack, testConfig, waitFor, type Stack } from './harness.js';
+import { json, postJson, REDIS_URL, failoverWorkerEnv, removeTestState, silent, startStack, testConfig, waitFor, type Stack } from './harness.js';
+import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
 import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 
 /**
@@ -21,7 +21,6 @@ import { sampleSoundWav } from '../../../test/support/sample-sound.js';
  */
 
 const REFUSING_PIPELINE = fileURLToPath(new URL('./fixtures/input-refusing-pipeline.ts', import.meta.url));
-const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 
 /** A short valid WAV (the shared test sound). */
 const wav = (seconds = 0.1): Buffer => Buffer.from(sampleSoundWav({ seconds }));
@@ -261,8 +260,7 @@ describe('an embedding no worker takes in time', () => {
       await queue.close();
       await api.close();
       await redis.quit();
-      await removePrefix(config.redis.prefix);
-      await rm(config.tmp, { recursive: true, force: true });
+      await removeTestState(config);
     }
   });
 });
@@ -271,7 +269,7 @@ describe('a worker killed mid-job (SIGKILL): the job retried elsewhere, then no 
   let config: Awaited<ReturnType<typeof testConfig>>;
   let api: ApiApp;
   let url: string;
-  const children: ChildProcess[] = [];
+  const children: ServerProcess[] = [];
 
   beforeAll(async () => {
     config = await testConfig();
@@ -279,30 +277,14 @@ describe('a worker killed mid-job (SIGKILL): the job retried elsewhere, then no 
     url = await api.listen(0, '127.0.0.1');
   });
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : null)));
+    await Promise.all(children.map((child) => child.stop()));
     await api?.close();
-    await removePrefix(config.redis.prefix);
-    await rm(config.tmp, { recursive: true, force: true });
+    await removeTestState(config);
   });
 
-  function spawnWorker(name: string): ChildProcess {
-    const env = {
-      ...process.env,
-      A2I_REDIS_URL: REDIS_URL,
-      A2I_REDIS_PREFIX: config.redis.prefix,
-      A2I_UPLOADS_DIR: config.dirs.uploads,
-      A2I_RESULTS_DIR: config.dirs.results,
-      A2I_LOG_LEVEL: 'silent',
-      A2I_SYNTHETIC_STEP_MS: '20',
-      A2I_PROGRESS_INTERVAL_MS: '0',
-      // A lost worker's lock runs out after 2 s; the other looks for stalled jobs every second.
-      A2I_LOCK_DURATION_MS: '2000',
-      A2I_STALLED_INTERVAL_MS: '1000',
-      A2I_HEARTBEAT_INTERVAL_MS: '300',
-      A2I_WORKER_NAME: name,
-    };
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--pipeline', 'synthetic'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  function spawnWorker(name: string): ServerProcess {
+    const env = failoverWorkerEnv(config, { A2I_SYNTHETIC_STEP_MS: '20', A2I_WORKER_NAME: name });
+    const child = startWorkerProcess(env, 'synthetic', 'inherit');
     children.push(child);
     return child;
   }
@@ -330,8 +312,7 @@ describe('a worker killed mid-job (SIGKILL): the job retried elsewhere, then no 
         }
         return undefined;
       }, 'the victim mid-job');
-      victim.kill('SIGKILL');
-      await new Promise((resolve) => victim.once('exit', resolve));
+      await victim.stop('SIGKILL');
       expect(await readdir(config.dirs.uploads)).toContain(held);
 
       for (const job of created) await waitForStatus(url, job, 'succeeded', 30_000);

@@ -1,61 +1,39 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStateStore, decodeEnvelope, redisLayout } from '@a2i/protocol';
 import { createApp, type ApiApp } from '../src/index.js';
-import { json, REDIS_URL, postJson, removePrefix, silent, testConfig, waitFor } from './harness.js';
+import { json, REDIS_URL, postJson, failoverWorkerEnv, removeTestState, silent, testConfig, waitFor } from './harness.js';
+import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('../../worker/src/main.ts', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../../models/demo', import.meta.url));
 const JOBS = 20;
 // Long enough (about half a second of UNet steps on the demo pack) to be killed mid-job.
 const STEPS = 100;
 
 /** One real worker process on the real models (`tsx apps/worker/src/main.ts --pipeline onnx`). */
-function spawnWorker(name: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN, '--pipeline', 'onnx'], {
-    env: { ...process.env, ...env, A2I_WORKER_NAME: name },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const spawnWorker = (name: string, env: Record<string, string>): ServerProcess => startWorkerProcess({ ...env, A2I_WORKER_NAME: name }, 'onnx', 'inherit');
 
 describe('a worker killed mid-job (SIGKILL)', () => {
   let config: Awaited<ReturnType<typeof testConfig>>;
   let env: Record<string, string>;
   let api: ApiApp;
   let url: string;
-  const children: ChildProcess[] = [];
+  const children: ServerProcess[] = [];
 
   beforeAll(async () => {
     const prefix = `a2i-test-failover-${process.pid}-${Date.now()}`;
     config = await testConfig({ A2I_REDIS_PREFIX: prefix });
-    env = {
-      A2I_REDIS_URL: REDIS_URL,
-      A2I_REDIS_PREFIX: prefix,
-      A2I_UPLOADS_DIR: config.dirs.uploads,
-      A2I_RESULTS_DIR: config.dirs.results,
-      A2I_LOG_LEVEL: 'silent',
-      A2I_PACK_DIR: DEMO,
-      // two workers on one machine: one onnxruntime thread each
-      A2I_ORT_THREADS: '1',
-      A2I_PROGRESS_INTERVAL_MS: '0',
-      // A lost worker's lock runs out after 2 s; others look for stalled jobs every second.
-      A2I_LOCK_DURATION_MS: '2000',
-      A2I_STALLED_INTERVAL_MS: '1000',
-      A2I_HEARTBEAT_INTERVAL_MS: '300',
-    };
+    // two workers on one machine: one onnxruntime thread each
+    env = failoverWorkerEnv(config, { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1' });
     api = await createApp({ config, logger: silent });
     url = await api.listen(0, '127.0.0.1');
   });
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? new Promise((r) => child.once('exit', r)) : null)));
+    await Promise.all(children.map((child) => child.stop()));
     await api?.close();
-    await removePrefix(config.redis.prefix);
-    await rm(config.tmp, { recursive: true, force: true });
+    await removeTestState(config);
   });
 
   it('loses no job: another worker picks it up and all 20 succeed exactly once', async () => {
@@ -93,8 +71,7 @@ describe('a worker killed mid-job (SIGKILL)', () => {
       }
       return undefined;
     }, 'victim mid-job');
-    victim.kill('SIGKILL');
-    await new Promise((resolve) => victim.once('exit', resolve));
+    await victim.stop('SIGKILL');
 
     await waitFor(() => (ids.every((id) => succeeded.has(id)) ? true : undefined), 'all jobs succeeded', 60_000);
     // Give a duplicate (if any) time to show up before counting.

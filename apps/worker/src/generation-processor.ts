@@ -18,6 +18,7 @@ import { encodePreview } from '@a2i/pipeline';
 import { placeAttemptResults, removePlacedResults } from './attempt-results.js';
 import type { CollectionStore } from '@a2i/collections';
 import { neighborMix } from './neighbor-condition.js';
+import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 /**
@@ -70,12 +71,7 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
 
   return async (job: Job<GenerationJob>, _token?: string, signal?: AbortSignal) => {
     const id = job.id!;
-    const parsed = generationJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      await store.failed(id, ERROR_CODES.INVALID_JOB, 'The job data is not a valid generation job', deps.resultTtlSeconds);
-      throw new UnrecoverableError(jobFailureReason(ERROR_CODES.INVALID_JOB, parsed.error.message));
-    }
-    const data = parsed.data;
+    const data = await parseJobData(job, generationJobSchema, 'generation', { store, resultTtlSeconds: deps.resultTtlSeconds });
     const attempt = Math.max(1, job.attemptsStarted);
     const started = await store.started(id, attempt);
     if (!started.applied) {

@@ -19,6 +19,7 @@ import {
   type IngestResult,
   type JobStateStore,
 } from '@a2i/protocol';
+import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 
 export interface IngestProcessorDeps {
@@ -58,12 +59,7 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
 
   return async (job: Job<IngestJob>) => {
     const id = job.id!;
-    const parsed = ingestJobSchema.safeParse(job.data);
-    if (!parsed.success) {
-      await store.failed(id, ERROR_CODES.INVALID_JOB, 'The job data is not a valid ingest job', deps.resultTtlSeconds);
-      throw new UnrecoverableError(jobFailureReason(ERROR_CODES.INVALID_JOB, parsed.error.message));
-    }
-    const data = parsed.data;
+    const data = await parseJobData(job, ingestJobSchema, 'ingest', { store, resultTtlSeconds: deps.resultTtlSeconds });
     const started = await store.started(id, Math.max(1, job.attemptsStarted));
     if (!started.applied) throw new UnrecoverableError(ERROR_CODES.JOB_FINISHED);
     const log = logger.child({ jobId: id, collection: data.collection });

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
+import { stopOnSignals } from '@a2i/protocol/process-signals';
 import { ONNX_PIPELINE } from '@a2i/pipeline';
 import { startWorker } from './worker-app.js';
 
@@ -18,21 +19,7 @@ const logger = pino({ level: config.logLevel, base: { app: 'worker', name: confi
 
 try {
   const worker = await startWorker({ config, logger });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'worker stopping');
-    worker.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'worker did not close cleanly');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  stopOnSignals({ name: 'worker', logger, close: () => worker.close() });
 } catch (error) {
   logger.fatal({ err: error }, 'worker could not start');
   process.exit(1);

@@ -18,19 +18,10 @@ import {
 } from '@a2i/protocol';
 import { SyntheticPipeline } from '@a2i/pipeline';
 import { createGenerationProcessor } from '../src/generation-processor.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
-
-async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** The synthetic pipeline, counting its runs and how each ended. */
 function countingPipeline(stepMs: number) {

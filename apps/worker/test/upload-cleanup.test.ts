@@ -12,19 +12,10 @@ import { createGenerationProcessor } from '../src/generation-processor.js';
 import { sweepExpired } from '../src/result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from '../src/upload-cleanup.js';
 import { sampleSoundWav } from '../../../test/support/sample-sound.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 
 const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const exists = (path: string) =>
   stat(path).then(

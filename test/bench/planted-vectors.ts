@@ -1,3 +1,4 @@
+import { mulberry32 } from '@a2i/protocol';
 /**
  * Vectors for the search benches, with a known answer.
  *
@@ -14,18 +15,6 @@
  *
  * Deterministic (seeded) and streamed in chunks: nothing holds the whole table.
  */
-
-/** mulberry32 */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Standard normal samples, both outputs of each Box-Muller pair used. */
 export function gaussianSource(random: () => number): () => number {
@@ -76,8 +65,8 @@ export class PlantedVectors {
     seed = 42,
   ) {
     if (groups * GROUP_SIZE > rows) throw new RangeError(`Expected at most ${Math.floor(rows / GROUP_SIZE)} groups for groups but received ${groups}`);
-    this.gaussian = gaussianSource(seededRandom(seed));
-    this.queryGaussian = gaussianSource(seededRandom(seed + 1_000_003));
+    this.gaussian = gaussianSource(mulberry32(seed));
+    this.queryGaussian = gaussianSource(mulberry32(seed + 1_000_003));
     this.stride = Math.floor(rows / Math.max(1, groups));
   }
 

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openCollectionStore } from '../src/index.js';
+import { perturb as perturbOf, randomVector as randomVectorOf, seededRandom } from '../test/random-vectors.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,20 +26,9 @@ const DIM = Number(args.dim);
 const QUERIES = Number(args.queries);
 const INGEST_CHUNK = 10_000;
 
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = seeded(42);
-const gaussian = () => Math.sqrt(-2 * Math.log(Math.max(random(), 1e-12))) * Math.cos(2 * Math.PI * random());
-const randomVector = () => Float32Array.from({ length: DIM }, gaussian);
-const perturb = (v: Float32Array, noise: number) => v.map((x) => x + noise * gaussian());
+const random = seededRandom(42);
+const randomVector = () => randomVectorOf(random, DIM);
+const perturb = (v: Float32Array, noise: number) => perturbOf(random, v, noise);
 
 function diskBytes(dir: string): number {
   let total = 0;

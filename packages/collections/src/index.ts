@@ -1,15 +1,6 @@
 export { openCollectionStore } from './collection-store.js';
-export type {
-  CollectionInfo,
-  CollectionStore,
-  CreateCollectionInput,
-  EmbeddingSpace,
-  EnsureIndexResult,
-  SearchHit,
-  SearchOptions,
-  StoredItem,
-  UpsertResult,
-} from './collection-types.js';
+// the store's public types: everything collection-types.ts declares
+export type * from './collection-types.js';
 export { CollectionError } from './collection-error.js';
 export type { CollectionErrorCode, CollectionErrorFault } from './collection-error.js';
 export type { CollectionItem, ItemMedia, MetadataValue } from './item-columns.js';

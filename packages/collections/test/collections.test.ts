@@ -1,18 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CollectionError, openCollectionStore, type CollectionStore } from '../src/index.js';
-import { tempStoreDir } from './fixtures.js';
+import { expectCode, openTempStore } from './fixtures.js';
 
 const space = { pack: 'demo', dim: 8 };
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<CollectionError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CollectionError);
-  expect((error as CollectionError).code).toBe(code);
-  return error as CollectionError;
-}
 
 describe('collections: create, list, get, drop', () => {
   let store: CollectionStore;
@@ -20,8 +10,7 @@ describe('collections: create, list, get, drop', () => {
   let dir: string;
 
   beforeEach(async () => {
-    ({ dir, cleanup } = tempStoreDir());
-    store = await openCollectionStore({ uri: dir });
+    ({ dir, store, cleanup } = await openTempStore());
   });
   afterEach(() => {
     store.close();

@@ -1,28 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CollectionError, openCollectionStore, type CollectionItem, type CollectionStore } from '../src/index.js';
-import { bruteForceTopK, cosine, randomVector, seededRandom, tempStoreDir } from './fixtures.js';
+import type { CollectionItem, CollectionStore } from '../src/index.js';
+import { bruteForceTopK, cosine, expectCode, openTempStore, randomVector, seededRandom } from './fixtures.js';
 
 const DIM = 16;
 const space = { pack: 'demo', dim: DIM };
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<CollectionError> {
-  const error = await promise.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CollectionError);
-  expect((error as CollectionError).code).toBe(code);
-  return error as CollectionError;
-}
 
 describe('items and search', () => {
   let store: CollectionStore;
   let cleanup: () => void;
 
   beforeEach(async () => {
-    let dir: string;
-    ({ dir, cleanup } = tempStoreDir());
-    store = await openCollectionStore({ uri: dir, maxK: 50 });
+    ({ store, cleanup } = await openTempStore({ maxK: 50 }));
     await store.create({ name: 'c', space });
   });
   afterEach(() => {
@@ -71,8 +59,7 @@ describe('items and search', () => {
   });
 
   it('splits a large upsert into batches of upsertBatchRows commits', async () => {
-    const { dir, cleanup: clean } = tempStoreDir();
-    const small = await openCollectionStore({ uri: dir, upsertBatchRows: 100 });
+    const { store: small, cleanup: clean } = await openTempStore({ upsertBatchRows: 100 });
     try {
       await small.create({ name: 'c', space });
       const random = seededRandom(2);

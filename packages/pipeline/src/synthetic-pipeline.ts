@@ -11,7 +11,7 @@ import type {
   PipelineInput,
   PipelineLimits,
 } from '@a2i/protocol';
-import { MODALITIES } from '@a2i/protocol';
+import { MODALITIES, mulberry32 } from '@a2i/protocol';
 import { CodedError } from '@a2i/protocol/errors';
 
 /**
@@ -189,18 +189,6 @@ function sniff(bytes: Buffer): 'audio' | 'video' | 'image' | 'npy' | 'text' | 'u
   if (ascii(1, 6) === 'NUMPY') return 'npy';
   if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(ascii(0, Math.min(bytes.length, 512)))) return 'text';
   return 'unknown';
-}
-
-/** mulberry32: a tiny seeded PRNG (public domain), so the noise is the same on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function unitVector(seed: number, dim: number): Float32Array {

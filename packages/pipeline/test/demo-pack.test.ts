@@ -6,6 +6,7 @@ import { cosineSimilarity } from '@a2i/imagebind';
 import type { GenerationJob, PipelineInput, ProgressReport } from '@a2i/protocol';
 import { OnnxPipeline } from '../src/onnx/index.js';
 import { REPO } from './tiny-pack-inputs.js';
+import { testJob } from './test-jobs.js';
 
 // The ONNX pipeline on the real demo pack (models/demo): each shipped sample FILE goes through
 // the whole embed path (decoder, preprocessing, ONNX encoder, postprocess) and is compared with
@@ -31,14 +32,8 @@ function inputOf(c: EncoderCase): PipelineInput {
   return { modality: c.modality === 'vision' ? 'image' : c.modality, weight: 1, file: join(DEMO, c.file) };
 }
 
-function job(inputs: PipelineInput[], options: Partial<GenerationJob['options']> = {}): GenerationJob {
-  return {
-    id: 'demo',
-    createdAt: 0,
-    inputs,
-    options: { prompt: '', seed: 1, steps: 10, guidance: 3, usePrior: false, noiseLevel: 0, numImages: 1, format: 'png', previewEvery: 5, priority: 'normal', ...options },
-  };
-}
+const job = (inputs: PipelineInput[], options: Partial<GenerationJob['options']> = {}): GenerationJob =>
+  testJob('demo', inputs, { steps: 10, previewEvery: 5, ...options });
 
 describe('the ONNX pipeline on the demo pack', () => {
   let pipeline: OnnxPipeline;

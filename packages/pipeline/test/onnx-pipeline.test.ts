@@ -10,6 +10,7 @@ import type { GenerationJob, PipelineInput, PreviewFrame, ProgressReport } from 
 import { OnnxPipeline } from '../src/onnx/index.js';
 import { ThreadedPipeline } from '../src/threaded-pipeline.js';
 import { depth16PngBytes, imuCsv, mp4Bytes, pngBytes, TINY_PACK, tinyPackCopy, wavBytes, type Json } from './tiny-pack-inputs.js';
+import { testJob } from './test-jobs.js';
 
 const LIMITS = { maxAudioSeconds: 60, maxPixels: 40_000_000, maxUploadBytes: 8 * 1024 * 1024 };
 // Small session options: the machine is shared, and the tiny graphs need no threads.
@@ -42,14 +43,7 @@ afterAll(async () => {
 
 const norm = (v: ArrayLike<number>) => Math.hypot(...Array.from(v));
 
-function job(inputs: PipelineInput[], options: Partial<GenerationJob['options']> = {}): GenerationJob {
-  return {
-    id: 'test',
-    createdAt: 0,
-    inputs,
-    options: { prompt: '', seed: 42, steps: 4, guidance: 3, usePrior: false, noiseLevel: 0, numImages: 1, format: 'png', previewEvery: 0, priority: 'normal', ...options },
-  };
-}
+const job = (inputs: PipelineInput[], options: Partial<GenerationJob['options']> = {}): GenerationJob => testJob('test', inputs, { seed: 42, ...options });
 
 interface Recorded {
   progress: ProgressReport[];

@@ -4,14 +4,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GenerationJob, ProgressReport } from '@a2i/protocol';
-import { SyntheticPipeline, ThreadedPipeline } from '../src/index.js';
+import { SyntheticPipeline } from '../src/index.js';
+import { RAIN_TEXT, syntheticThreadForSuite, testJob } from './test-jobs.js';
 
-const job = (overrides: Partial<GenerationJob['options']> = {}, inputs: GenerationJob['inputs'] = [{ modality: 'text', weight: 1, text: 'rain' }]): GenerationJob => ({
-  id: 'j1',
-  createdAt: 0,
-  inputs,
-  options: { prompt: '', seed: 5, steps: 4, guidance: 3, usePrior: false, noiseLevel: 0, numImages: 2, format: 'png', previewEvery: 2, priority: 'normal', ...overrides },
-});
+const job = (overrides: Partial<GenerationJob['options']> = {}, inputs = RAIN_TEXT): GenerationJob =>
+  testJob('j1', inputs, { seed: 5, numImages: 2, previewEvery: 2, ...overrides });
 
 const hooks = (signal = new AbortController().signal) => {
   const progress: ProgressReport[] = [];
@@ -88,18 +85,12 @@ describe('SyntheticPipeline (the stand-in for the models)', () => {
 });
 
 describe('ThreadedPipeline (the pipeline in its worker thread)', () => {
-  let pipeline: ThreadedPipeline;
-  beforeAll(async () => {
-    pipeline = await ThreadedPipeline.start({ pipeline: 'synthetic', packDir: '.', limits: { maxAudioSeconds: 60, maxPixels: 1e6, maxUploadBytes: 1e6 }, syntheticStepMs: 5 });
-  });
-  afterAll(async () => {
-    await pipeline?.close();
-  });
+  const thread = syntheticThreadForSuite(5);
 
   it('describes the pack, and returns the same images as in-process', async () => {
-    expect(pipeline.describe().name).toBe('synthetic');
+    expect(thread.pipeline.describe().name).toBe('synthetic');
     const h = hooks();
-    const threaded = await pipeline.generate(job(), h.hooks);
+    const threaded = await thread.pipeline.generate(job(), h.hooks);
     const direct = await new SyntheticPipeline({ stepMs: 0 }).generate(job(), hooks().hooks);
     expect(Buffer.from(threaded.images[1]!.rgb).equals(Buffer.from(direct.images[1]!.rgb))).toBe(true);
     expect(h.progress.at(-1)).toEqual({ stage: 'decode', step: 4, steps: 4 });
@@ -113,15 +104,15 @@ describe('ThreadedPipeline (the pipeline in its worker thread)', () => {
       h.progress.push(p);
       if (p.stage === 'decode' && p.step === 5) controller.abort();
     };
-    const running = pipeline.generate(job({ steps: 1000, previewEvery: 0 }), h.hooks);
+    const running = thread.pipeline.generate(job({ steps: 1000, previewEvery: 0 }), h.hooks);
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
     expect(h.progress.length).toBeLessThan(100);
-    const out = await pipeline.embed([{ modality: 'text', weight: 1, text: 'after' }]);
+    const out = await thread.pipeline.embed([{ modality: 'text', weight: 1, text: 'after' }]);
     expect(out.vectors).toHaveLength(1);
   });
 
   it('carries input errors across the thread with their code', async () => {
-    await expect(pipeline.embed([{ modality: 'audio', weight: 1, file: '/nonexistent/file.wav' }])).rejects.toMatchObject({ code: 'INTERNAL', fault: 'server' });
-    await expect(pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', fault: 'input' });
+    await expect(thread.pipeline.embed([{ modality: 'audio', weight: 1, file: '/nonexistent/file.wav' }])).rejects.toMatchObject({ code: 'INTERNAL', fault: 'server' });
+    await expect(thread.pipeline.embed([{ modality: 'embedding', weight: 1, vector: [1] }])).rejects.toMatchObject({ code: 'EMBEDDING_DIMENSION_MISMATCH', fault: 'input' });
   });
 });

@@ -150,3 +150,4 @@ export {
   type CollectionView,
   type SearchResultView,
 } from './collection-requests.js';
+export { mulberry32 } from './seeded-random.js';

@@ -1,37 +1,27 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStateStore, decodeEnvelope, redisLayout, type RedisLayout } from '../src/index.js';
+import { decodeEnvelope, type JobStateStore, type RedisLayout } from '../src/index.js';
+import { REDIS_URL, createJob, openJobStateRedis, type JobStateRedis } from './job-state-redis.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PREVIEW = { stage: 'decode', step: 1, index: 0, width: 1, height: 1, mime: 'image/webp', image: new Uint8Array([1]) } as const;
 
 describe('where JobStateStore publishes (real Redis)', () => {
-  let redis: Redis;
-  let listener: Redis;
   let layout: RedisLayout;
   let store: JobStateStore;
+  let opened: JobStateRedis;
   const heard: Array<{ channel: string; text: string }> = [];
 
   beforeEach(async () => {
-    layout = redisLayout(`a2i-test-channels-${randomBytes(6).toString('hex')}`);
-    redis = new Redis(REDIS_URL);
-    listener = new Redis(REDIS_URL);
-    store = new JobStateStore(redis, layout, () => 1000);
+    ({ layout, store } = opened = openJobStateRedis('a2i-test-channels'));
     heard.length = 0;
-    listener.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+    opened.listener.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
       const text = channel.toString() === layout.queueMovedChannel ? message.toString() : decodeEnvelope(message).event.type;
       heard.push({ channel: channel.toString(), text });
     });
-    await listener.ssubscribe(layout.jobEventsChannel('job1'), layout.jobEventsChannel('job2'), layout.queueMovedChannel);
-    for (const id of ['job1', 'job2']) await store.create({ id, tokenHash: 'ab', owner: '', seed: 9, numImages: 1, format: 'png', createdAt: 1000 }, 60);
+    await opened.listener.ssubscribe(layout.jobEventsChannel('job1'), layout.jobEventsChannel('job2'), layout.queueMovedChannel);
+    for (const id of ['job1', 'job2']) await createJob(store, id);
   });
-  afterEach(async () => {
-    const keys = await redis.keys(`${layout.prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await listener.quit();
-    await redis.quit();
-  });
+  afterEach(() => opened.close());
 
   it("puts each job's events on its own shard channel, and says on queue-moved when the queue may have moved", async () => {
     // A plain (not sharded) subscriber on everything under the prefix hears nothing: no global channel is left.

@@ -1,33 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobStateStore, decodeEnvelope, redisLayout, snapshotEvents, toGenerationStatus, type DecodedEnvelope, type RedisLayout } from '../src/index.js';
-
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { decodeEnvelope, snapshotEvents, toGenerationStatus, type DecodedEnvelope, type JobStateStore, type RedisLayout } from '../src/index.js';
+import { createJob, openJobStateRedis, type JobStateRedis } from './job-state-redis.js';
 
 describe('JobStateStore (real Redis)', () => {
   let redis: Redis;
-  let subscriber: Redis;
   let layout: RedisLayout;
   let store: JobStateStore;
+  let opened: JobStateRedis;
   const received: DecodedEnvelope[] = [];
 
   beforeEach(async () => {
-    layout = redisLayout(`a2i-test-store-${randomBytes(6).toString('hex')}`);
-    redis = new Redis(REDIS_URL);
-    subscriber = new Redis(REDIS_URL);
-    store = new JobStateStore(redis, layout, () => 1000);
+    ({ redis, layout, store } = opened = openJobStateRedis('a2i-test-store'));
     received.length = 0;
-    subscriber.on('smessageBuffer', (_c: Buffer, m: Buffer) => received.push(decodeEnvelope(m)));
-    await subscriber.ssubscribe(layout.jobEventsChannel('job1'));
-    await store.create({ id: 'job1', tokenHash: 'ab', owner: '', seed: 9, numImages: 1, format: 'png', createdAt: 1000 }, 60);
+    opened.listener.on('smessageBuffer', (_c: Buffer, m: Buffer) => received.push(decodeEnvelope(m)));
+    await opened.listener.ssubscribe(layout.jobEventsChannel('job1'));
+    await createJob(store, 'job1');
   });
-  afterEach(async () => {
-    const keys = await redis.keys(`${layout.prefix}:*`);
-    if (keys.length) await redis.del(...keys);
-    await subscriber.quit();
-    await redis.quit();
-  });
+  afterEach(() => opened.close());
 
   it('numbers each change, publishes it, and refuses any change after a terminal one', async () => {
     expect(await store.started('job1', 1)).toEqual({ applied: true, seq: 2 });

@@ -3,6 +3,7 @@ import { accessSync, constants } from 'node:fs';
 import { cpus } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
+import { mulberry32 } from '@a2i/protocol';
 
 /**
  * The distribution's encoders and reference decoder the sweeps compare against (Debian
@@ -98,12 +99,6 @@ export async function runLimited<T>(jobs: (() => Promise<T>)[], concurrency = Ma
 
 /** Deterministic noise in [-1, 1) (mulberry32), so a failing case can be rebuilt exactly. */
 export function seededNoise(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const random = mulberry32(seed);
+  return () => random() * 2 - 1;
 }

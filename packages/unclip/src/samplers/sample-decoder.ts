@@ -1,16 +1,18 @@
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { NoiseAugmentation } from '../noise-augmentation.js';
-import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
+import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
 import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
 import { UnclipError, unclipGuards } from '../unclip-error.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
+import { denoiserCall } from './denoiser-call.js';
 import { LatentPreview } from './latent-preview.js';
 import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType, type TimestepType } from './onnx-io.js';
+import { checkSessionNames, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
 import type { RgbImage } from './rgb-image.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
+import { seededSchedule } from './seeded-schedule.js';
 import { decodeLatents, prepareVae, type VaeModel } from './vae-decode.js';
 
 const { invalid, expectIntegerInRange } = unclipGuards;
@@ -156,10 +158,16 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   }
 
   // 3. scheduler and initial latents x_T = sigma_init * N(0, I)
-  const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'decoder.scheduler');
-  scheduler.setTimesteps(steps);
-  const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the initial latents'), latentSize, { domain: NOISE_DOMAINS.decoderLatents });
-  const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
+  const schedule = seededSchedule(options, {
+    schedulerName,
+    config: manifest.scheduler,
+    configName: 'decoder.scheduler',
+    steps,
+    rowLength: latentSize,
+    domain: NOISE_DOMAINS.decoderLatents,
+    initialNoiseFor: 'the initial latents',
+  });
+  const { scheduler } = schedule;
 
   // 4. previews
   const previewEvery = options.previewEvery ?? 0;
@@ -170,29 +178,26 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     preview = model.preview;
   }
 
-  // 5. the loop: one UNet call per step over [uncond; cond] rows; constant feeds made once
-  let classLabelTensor: Tensor | undefined;
-  const { inputs, output, unet } = model;
-  const timestepFeeds = timestepTensors(model.timestepType, scheduler.timesteps, guided ? 2 * batch : batch, 'UNet');
-  const sampleTensor = reusableFloatTensor();
+  // 5. the loop: one UNet call per step over [uncond; cond] rows; the class labels and prompt
+  // states are the same every step: one tensor each for the whole run
+  const { inputs, unet } = model;
+  const runModel = denoiserCall(unet, model, {
+    timesteps: scheduler.timesteps,
+    rowsPerCall: guided ? 2 * batch : batch,
+    itemShape: latentShape,
+    constantFeeds: (rows) => {
+      const feeds: Record<string, Tensor> = { [inputs.classLabels]: floatTensor(classLabelRows, [rows, L]) };
+      if (inputs.hiddenStates && hiddenFeed) feeds[inputs.hiddenStates] = hiddenFeed;
+      return feeds;
+    },
+    what: 'UNet',
+  });
   const { sample } = await denoise({
     stage: 'decode',
-    scheduler,
-    initialSample,
+    ...schedule,
     guidanceScale,
     signal: options.signal,
-    stepNoise: (k) => seededNormalRows(requireSeeds(options.seeds, `the ${schedulerName} scheduler`), latentSize, { lane: k + 1, domain: NOISE_DOMAINS.decoderLatents }),
-    runModel: (modelInput, t) => {
-      const rows = modelInput.length / latentSize;
-      const feeds: Record<string, Tensor> = {
-        [inputs.sample]: sampleTensor(modelInput, [rows, ...latentShape]),
-        [inputs.timestep]: timestepFeeds.get(t) ?? timestepTensor(model.timestepType, t, rows, 'UNet'),
-        // the class labels are the same every step: one tensor for the whole run
-        [inputs.classLabels]: (classLabelTensor ??= floatTensor(classLabelRows, [rows, L])),
-      };
-      if (inputs.hiddenStates && hiddenFeed) feeds[inputs.hiddenStates] = hiddenFeed;
-      return runFloat(unet, feeds, output, rows * latentSize, 'UNet');
-    },
+    runModel,
     onStep: (progress, result) => {
       options.onProgress?.(progress);
       if (preview && progress.step % previewEvery === 0) {

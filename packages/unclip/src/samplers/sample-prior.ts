@@ -1,13 +1,15 @@
 import type { InferenceSession } from 'onnxruntime-node';
 import { unclipGuards } from '../unclip-error.js';
-import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
+import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
 import { stackUncondCond } from '../guidance.js';
-import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
+import { NOISE_DOMAINS } from '../seeded-noise.js';
 import { denoise, type StepProgress } from './denoise-loop.js';
+import { denoiserCall } from './denoiser-call.js';
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, reusableFloatTensor, runFloat, timestepTensor, timestepTensors, timestepType, type TimestepType } from './onnx-io.js';
-import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
+import { checkSessionNames, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
+import { batchSize, checkCommonOptions } from './sampling-options.js';
+import { seededSchedule } from './seeded-schedule.js';
 
 const { invalid, expectLength } = unclipGuards;
 
@@ -66,7 +68,7 @@ export interface SamplePriorResult {
  */
 export async function samplePrior(options: SamplePriorOptions): Promise<SamplePriorResult> {
   const model = 'prior' in options ? options.prior : preparePrior(options.session, options.manifestPrior);
-  const { manifest, inputs, output, session } = model;
+  const { manifest, inputs, session } = model;
   const { steps, guidanceScale, scheduler: schedulerName } = checkCommonOptions(options, manifest.limits, 'prior');
   if (!Array.isArray(options.condition) || options.condition.length === 0) {
     throw invalid('a non-empty array of embeddings', 'prior condition', options.condition);
@@ -86,33 +88,31 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const conditionRows = guided ? stackUncondCond(new Float32Array(batch * D), condition) : condition;
 
   // 2. scheduler and x_T
-  const scheduler = createScheduler(schedulerName, manifest.scheduler, options.schedulerOptions, 'prior.scheduler');
-  scheduler.setTimesteps(steps);
-  const noise = options.initialNoise ?? seededNormalRows(requireSeeds(options.seeds, 'the prior'), D, { domain: NOISE_DOMAINS.priorSample });
-  const initialSample = noise.map((x) => x * scheduler.initNoiseSigma);
+  const schedule = seededSchedule(options, {
+    schedulerName,
+    config: manifest.scheduler,
+    configName: 'prior.scheduler',
+    steps,
+    rowLength: D,
+    domain: NOISE_DOMAINS.priorSample,
+    initialNoiseFor: 'the prior',
+  });
+  const { scheduler } = schedule;
 
-  // 3. the loop; the feeds that do not change within a run are made once
-  let conditionTensor: ReturnType<typeof floatTensor> | undefined;
-  const rowsPerCall = guided ? 2 * batch : batch;
-  const timestepFeeds = timestepTensors(model.timestepType, scheduler.timesteps, rowsPerCall, 'prior');
-  const sampleTensor = reusableFloatTensor();
+  // 3. the loop; the condition is the same every step: one tensor for the whole run
+  const runModel = denoiserCall(session, model, {
+    timesteps: scheduler.timesteps,
+    rowsPerCall: guided ? 2 * batch : batch,
+    itemShape: [D],
+    constantFeeds: (rows) => ({ [inputs.condition]: floatTensor(conditionRows, [rows, D]) }),
+    what: 'prior',
+  });
   const { sample } = await denoise({
     stage: 'prior',
-    scheduler,
-    initialSample,
+    ...schedule,
     guidanceScale,
     signal: options.signal,
-    stepNoise: (k) => seededNormalRows(requireSeeds(options.seeds, `the ${schedulerName} scheduler`), D, { lane: k + 1, domain: NOISE_DOMAINS.priorSample }),
-    runModel: (modelInput, t) => {
-      const rows = modelInput.length / D;
-      // the condition is the same every step: one tensor for the whole run
-      conditionTensor ??= floatTensor(conditionRows, [rows, D]);
-      return runFloat(session, {
-        [inputs.sample]: sampleTensor(modelInput, [rows, D]),
-        [inputs.timestep]: timestepFeeds.get(t) ?? timestepTensor(model.timestepType, t, rows, 'prior'),
-        [inputs.condition]: conditionTensor,
-      }, output, rows * D, 'prior');
-    },
+    runModel,
     onStep: (progress) => options.onStep?.(progress),
   });
 

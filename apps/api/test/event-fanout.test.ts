@@ -1,8 +1,6 @@
-import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RedisLayout } from '@a2i/protocol';
-import { PRIORITY_KEY, REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, startStack, waitFor, type RecordedEvent, openQueueProbe, type QueueProbe, type Stack, type TestSocket } from './harness.js';
+import { describe, expect, it } from 'vitest';
+import { PRIORITY_KEY, REDIS_URL, connectSocket, json, postJson, readSse, recordSocketEvents, useStack, waitFor, type RecordedEvent, type TestSocket } from './harness.js';
 import { shardChannels } from '../../../test/support/shard-channels.js';
 
 /** What one api instance received from Redis pub/sub so far, from its /metrics. */
@@ -28,25 +26,12 @@ function expectInOrder(events: RecordedEvent[]): void {
 }
 
 describe('job events delivered per job (three api instances, sharded pub/sub)', () => {
-  let stack: Stack;
-  let layout: RedisLayout;
-  let redis: Redis;
-  let queue: Queue;
-  let probe: QueueProbe;
-  beforeAll(async () => {
-    stack = await startStack({ apis: 3, env: { A2I_SYNTHETIC_STEP_MS: '10' } });
-    probe = openQueueProbe(stack.config.redis.prefix);
-    ({ layout, redis, queue } = probe);
-  });
-  afterAll(async () => {
-    await probe?.close();
-    await stack?.close();
-  });
+  const run = useStack({ apis: 3, env: { A2I_SYNTHETIC_STEP_MS: '10' } });
 
   it('an instance receives no message of a job none of its clients follow; followers on any instance get every event in order', async () => {
-    const [first, second] = stack.urls as [string, string, string];
+    const [first, second] = run.stack.urls as [string, string, string];
     // Paused, so every follower (and the reference counter below) is in place before the jobs make events.
-    await queue.pause();
+    await run.probe.queue.pause();
     const request = (text: string) => ({ inputs: [{ modality: 'text', text }], steps: 24, previewEvery: 3 });
     const x = await postJson(`${first}/v1/generations`, request('owl'));
     const y = await postJson(`${second}/v1/generations`, request('lark'));
@@ -57,8 +42,8 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
       const tally = published.get(channel.toString()) ?? { messages: 0, bytes: 0 };
       published.set(channel.toString(), { messages: tally.messages + 1, bytes: tally.bytes + channel.length + message.length });
     });
-    await counter.ssubscribe(layout.jobEventsChannel(x.body.id), layout.jobEventsChannel(y.body.id));
-    const before = await Promise.all(stack.urls.map(pubsubReceived));
+    await counter.ssubscribe(run.probe.layout.jobEventsChannel(x.body.id), run.probe.layout.jobEventsChannel(y.body.id));
+    const before = await Promise.all(run.stack.urls.map(pubsubReceived));
 
     const onFirst = connectSocket(first, { jobId: x.body.id, token: x.body.token });
     const onSecond = connectSocket(second, { jobId: y.body.id, token: y.body.token });
@@ -66,19 +51,19 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
     const b = recordSocketEvents(onSecond);
     const sse = readSse(`${second}${y.body.links.events}?token=${y.body.token}`);
     await waitFor(() => (a.length > 0 && b.length > 0) || undefined, 'both snapshots');
-    await queue.resume();
+    await run.probe.queue.resume();
     await waitFor(() => (a.some((e) => e.type === 'job:succeeded') && b.some((e) => e.type === 'job:succeeded')) || undefined, 'both succeeded');
     const sseEvents = await sse;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const after = await Promise.all(stack.urls.map(pubsubReceived));
+    const after = await Promise.all(run.stack.urls.map(pubsubReceived));
     const delta = (i: number, channel: 'job' | 'queue-moved') => ({
       messages: after[i]![channel].messages - before[i]![channel].messages,
       bytes: after[i]![channel].bytes - before[i]![channel].bytes,
     });
 
     // Each instance received its own job's messages, all of them, and nothing else.
-    expect(delta(0, 'job')).toEqual(published.get(layout.jobEventsChannel(x.body.id)));
-    expect(delta(1, 'job')).toEqual(published.get(layout.jobEventsChannel(y.body.id)));
+    expect(delta(0, 'job')).toEqual(published.get(run.probe.layout.jobEventsChannel(x.body.id)));
+    expect(delta(1, 'job')).toEqual(published.get(run.probe.layout.jobEventsChannel(y.body.id)));
     expect(delta(0, 'job').messages).toBeGreaterThan(20);
     // The third follows nothing: not one message, not even the queue's moves.
     expect(delta(2, 'job')).toEqual({ messages: 0, bytes: 0 });
@@ -88,17 +73,17 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
     for (const socket of [onFirst, onSecond]) socket.close();
     await counter.quit();
     // Finished jobs' channels are let go: none is left.
-    await waitFor(async () => ((await shardChannels(redis, layout.prefix)).length === 0 ? true : undefined), 'no shard channel left');
+    await waitFor(async () => ((await shardChannels(run.probe.redis, run.probe.layout.prefix)).length === 0 ? true : undefined), 'no shard channel left');
   });
 
   it('subscribe / unsubscribe / disconnect churn leaves no subscription behind, and queue positions still reach followers on any instance', async () => {
-    await queue.pause();
-    const ahead = await postJson(`${stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'hawk' }], priority: 'high' }, { 'x-api-key': PRIORITY_KEY });
-    const behind = await postJson(`${stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'wren' }], priority: 'low' });
-    const channel = layout.jobEventsChannel(behind.body.id);
+    await run.probe.queue.pause();
+    const ahead = await postJson(`${run.stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'hawk' }], priority: 'high' }, { 'x-api-key': PRIORITY_KEY });
+    const behind = await postJson(`${run.stack.urls[0]}/v1/generations`, { inputs: [{ modality: 'text', text: 'wren' }], priority: 'low' });
+    const channel = run.probe.layout.jobEventsChannel(behind.body.id);
     const auth = { jobId: behind.body.id, token: behind.body.token };
     // A follower that stays, on the instance that took neither job.
-    const steady = connectSocket(stack.urls[2]!, auth);
+    const steady = connectSocket(run.stack.urls[2]!, auth);
     const seen = recordSocketEvents(steady);
     await waitFor(() => seen.find((e) => e.type === 'job:queued'), 'snapshot');
     const firstPosition = seen[0]!.payload.position;
@@ -106,7 +91,7 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
     // 60 clients on the two other instances, each leaving in its own way, many before their subscription is done.
     const connected = (socket: TestSocket) => new Promise<void>((resolve) => socket.on('connect', () => resolve()));
     const churn = Array.from({ length: 60 }, async (_, i) => {
-      const url = stack.urls[i % 2]!;
+      const url = run.stack.urls[i % 2]!;
       switch (i % 5) {
         case 0: {
           // handshake subscription, gone at once
@@ -153,24 +138,24 @@ describe('job events delivered per job (three api instances, sharded pub/sub)', 
     const kept = (await Promise.all(churn)).filter((socket): socket is TestSocket => socket !== undefined);
 
     // Only the steady follower's instance holds the job's channel (and, its job being queued, the queue's).
-    const expected = [channel, layout.queueMovedChannel].sort();
+    const expected = [channel, run.probe.layout.queueMovedChannel].sort();
     await waitFor(async () => {
-      const channels = await shardChannels(redis, layout.prefix);
-      const [, subscribers] = (await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+      const channels = await shardChannels(run.probe.redis, run.probe.layout.prefix);
+      const [, subscribers] = (await run.probe.redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
       return JSON.stringify(channels) === JSON.stringify(expected) && Number(subscribers) === 1 ? true : undefined;
     }, 'only the steady subscription left');
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(await shardChannels(redis, layout.prefix)).toEqual(expected);
-    expect((await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number]).toEqual([channel, 1]);
+    expect(await shardChannels(run.probe.redis, run.probe.layout.prefix)).toEqual(expected);
+    expect((await run.probe.redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number]).toEqual([channel, 1]);
 
     // The job ahead is canceled on another instance: the steady follower sees the queue move.
-    const canceled = await fetch(`${stack.urls[1]}${ahead.body.links.cancel}?token=${ahead.body.token}`, { method: 'POST' });
+    const canceled = await fetch(`${run.stack.urls[1]}${ahead.body.links.cancel}?token=${ahead.body.token}`, { method: 'POST' });
     expect((await json(canceled)).status).toBe('canceled');
     await waitFor(() => seen.find((e) => e.type === 'job:queued' && e.payload.position !== firstPosition), 'a new position');
     expect(seen.at(-1)!.payload.position).toBe(1);
 
     for (const socket of [steady, ...kept]) socket.close();
-    await waitFor(async () => ((await shardChannels(redis, layout.prefix)).length === 0 ? true : undefined), 'no shard channel left');
-    await queue.resume();
+    await waitFor(async () => ((await shardChannels(run.probe.redis, run.probe.layout.prefix)).length === 0 ? true : undefined), 'no shard channel left');
+    await run.probe.queue.resume();
   });
 });

@@ -13,6 +13,7 @@ import { startWorker, type RunningWorker } from '@a2i/worker';
 import { createApp, type ApiApp } from '../src/index.js';
 export { waitFor } from '../../../test/support/wait-for.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
 
 export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** An API key that may ask for priority "high" (A2I_PRIORITY_KEYS) in every test stack. */
@@ -83,6 +84,8 @@ export interface QueueProbe {
   layout: RedisLayout;
   redis: Redis;
   queue: Queue;
+  /** The ingest queue (POST /v1/collections/:name/items). */
+  ingest: Queue;
   close(): Promise<void>;
 }
 
@@ -91,12 +94,15 @@ export function openQueueProbe(prefix: string): QueueProbe {
   const redis = new Redis(REDIS_URL);
   const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
+  const ingest = new Queue(layout.ingestQueue, { connection: queueConnection, prefix: layout.prefix });
   return {
     layout,
     redis,
     queue,
+    ingest,
     async close() {
       await queue.close();
+      await ingest.close();
       await queueConnection.quit();
       await redis.quit();
     },
@@ -143,27 +149,79 @@ export interface StackInUse {
   readonly stack: Stack;
   /** The first api instance's base URL. */
   readonly url: string;
+  /** The test's own handles on the stack's Redis (layout, a plain client, the generation queue). */
+  readonly probe: QueueProbe;
 }
 
-/** Starts a stack before the block's tests and closes it after them. */
+/** Starts a stack (and its probe) before the block's tests and closes both after them. */
 export function useStack(options: Parameters<typeof startStack>[0] = {}): StackInUse {
   let stack: Stack | undefined;
+  let probe: QueueProbe | undefined;
   beforeAll(async () => {
     stack = await startStack(options);
+    probe = openQueueProbe(stack.config.redis.prefix);
   });
   afterAll(async () => {
+    await probe?.close();
     await stack?.close();
   });
-  const started = (): Stack => {
-    if (!stack) throw new Error('Expected the stack to be started (useStack registers beforeAll)');
-    return stack;
+  const started = () => {
+    if (!stack || !probe) throw new Error('Expected the stack to be started (useStack registers beforeAll)');
+    return { stack, probe };
   };
   return {
     get stack() {
+      return started().stack;
+    },
+    get url() {
+      return started().stack.urls[0]!;
+    },
+    get probe() {
+      return started().probe;
+    },
+  };
+}
+
+/** An in-process api whose workers are separate processes that a test can kill (`useApiWithWorkerProcesses`). */
+export interface ApiWithWorkerProcesses {
+  readonly config: ServerConfig & { tmp: string };
+  readonly url: string;
+  /** Starts a worker process named `name` on the api's Redis and folders (failoverWorkerEnv plus `env`). */
+  spawnWorker(name: string, pipeline: string, env?: Record<string, string>): ServerProcess;
+}
+
+/** Starts the api before the block's tests; after them stops every worker process, the api and its state. */
+export function useApiWithWorkerProcesses(): ApiWithWorkerProcesses {
+  let config: (ServerConfig & { tmp: string }) | undefined;
+  let api: ApiApp | undefined;
+  let url = '';
+  const children: ServerProcess[] = [];
+  beforeAll(async () => {
+    config = await testConfig();
+    api = await createApp({ config, logger: silent });
+    url = await api.listen(0, '127.0.0.1');
+  });
+  afterAll(async () => {
+    await Promise.all(children.map((child) => child.stop()));
+    await api?.close();
+    if (config) await removeTestState(config);
+  });
+  const started = () => {
+    if (!config) throw new Error('Expected the api to be started (useApiWithWorkerProcesses registers beforeAll)');
+    return config;
+  };
+  return {
+    get config() {
       return started();
     },
     get url() {
-      return started().urls[0]!;
+      started();
+      return url;
+    },
+    spawnWorker(name, pipeline, env = {}) {
+      const child = startWorkerProcess(failoverWorkerEnv(started(), { ...env, A2I_WORKER_NAME: name }), pipeline, 'inherit');
+      children.push(child);
+      return child;
     },
   };
 }

@@ -11,8 +11,7 @@ import { SyntheticPipeline } from '@a2i/pipeline';
 import { JobStateStore, redisLayout } from '@a2i/protocol';
 import { createApp, type ApiApp } from '../src/index.js';
 import { REFUSE_PROMPT } from './fixtures/input-refusing-pipeline.js';
-import { json, postJson, REDIS_URL, failoverWorkerEnv, removeTestState, silent, startStack, testConfig, waitFor, type Stack } from './harness.js';
-import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
+import { json, postJson, REDIS_URL, removeTestState, silent, startStack, testConfig, useApiWithWorkerProcesses, waitFor, type Stack } from './harness.js';
 import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 
 /**
@@ -266,41 +265,21 @@ describe('an embedding no worker takes in time', () => {
 });
 
 describe('a worker killed mid-job (SIGKILL): the job retried elsewhere, then no upload left', () => {
-  let config: Awaited<ReturnType<typeof testConfig>>;
-  let api: ApiApp;
-  let url: string;
-  const children: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    config = await testConfig();
-    api = await createApp({ config, logger: silent });
-    url = await api.listen(0, '127.0.0.1');
-  });
-  afterAll(async () => {
-    await Promise.all(children.map((child) => child.stop()));
-    await api?.close();
-    await removeTestState(config);
-  });
-
-  function spawnWorker(name: string): ServerProcess {
-    const env = failoverWorkerEnv(config, { A2I_SYNTHETIC_STEP_MS: '20', A2I_WORKER_NAME: name });
-    const child = startWorkerProcess(env, 'synthetic', 'inherit');
-    children.push(child);
-    return child;
-  }
+  const run = useApiWithWorkerProcesses();
+  const spawnWorker = (name: string) => run.spawnWorker(name, 'synthetic', { A2I_SYNTHETIC_STEP_MS: '20' });
 
   it('the survivor reads the upload the victim held, succeeds, and removes it', async () => {
     const victim = spawnWorker('victim');
     spawnWorker('survivor');
-    await waitFor(async () => ((await json(await fetch(`${url}/readyz`))).workers === 2 ? true : undefined), 'two workers ready', 60_000);
+    await waitFor(async () => ((await json(await fetch(`${run.url}/readyz`))).workers === 2 ? true : undefined), 'two workers ready', 60_000);
 
     const created = [];
     for (let i = 0; i < 4; i++) {
-      const answer = await postForm(`${url}/v1/generations`, form(soundRequest({ steps: 40 }), { sound: wav(0.05 + i * 0.01) }));
+      const answer = await postForm(`${run.url}/v1/generations`, form(soundRequest({ steps: 40 }), { sound: wav(0.05 + i * 0.01) }));
       expect(answer.status).toBe(202);
       created.push(answer.body as { id: string; token: string });
     }
-    const layout = redisLayout(config.redis.prefix);
+    const layout = redisLayout(run.config.redis.prefix);
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     const queue = new Queue(layout.generationQueue, { connection, prefix: layout.prefix });
     const store = new JobStateStore(connection, layout);
@@ -313,12 +292,12 @@ describe('a worker killed mid-job (SIGKILL): the job retried elsewhere, then no 
         return undefined;
       }, 'the victim mid-job');
       await victim.stop('SIGKILL');
-      expect(await readdir(config.dirs.uploads)).toContain(held);
+      expect(await readdir(run.config.dirs.uploads)).toContain(held);
 
-      for (const job of created) await waitForStatus(url, job, 'succeeded', 30_000);
+      for (const job of created) await waitForStatus(run.url, job, 'succeeded', 30_000);
       expect((await queue.getJob(held))?.processedBy).toBe('survivor');
       expect((await store.get(held))?.attempt).toBeGreaterThanOrEqual(2);
-      await expectNoUploadsLeft(config.dirs.uploads);
+      await expectNoUploadsLeft(run.config.dirs.uploads);
     } finally {
       await queue.close();
       await connection.quit();

@@ -1,43 +1,22 @@
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JobStateStore, decodeEnvelope, redisLayout } from '@a2i/protocol';
-import { createApp, type ApiApp } from '../src/index.js';
-import { json, REDIS_URL, postJson, failoverWorkerEnv, removeTestState, silent, testConfig, waitFor } from './harness.js';
-import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
+import { json, REDIS_URL, postJson, useApiWithWorkerProcesses, waitFor } from './harness.js';
 
 const DEMO = fileURLToPath(new URL('../../../models/demo', import.meta.url));
 const JOBS = 20;
 // Long enough (about half a second of UNet steps on the demo pack) to be killed mid-job.
 const STEPS = 100;
 
-/** One real worker process on the real models (`tsx apps/worker/src/main.ts --pipeline onnx`). */
-const spawnWorker = (name: string, env: Record<string, string>): ServerProcess => startWorkerProcess({ ...env, A2I_WORKER_NAME: name }, 'onnx', 'inherit');
-
 describe('a worker killed mid-job (SIGKILL)', () => {
-  let config: Awaited<ReturnType<typeof testConfig>>;
-  let env: Record<string, string>;
-  let api: ApiApp;
-  let url: string;
-  const children: ServerProcess[] = [];
-
-  beforeAll(async () => {
-    const prefix = `a2i-test-failover-${process.pid}-${Date.now()}`;
-    config = await testConfig({ A2I_REDIS_PREFIX: prefix });
-    // two workers on one machine: one onnxruntime thread each
-    env = failoverWorkerEnv(config, { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1' });
-    api = await createApp({ config, logger: silent });
-    url = await api.listen(0, '127.0.0.1');
-  });
-  afterAll(async () => {
-    await Promise.all(children.map((child) => child.stop()));
-    await api?.close();
-    await removeTestState(config);
-  });
+  const run = useApiWithWorkerProcesses();
+  /** One real worker process on the real models; two on one machine: one onnxruntime thread each. */
+  const spawnWorker = (name: string) => run.spawnWorker(name, 'onnx', { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1' });
 
   it('loses no job: another worker picks it up and all 20 succeed exactly once', async () => {
-    const layout = redisLayout(config.redis.prefix);
+    const layout = redisLayout(run.config.redis.prefix);
     const events = new Redis(REDIS_URL);
     const succeeded = new Map<string, number>();
     events.on('smessageBuffer', (_channel: Buffer, message: Buffer) => {
@@ -45,14 +24,13 @@ describe('a worker killed mid-job (SIGKILL)', () => {
       if (event.type === 'job:succeeded') succeeded.set(event.payload.id, (succeeded.get(event.payload.id) ?? 0) + 1);
     });
 
-    const victim = spawnWorker('victim', env);
-    const survivor = spawnWorker('survivor', env);
-    children.push(victim, survivor);
-    await waitFor(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 'workers ready', 90_000);
+    const victim = spawnWorker('victim');
+    spawnWorker('survivor');
+    await waitFor(async () => ((await fetch(`${run.url}/readyz`)).status === 200 ? true : undefined), 'workers ready', 90_000);
 
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {
-      const created = await postJson(`${url}/v1/generations`, { inputs: [{ modality: 'text', text: `a small red star in the sea ${i}` }], steps: STEPS, prior: 'off', previewEvery: 0 });
+      const created = await postJson(`${run.url}/v1/generations`, { inputs: [{ modality: 'text', text: `a small red star in the sea ${i}` }], steps: STEPS, prior: 'off', previewEvery: 0 });
       expect(created.status).toBe(202);
       ids.push(created.body.id);
       // each job has its own events channel (a job of 100 steps cannot finish before this)

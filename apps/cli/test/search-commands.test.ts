@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../api/test/harness.js';
+import { useStack } from '../../api/test/harness.js';
 import { formatTable, parseKeyValues } from '../src/index.js';
 
 // `a2i index | search | classify` against a real api + worker running the REAL demo pack.
@@ -43,14 +43,11 @@ describe('cli helpers', () => {
 });
 
 describe('a2i index, search and classify on the demo pack', () => {
-  let stack: Stack;
-  let server: string;
+  // 4 files per request: the 10 samples go in 3 ingest jobs
+  const api = useStack({ env: { A2I_PIPELINE: 'onnx', A2I_PACK_DIR: DEMO, A2I_PACK_VERIFY_CHECKSUMS: 'false', A2I_MAX_UPLOAD_FILES: '4' } });
   let tmp: string;
   let dir: string;
   beforeAll(async () => {
-    // 4 files per request: the 10 samples go in 3 ingest jobs
-    stack = await startStack({ env: { A2I_PIPELINE: 'onnx', A2I_PACK_DIR: DEMO, A2I_PACK_VERIFY_CHECKSUMS: 'false', A2I_MAX_UPLOAD_FILES: '4' } });
-    server = stack.urls[0]!;
     tmp = await mkdtemp(join(tmpdir(), 'a2i-cli-index-'));
     dir = join(tmp, 'samples');
     await mkdir(dir);
@@ -62,38 +59,37 @@ describe('a2i index, search and classify on the demo pack', () => {
     await copyFile(join(SAMPLES, 'sea-bell.txt'), join(dir, 'sea-bell.txt'));
   }, 60_000);
   afterAll(async () => {
-    await stack?.close();
     if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it('index create, add a folder (batched), add it again (all skipped), resume after a loss, list', async () => {
-    const created = await run(['index', 'create', 'demo-samples', '--description', 'the demo samples', '--server', server]);
+    const created = await run(['index', 'create', 'demo-samples', '--description', 'the demo samples', '--server', api.url]);
     expect(created).toMatchObject({ code: 0, stdout: 'created demo-samples (demo, 128-d)\n' });
 
-    const first = await run(['index', 'add', 'demo-samples', dir, '--metadata', 'source=demo', '--server', server]);
+    const first = await run(['index', 'add', 'demo-samples', dir, '--metadata', 'source=demo', '--server', api.url]);
     expect(first.stdout).toBe('demo-samples: stored 10, already there 0, failed 0, left out 1 (not media)\n');
     expect(first.stderr).toMatch(/skipping .*sea-bell\.txt: a text file \(--text-files/);
     expect(first.code).toBe(0);
-    const item = (await (await fetch(`${server}/v1/collections/demo-samples/items/sea-bell.png`)).json()) as { modality: string; metadata: unknown };
+    const item = (await (await fetch(`${api.url}/v1/collections/demo-samples/items/sea-bell.png`)).json()) as { modality: string; metadata: unknown };
     expect(item).toMatchObject({ modality: 'image', metadata: { source: 'demo' } });
-    expect(((await (await fetch(`${server}/v1/collections/demo-samples/items/sea-bell.wav`)).json()) as { modality: string }).modality).toBe('audio');
+    expect(((await (await fetch(`${api.url}/v1/collections/demo-samples/items/sea-bell.wav`)).json()) as { modality: string }).modality).toBe('audio');
 
-    const again = await run(['index', 'add', 'demo-samples', dir, '--server', server, '--json']);
+    const again = await run(['index', 'add', 'demo-samples', dir, '--server', api.url, '--json']);
     expect(again.code).toBe(0);
     const report = JSON.parse(again.stdout) as { skipped: string[]; stored: string[]; failed: unknown[] };
     expect(report.stored).toEqual([]);
     expect(report.skipped.sort()).toEqual(NAMES.flatMap((n) => [`${n}.png`, `${n}.wav`]).sort());
 
     // an item lost (as after an interrupted run): only it is sent again
-    expect((await fetch(`${server}/v1/collections/demo-samples/items/night-chirp.wav`, { method: 'DELETE' })).status).toBe(204);
-    const resumed = await run(['index', 'add', 'demo-samples', dir, '--metadata', 'source=demo', '--server', server]);
+    expect((await fetch(`${api.url}/v1/collections/demo-samples/items/night-chirp.wav`, { method: 'DELETE' })).status).toBe(204);
+    const resumed = await run(['index', 'add', 'demo-samples', dir, '--metadata', 'source=demo', '--server', api.url]);
     expect(resumed.stdout).toBe('demo-samples: stored 1, already there 9, failed 0, left out 1 (not media)\n');
 
-    const listed = await run(['index', 'list', '--server', server, '--json']);
+    const listed = await run(['index', 'list', '--server', api.url, '--json']);
     expect((JSON.parse(listed.stdout) as { collections: Array<{ name: string; count: number }> }).collections).toContainEqual(
       expect.objectContaining({ name: 'demo-samples', count: 10, description: 'the demo samples' }),
     );
-    const table = await run(['index', 'list', '--server', server]);
+    const table = await run(['index', 'list', '--server', api.url]);
     expect(idsOf(table.stdout).find((row) => row[0] === 'demo-samples')?.[1]).toBe('10');
   }, 120_000);
 
@@ -106,25 +102,25 @@ describe('a2i index, search and classify on the demo pack', () => {
     // a WAV header over noise: refused by the api before queueing, for the whole request
     const wav = await readFile(join(SAMPLES, 'sea-bell.wav'));
     await writeFile(join(broken, 'noise.wav'), Buffer.concat([wav.subarray(0, 12), Buffer.alloc(64, 7)]));
-    expect((await run(['index', 'create', 'broken', '--server', server])).code).toBe(0);
-    const added = await run(['index', 'add', 'broken', broken, '--server', server]);
+    expect((await run(['index', 'create', 'broken', '--server', api.url])).code).toBe(0);
+    const added = await run(['index', 'add', 'broken', broken, '--server', api.url]);
     expect(added.code).toBe(1);
     expect(added.stdout).toBe('broken: stored 1, already there 0, failed 2, left out 0 (not media)\n');
     expect(added.stderr).toMatch(new RegExp(`failed ${join(broken, 'cut.png')}: (IMAGE|MEDIA)_`));
     expect(added.stderr).toMatch(new RegExp(`failed ${join(broken, 'noise.wav')}: \\w+: .*items\\.\\d`));
-    expect((await run(['index', 'rm', 'broken', '--server', server])).code).toBe(0);
+    expect((await run(['index', 'rm', 'broken', '--server', api.url])).code).toBe(0);
   }, 60_000);
 
   it("search by a sample sound prints its own image first (table and --json)", async () => {
     for (const name of NAMES) {
-      const { stdout, code } = await run(['search', 'demo-samples', '--audio', join(SAMPLES, `${name}.wav`), '--modality', 'image', '-k', '3', '--server', server]);
+      const { stdout, code } = await run(['search', 'demo-samples', '--audio', join(SAMPLES, `${name}.wav`), '--modality', 'image', '-k', '3', '--server', api.url]);
       expect(code).toBe(0);
       expect(stdout.split('\n')[0]).toMatch(/^#\s+id\s+score\s+modality\s+metadata$/);
       const rows = idsOf(stdout);
       expect(rows).toHaveLength(3);
       expect([name, rows[0]![1], rows[0]![3], rows[0]![4]]).toEqual([name, `${name}.png`, 'image', 'source=demo']);
     }
-    const json = await run(['search', 'demo-samples', '--audio', join(SAMPLES, 'sea-bell.wav'), '--filter', 'source=demo', '-k', '10', '--json', '--server', server]);
+    const json = await run(['search', 'demo-samples', '--audio', join(SAMPLES, 'sea-bell.wav'), '--filter', 'source=demo', '-k', '10', '--json', '--server', api.url]);
     const answer = JSON.parse(json.stdout) as { results: Array<{ id: string; score: number; media?: string }> };
     expect(answer.results).toHaveLength(10);
     // the sound itself is stored too: it is its own nearest item
@@ -139,13 +135,13 @@ describe('a2i index, search and classify on the demo pack', () => {
     const labels = Object.values(PLACE_LABELS).join(',');
     for (const name of ['sea-bell', 'desert-buzz']) {
       const place = index.find((s) => s.name === name)!.scene.place;
-      const table = await run(['classify', '--audio', join(SAMPLES, `${name}.wav`), '--labels', labels, '--server', server]);
+      const table = await run(['classify', '--audio', join(SAMPLES, `${name}.wav`), '--labels', labels, '--server', api.url]);
       expect(table.code).toBe(0);
       const rows = idsOf(table.stdout);
       expect([name, rows[0]![0]]).toEqual([name, PLACE_LABELS[place]]);
       expect(rows[0]![1]).toMatch(/^\d+\.\d%$/);
     }
-    const json = await run(['classify', '--audio', join(SAMPLES, 'night-chirp.wav'), '--labels', labels, '--json', '--server', server]);
+    const json = await run(['classify', '--audio', join(SAMPLES, 'night-chirp.wav'), '--labels', labels, '--json', '--server', api.url]);
     const answer = JSON.parse(json.stdout) as { labels: Array<{ label: string; probability: number }>; logitScaleSource: string };
     expect(answer.labels[0]!.label).toBe(PLACE_LABELS.night);
     expect(answer.labels.reduce((sum, l) => sum + l.probability, 0)).toBeCloseTo(1, 6);
@@ -162,14 +158,14 @@ describe('a2i index, search and classify on the demo pack', () => {
     const away = await run(['index', 'list', '--server', `http://127.0.0.1:${port}`]);
     expect(away.code).toBe(1);
     expect(away.stderr).toContain(`Cannot reach the server at http://127.0.0.1:${port}`);
-    const missing = await run(['search', 'demo-samples', '--audio', join(tmp, 'nope.wav'), '--server', server]);
+    const missing = await run(['search', 'demo-samples', '--audio', join(tmp, 'nope.wav'), '--server', api.url]);
     expect([missing.code, missing.stderr.trim()]).toEqual([1, `a2i: No such file for --audio: ${join(tmp, 'nope.wav')}`]);
-    const missingDir = await run(['index', 'add', 'demo-samples', join(tmp, 'nowhere'), '--server', server]);
+    const missingDir = await run(['index', 'add', 'demo-samples', join(tmp, 'nowhere'), '--server', api.url]);
     expect([missingDir.code, missingDir.stderr.trim()]).toEqual([1, `a2i: No such file or directory: ${join(tmp, 'nowhere')}`]);
-    const unknown = await run(['index', 'add', 'nope', dir, '--server', server]);
+    const unknown = await run(['index', 'add', 'nope', dir, '--server', api.url]);
     expect([unknown.code, unknown.stderr]).toEqual([1, expect.stringMatching(/COLLECTION_NOT_FOUND/)]);
-    const removed = await run(['index', 'rm', 'demo-samples', '--server', server]);
+    const removed = await run(['index', 'rm', 'demo-samples', '--server', api.url]);
     expect([removed.code, removed.stdout]).toEqual([0, 'removed demo-samples\n']);
-    expect((await fetch(`${server}/v1/collections/demo-samples`)).status).toBe(404);
+    expect((await fetch(`${api.url}/v1/collections/demo-samples`)).status).toBe(404);
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { elements } from './page-elements.js';
 // Shows one generation: a state badge, the stage track, an overall progress bar, live
 // previews and the final images. `#job[data-state]` is idle | sending | queued | running |
 // succeeded | failed | canceled (the browser test waits on it).
@@ -16,17 +17,22 @@ const IMAGE_TYPES = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' }
 
 export class JobView {
   constructor() {
-    this.root = document.querySelector('#job');
-    this.badge = document.querySelector('#job-badge');
-    this.status = document.querySelector('#status');
-    this.eta = document.querySelector('#eta');
-    this.fill = document.querySelector('#progress-fill');
-    this.progress = document.querySelector('#progress');
-    this.previews = document.querySelector('#previews');
-    this.images = document.querySelector('#images');
-    this.placeholder = document.querySelector('#placeholder');
-    this.stages = document.querySelector('#stages');
-    this.cancel = document.querySelector('#cancel');
+    Object.assign(
+      this,
+      elements({
+        root: '#job',
+        badge: '#job-badge',
+        status: '#status',
+        eta: '#eta',
+        fill: '#progress-fill',
+        progress: '#progress',
+        previews: '#previews',
+        images: '#images',
+        placeholder: '#placeholder',
+        stages: '#stages',
+        cancel: '#cancel',
+      }),
+    );
     this.previewByIndex = new Map();
     this.ranges = { embed: [0, 0.1], prior: [0.1, 0.3], decode: [0.3, 1] };
     this.fraction = 0;

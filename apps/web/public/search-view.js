@@ -1,5 +1,6 @@
 import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
+import { elements, orPlaceholder } from './page-elements.js';
 // The Search view: a query (a dropped file and/or text), a collection (GET /v1/collections),
 // and the nearest stored items as a grid (POST /v1/collections/:name/search). Clicking an item
 // hands it to `onPick` (the page adds it to the Generate form). `#search-results[data-state]`
@@ -21,13 +22,18 @@ export function modalityOfFile(file) {
 
 export class SearchView {
   constructor({ onPick }) {
-    this.form = document.querySelector('#search');
-    this.results = document.querySelector('#search-results');
-    this.badge = document.querySelector('#search-badge');
-    this.hits = document.querySelector('#hits');
-    this.error = document.querySelector('#search-error');
-    this.collection = document.querySelector('#search-collection');
-    this.button = document.querySelector('#search-button');
+    Object.assign(
+      this,
+      elements({
+        form: '#search',
+        results: '#search-results',
+        badge: '#search-badge',
+        hits: '#hits',
+        error: '#search-error',
+        collection: '#search-collection',
+        button: '#search-button',
+      }),
+    );
     this.onPick = onPick;
     this.collectionsLoaded = false;
     this.bindFile();
@@ -73,13 +79,7 @@ export class SearchView {
         option.textContent = `${c.name} (${c.count} item${c.count === 1 ? '' : 's'})`;
         return option;
       });
-      if (options.length === 0) {
-        const none = document.createElement('option');
-        none.value = '';
-        none.textContent = 'No collections yet (a2i index create)';
-        options.push(none);
-      }
-      this.collection.replaceChildren(...options);
+      this.collection.replaceChildren(...orPlaceholder(options, 'option', 'No collections yet (a2i index create)', { value: '' }));
       const names = answer.collections.map((c) => c.name);
       this.collection.value = names.includes(previous) ? previous : names.includes('demo') ? 'demo' : (names[0] ?? '');
       this.collectionsLoaded = true;
@@ -157,12 +157,6 @@ export class SearchView {
       li.append(button);
       return li;
     });
-    if (items.length === 0) {
-      const empty = document.createElement('li');
-      empty.className = 'empty';
-      empty.textContent = 'Nothing matched.';
-      items.push(empty);
-    }
-    this.hits.replaceChildren(...items);
+    this.hits.replaceChildren(...orPlaceholder(items, 'li', 'Nothing matched.', { className: 'empty' }));
   }
 }

@@ -3,22 +3,20 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '@a2i/protocol';
-import { bodyRateFloor } from './body-rate-floor.js';
-import { clientAddress, compileTrust, type TrustFunction } from './client-address.js';
 import { credentialsOf } from './job-access.js';
 import { OriginPolicy, securityHeaders } from './browser-policy.js';
-import { RateLimits, type RateKind } from './rate-limits.js';
+import { RateLimits, clientAddress, compileTrust, type RateKind, type TrustFunction } from './rate-limits.js';
 import { SocketAdmission } from './socket-admission.js';
-import { UploadBudget } from './upload-budget.js';
+import { UploadBudget, bodyRateFloor } from './upload-limits.js';
 
 /**
  * Everything that keeps one client from taking the api for itself (README "Limits"), built
  * once per api instance from the configuration (`config.clients`):
  * - `httpServerOptions`: Node's header and whole-request timeouts;
  * - `http`: handlers mounted before every route: origin refusal, CORS, security headers
- *   (browser-policy.ts), and the minimum body rate (body-rate-floor.ts);
+ *   (browser-policy.ts), and the minimum body rate (upload-limits.ts);
  * - `limit(kind)`: a route's per-client rate limit, counted in Redis (rate-limits.ts);
- * - `uploads`: the cap on upload bytes in flight and on disk (upload-budget.ts);
+ * - `uploads`: the cap on upload bytes in flight and on disk (upload-limits.ts);
  * - `sockets`: socket.io's origin check, connection caps and rate limit (socket-admission.ts).
  */
 export interface ClientGuards {

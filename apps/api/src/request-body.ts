@@ -4,8 +4,7 @@ import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { ERROR_CODES, type UploadedFiles } from '@a2i/protocol';
 import { ApiError } from './api-error.js';
-import { bodyCutoff } from './body-rate-floor.js';
-import type { UploadBudget } from './upload-budget.js';
+import { bodyCutoff, type UploadBudget } from './upload-limits.js';
 
 /**
  * The body of a POST that may carry files, and the one owner of its upload folder.
@@ -92,10 +91,10 @@ export function createBodyReader(options: { uploadsDir: string; limits: UploadLi
   const { uploadsDir, limits } = options;
   return async (req, res, jobId) => {
     if (req.is('multipart/form-data') === 'multipart/form-data') {
-      // too slow a body is cut off (body-rate-floor.ts): its reading stops at once
+      // too slow a body is cut off (upload-limits.ts): its reading stops at once
       const cutoff = bodyCutoff(req);
       if (cutoff?.aborted) throw cutoff.reason;
-      // room in the caps on upload bytes in flight and on disk, before a byte is stored (upload-budget.ts)
+      // room in the caps on upload bytes in flight and on disk, before a byte is stored (upload-limits.ts)
       const release = (await options.budget?.admit(req, jobId)) ?? (() => undefined);
       const dir = join(uploadsDir, jobId);
       const removeDir = () => rm(dir, { recursive: true, force: true });

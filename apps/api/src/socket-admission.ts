@@ -3,10 +3,9 @@ import type { Server, ServerOptions, Socket } from 'socket.io';
 import { ERROR_CODES, errorBody } from '@a2i/protocol';
 import { isCodedError } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
-import { addressKey, clientAddress, type TrustFunction } from './client-address.js';
+import { addressKey, clientAddress, type RateLimits, type TrustFunction } from './rate-limits.js';
 import { sha256Hex } from './job-access.js';
 import type { OriginPolicy } from './browser-policy.js';
-import type { RateLimits } from './rate-limits.js';
 
 /** How long an engine.io connection may stay without an admitted socket.io connection (socket.io's default: 45 s). */
 const CONNECT_TIMEOUT_MS = 10_000;

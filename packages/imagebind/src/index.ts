@@ -36,7 +36,7 @@ export { bytesToUnicode, byteVocabularyOrder } from './text/bytes-to-unicode.js'
 // encoders
 export { createEncoder, encoderFromSession, type Encoder, type EncoderInput, type EncoderOptions } from './encoder/encoder-session.js';
 export { parseEncoderManifest, type EncoderManifest, type TensorSpec } from './encoder/encoder-manifest.js';
-export { postprocessRows, averageGroups } from './encoder/embedding-postprocess.js';
+export { postprocessRows, averageGroups } from './encoder/encoder-session.js';
 
 // embedding arithmetic and retrieval
 export { combineEmbeddings, cosineSimilarity, topK, type WeightedEmbedding, type ScoredIndex } from './embedding/embedding-math.js';

@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 /**
  * The one coded-error contract of the whole system (`@a2i/protocol/errors`, free of zod and
  * ioredis so the low-level packages can use it). Every error a package raises on purpose is a
@@ -271,4 +272,25 @@ export function serverFaultMessage(what: string, code: ErrorCode): string {
  */
 export class RequestError extends CodedError {
   override readonly name = 'RequestError';
+}
+
+// ---------------------------------------------------------------- request validation
+
+/**
+ * Validates `value` with `schema` or throws a RequestError naming the first problems, e.g.
+ * "inputs.0.weight: Expected a finite number". An unknown modality gets its own code
+ * (UNSUPPORTED_MODALITY) because clients act on it differently from a malformed body.
+ */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, what = 'request'): z.infer<S> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issues = result.error.issues;
+  const first = issues[0];
+  const code = first && first.path.at(-1) === 'modality' ? ERROR_CODES.UNSUPPORTED_MODALITY : ERROR_CODES.INVALID_REQUEST;
+  const described = issues.slice(0, 3).map((issue) => {
+    const path = issue.path.join('.');
+    return path ? `${path}: ${issue.message}` : issue.message;
+  });
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  throw new RequestError(code, `Invalid ${what}: ${described.join('; ')}${more}`);
 }

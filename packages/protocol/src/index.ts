@@ -19,7 +19,7 @@ export {
   type Fault,
   type CodedErrorLike,
 } from './errors.js';
-export { parseOrThrow } from './parse-or-throw.js';
+export { parseOrThrow } from './errors.js';
 export { packDescriptionSchema, type PackDescription } from './pack-description.js';
 export {
   inputSpecSchema,
@@ -106,7 +106,7 @@ export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelo
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { DEFAULT_TOMBSTONE_TTL_SECONDS, JobStateStore, type JobTombstone, type NewJobState, type RecordOutcome } from './job-state-store.js';
 export { loadServerConfig, ConfigError, defaultIntraOpThreads, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
-export { priorApplies, type PriorRequest } from './prior-choice.js';
+export { priorApplies, type PriorRequest } from './resolve-request.js';
 export { type SchedulerChoice } from './generation-request.js';
 export { SCHEDULER_NAMES, isSchedulerName, type SchedulerName } from './scheduler-names.js';
 export { redisAnswers, removeKeysWithPrefix } from './redis-admin.js';

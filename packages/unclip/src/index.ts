@@ -13,8 +13,8 @@ export { DdimScheduler, type DdimOptions } from './schedulers/ddim.js';
 export { PndmScheduler, type PndmOptions } from './schedulers/pndm.js';
 export { EulerDiscreteScheduler } from './schedulers/euler-discrete.js';
 export { DpmSolverMultistepScheduler, type DpmSolverOptions } from './schedulers/dpm-solver-multistep.js';
-export { classifierFreeGuidance, duplicateBatch, stackUncondCond } from './guidance.js';
-export { timestepEmbedding, type TimestepEmbeddingOptions } from './timestep-embedding.js';
+export { classifierFreeGuidance, duplicateBatch, stackUncondCond } from './samplers/denoise-loop.js';
+export { timestepEmbedding, type TimestepEmbeddingOptions } from './noise-augmentation.js';
 export { NoiseAugmentation, type NoiseAugmentationConfig } from './noise-augmentation.js';
 export {
   NOISE_DOMAINS, philox4x32, philoxNormals, seededNormal, seededNormalRows, type NoiseStream,
@@ -22,7 +22,7 @@ export {
 export { sampleDecoder, prepareDecoder, type DecoderModel, type DecoderSource, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
 export { samplePrior, preparePrior, type PriorModel, type PriorSource, type SamplePriorOptions, type SamplePriorResult } from './samplers/sample-prior.js';
 export { denoise, type StepProgress, type SamplingStage } from './samplers/denoise-loop.js';
-export { LatentPreview } from './samplers/latent-preview.js';
+export { LatentPreview, previewFactor, upscaleNearest } from './samplers/latent-preview.js';
 export { decodeLatents, prepareVae, type VaeModel } from './samplers/vae-decode.js';
-export type { RgbImage } from './samplers/rgb-image.js';
+export type { RgbImage } from './samplers/vae-decode.js';
 export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';

@@ -1,6 +1,6 @@
 import type { AudioLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { maxSamplesAt } from './audio-checks.js';
+import { maxSamplesAt } from './decoded-audio.js';
 
 /** The shape every @wasm-audio-decoders / mpg123-decoder decoder returns. */
 export interface DecodedChunk {

@@ -4,7 +4,7 @@ import { MPEGDecoder } from 'mpg123-decoder';
 import { OggOpusDecoder } from 'ogg-opus-decoder';
 import type { AudioLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { checkAudioHeader, checkAudioLength, checkHasSamples } from './audio-checks.js';
+import { checkAudioHeader, checkAudioLength, checkHasSamples } from './decoded-audio.js';
 import { byteChunks, CHUNK_BYTES, decodeInChunks, type ChunkedResult, type StreamingDecoder } from './chunked-decode.js';
 import { makeDecodedAudio, type DecodedAudio } from './decoded-audio.js';
 import { splitFlacFrames, type FlacFrame } from './flac-frames.js';

@@ -1,5 +1,5 @@
 import { MediaError } from '../media-error.js';
-import { id3v2Length } from './id3.js';
+import { id3v2Length } from '../sniff.js';
 
 /**
  * FLAC STREAMINFO (RFC 9639 section 8.2), the first metadata block after "fLaC":

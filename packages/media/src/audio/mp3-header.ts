@@ -1,5 +1,5 @@
 import { MediaError } from '../media-error.js';
-import { id3v2Length } from './id3.js';
+import { id3v2Length } from '../sniff.js';
 
 /**
  * The first MPEG audio frame header (ISO/IEC 11172-3 2.4.1.3, 13818-3 for the 2 / 2.5

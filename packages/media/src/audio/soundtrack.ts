@@ -4,7 +4,7 @@ import { lastLine, runProcess } from '../ffmpeg/run-process.js';
 import { withTempFile } from '../ffmpeg/temp-file.js';
 import type { AudioLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { checkAudioHeader, checkHasSamples, maxSamplesAt } from './audio-checks.js';
+import { checkAudioHeader, checkHasSamples, maxSamplesAt } from './decoded-audio.js';
 import { makeDecodedAudio, type DecodedAudio } from './decoded-audio.js';
 
 /**

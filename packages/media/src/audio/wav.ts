@@ -1,6 +1,6 @@
 import type { AudioLimits } from '../limits.js';
 import { MediaError } from '../media-error.js';
-import { checkAudioHeader, checkHasSamples } from './audio-checks.js';
+import { checkAudioHeader, checkHasSamples } from './decoded-audio.js';
 import { makeDecodedAudio, type DecodedAudio } from './decoded-audio.js';
 import { signedIntToFloat, soxFloat32ToSample, soxFloat64ToSample, soxSampleToFloat } from './sox-scale.js';
 

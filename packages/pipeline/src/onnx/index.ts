@@ -4,7 +4,7 @@ import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config
 
 export { OnnxPipeline, type OnnxPipelineOptions, type OnnxPackDescription } from './onnx-pipeline.js';
 export { sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
-export { upscaleNearest, previewFactor } from './preview-upscale.js';
+export { upscaleNearest, previewFactor } from '@a2i/unclip';
 export { decodeInput, encoderFor, type DecodedInput, type DecodeContext, type Preprocessors } from './input-decoding.js';
 export { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 

@@ -12,10 +12,9 @@ import {
   type PipelineInput,
   type PipelineLimits,
 } from '@a2i/protocol';
-import { sampleDecoder, samplePrior, UnclipError, type SchedulerName } from '@a2i/unclip';
+import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
-import { previewFactor, upscaleNearest } from './preview-upscale.js';
 import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 
 export interface OnnxPipelineOptions {

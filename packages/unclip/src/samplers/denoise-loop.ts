@@ -1,6 +1,9 @@
-import { classifierFreeGuidance } from '../guidance.js';
-import type { Scheduler, StepResult } from '../schedulers/scheduler.js';
+import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
+import type { Scheduler, SchedulerName, StepResult } from '../schedulers/scheduler.js';
+import type { SchedulerConfigInput } from '../schedulers/scheduler-config.js';
+import { seededNormalRows } from '../seeded-noise.js';
 import { UnclipError } from '../unclip-error.js';
+import { requireSeeds } from './sampling-options.js';
 
 export type SamplingStage = 'prior' | 'decode';
 
@@ -73,4 +76,87 @@ export function throwIfAborted(signal: AbortSignal | undefined, stage: SamplingS
     (error as Error & { cause?: unknown }).cause = signal.reason;
     throw error;
   }
+}
+
+// ---- Classifier-free guidance (was guidance.ts): combining the [uncond; cond] rows of one model call ----
+
+/**
+ * Classifier-free guidance (Ho & Salimans 2022, eq. 6): out = u + g (c - u), where the model
+ * ran once on a batch [uncond rows; cond rows] (diffusers: `noise_pred.chunk(2)`).
+ * `batchedOutput` is [2B, ...item]; returns [B, ...item].
+ */
+export function classifierFreeGuidance(batchedOutput: Float32Array, guidanceScale: number): Float32Array {
+  if (batchedOutput.length % 2 !== 0) {
+    throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected an [uncond; cond] batch of even length but received ${batchedOutput.length} values`);
+  }
+  const half = batchedOutput.length / 2;
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) {
+    const u = batchedOutput[i]!;
+    out[i] = u + guidanceScale * (batchedOutput[half + i]! - u);
+  }
+  return out;
+}
+
+/** [x; x]: the sample twice, for one model call over the unconditional and conditional rows. */
+export function duplicateBatch(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length * 2);
+  out.set(x, 0);
+  out.set(x, x.length);
+  return out;
+}
+
+/** [uncond rows; cond rows]: the batch order of every CFG call (diffusers `torch.cat([negative, positive])`). */
+export function stackUncondCond(unconditional: Float32Array, conditional: Float32Array): Float32Array {
+  const out = new Float32Array(unconditional.length + conditional.length);
+  out.set(unconditional, 0);
+  out.set(conditional, unconditional.length);
+  return out;
+}
+
+// ---- The loop's starting state (was seeded-schedule.ts): scheduler, x_T and per-step noise ----
+
+/** The noise and scheduler choices every sampler's options carry. */
+export interface SamplerNoiseOptions {
+  seeds?: readonly number[];
+  /** x_T's noise [B, rowLength] when given; else seeded N(0, I) rows from `seeds`. */
+  initialNoise?: Float32Array;
+  schedulerOptions?: SchedulerOptions;
+}
+
+/** What differs between the stages. */
+export interface ScheduleStage {
+  schedulerName: SchedulerName;
+  steps: number;
+  /** The manifest's training schedule; `configName` names its section in error messages. */
+  config: SchedulerConfigInput | undefined;
+  configName: string;
+  rowLength: number;
+  /** The noise domain (NOISE_DOMAINS) of x_T and of the per-step noise. */
+  domain: number;
+  /** What needs the initial noise, for the message when there are no seeds. */
+  initialNoiseFor: string;
+}
+
+/** What `denoise` starts from: the scheduler set to `steps`, x_T, and the noise for step k. */
+export interface SeededSchedule {
+  scheduler: Scheduler;
+  /** x_T = initNoiseSigma * noise. */
+  initialSample: Float32Array;
+  /** Seeded N(0, I) rows on lane k + 1 of the same seeds and domain as x_T (lane 0). */
+  stepNoise: (stepIndex: number) => Float32Array;
+}
+
+/** The scheduler and noise of one sampling run (the prior's and the decoder's alike). */
+export function seededSchedule(options: SamplerNoiseOptions, stage: ScheduleStage): SeededSchedule {
+  const { seeds } = options;
+  const { schedulerName, rowLength, domain } = stage;
+  const scheduler = createScheduler(schedulerName, stage.config, options.schedulerOptions, stage.configName);
+  scheduler.setTimesteps(stage.steps);
+  const noise = options.initialNoise ?? seededNormalRows(requireSeeds(seeds, stage.initialNoiseFor), rowLength, { domain });
+  return {
+    scheduler,
+    initialSample: noise.map((x) => x * scheduler.initNoiseSigma),
+    stepNoise: (k) => seededNormalRows(requireSeeds(seeds, `the ${schedulerName} scheduler`), rowLength, { lane: k + 1, domain }),
+  };
 }

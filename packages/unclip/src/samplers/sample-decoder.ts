@@ -2,18 +2,14 @@ import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { NoiseAugmentation } from '../noise-augmentation.js';
 import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
-import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS, seededNormalRows } from '../seeded-noise.js';
 import { UnclipError, unclipGuards } from '../unclip-error.js';
-import { denoise, type StepProgress } from './denoise-loop.js';
-import { denoiserCall } from './denoiser-call.js';
+import { denoise, seededSchedule, stackUncondCond, type StepProgress } from './denoise-loop.js';
 import { LatentPreview } from './latent-preview.js';
 import { expectName, expectShape, rescaleRows, type DecoderManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
-import type { RgbImage } from './rgb-image.js';
+import { checkSessionNames, denoiserCall, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
-import { seededSchedule } from './seeded-schedule.js';
-import { decodeLatents, prepareVae, type VaeModel } from './vae-decode.js';
+import { decodeLatents, prepareVae, type RgbImage, type VaeModel } from './vae-decode.js';
 
 const { invalid, expectIntegerInRange } = unclipGuards;
 

@@ -2,14 +2,11 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { unclipGuards } from '../unclip-error.js';
 import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { SchedulerName } from '../schedulers/scheduler.js';
-import { stackUncondCond } from '../guidance.js';
 import { NOISE_DOMAINS } from '../seeded-noise.js';
-import { denoise, type StepProgress } from './denoise-loop.js';
-import { denoiserCall } from './denoiser-call.js';
+import { denoise, seededSchedule, stackUncondCond, type StepProgress } from './denoise-loop.js';
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
-import { checkSessionNames, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
+import { checkSessionNames, denoiserCall, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions } from './sampling-options.js';
-import { seededSchedule } from './seeded-schedule.js';
 
 const { invalid, expectLength } = unclipGuards;
 

@@ -2,7 +2,6 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { UnclipError } from '../unclip-error.js';
 import type { DecoderManifest } from './manifest-sections.js';
 import { floatTensor, runFloat } from './onnx-io.js';
-import { planarToRgbImages, type RgbImage } from './rgb-image.js';
 
 /** The VAE decoder's session with its manifest fields resolved once (prepareVae). */
 export interface VaeModel {
@@ -53,6 +52,45 @@ export async function decodeLatents(vae: VaeModel, latents: Float32Array, batch:
     const slice = scaled.subarray(start * C * h * w, (start + rows) * C * h * w);
     const planar = await runFloat(vae.session, { [vae.input]: floatTensor(slice, [rows, C, h, w]) }, vae.output, rows * 3 * H * W, 'VAE decoder');
     images.push(...planarToRgbImages(planar, rows, H, W, vae.outputRange));
+  }
+  return images;
+}
+
+// ---- RGB images (was rgb-image.ts): float planes to interleaved 8-bit pixels ----
+
+/** An 8-bit RGB image, rows of pixels, channels interleaved: data [height, width, 3]. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/**
+ * A value in [lo, hi] to a byte as diffusers' VaeImageProcessor does:
+ * round(clamp((x - lo) / (hi - lo), 0, 1) * 255), rounding half to even (numpy).
+ */
+export function toByte(x: number, lo: number, hi: number): number {
+  const unit = Math.min(1, Math.max(0, (x - lo) / (hi - lo)));
+  const scaled = unit * 255;
+  const floor = Math.floor(scaled);
+  const diff = scaled - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** Planar CHW float images [B, 3, H, W] in [lo, hi] -> interleaved RGB bytes, one image per row. */
+export function planarToRgbImages(planar: Float32Array, batch: number, height: number, width: number, range: readonly number[]): RgbImage[] {
+  const [lo, hi] = [range[0] ?? -1, range[1] ?? 1];
+  const plane = height * width;
+  const images: RgbImage[] = [];
+  for (let b = 0; b < batch; b++) {
+    const data = new Uint8Array(plane * 3);
+    const base = b * 3 * plane;
+    for (let p = 0; p < plane; p++) {
+      for (let c = 0; c < 3; c++) data[p * 3 + c] = toByte(planar[base + c * plane + p]!, lo, hi);
+    }
+    images.push({ width, height, data });
   }
   return images;
 }

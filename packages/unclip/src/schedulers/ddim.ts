@@ -1,6 +1,6 @@
 import { unclipGuards } from '../unclip-error.js';
 import { noiseRequired } from './ddpm.js';
-import { clampInPlace, mix, x0AndEpsilon } from './prediction.js';
+import { clampInPlace, mix, x0AndEpsilon } from './noise-schedule.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepOptions, type StepResult,

@@ -1,5 +1,5 @@
 import { UnclipError } from '../unclip-error.js';
-import { mix, x0AndEpsilon } from './prediction.js';
+import { mix, x0AndEpsilon } from './noise-schedule.js';
 import {
   addNoiseDdpm, alphaProdAt, checkInferenceSteps, checkSameLength, notReady,
   type Scheduler, type StepResult,

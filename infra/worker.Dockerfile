@@ -16,11 +16,11 @@ RUN ln -s ../lib/node_modules/npm/bin/npm-cli.js /usr/local/bin/npm \
 WORKDIR /app
 ENV NODE_ENV=production
 COPY . .
-# onnxruntime-node's CUDA 12 libraries come from its install script, which the repository's
-# .npmrc tells to skip (CPU machines) and which recent npm versions do not run for
-# dependencies unless allowed. So: install without scripts, then run that installer with
-# ONNXRUNTIME_NODE_INSTALL=cuda12 (the variable wins over .npmrc). It downloads the CUDA
-# execution provider: the build needs the network.
+# onnxruntime-node's CUDA 12 libraries come from its install script, which the root
+# package.json's allowScripts does not allow (CPU machines need none) and --ignore-scripts
+# skips on any npm. So: install without scripts, then run that installer with
+# ONNXRUNTIME_NODE_INSTALL=cuda12. It downloads the CUDA execution provider: the build needs
+# the network.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
  && ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install.js \
  && mkdir -p /data/uploads /data/results && chown -R ubuntu:ubuntu /data

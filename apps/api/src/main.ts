@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
-import { stopOnSignals } from '@a2i/protocol/process-signals';
+import { stopOnSignals } from '@a2i/protocol/process-lifecycle';
 import { createApp } from './create-app.js';
 
 /** After the grace period: time left for closing Redis connections before the process exits anyway. */

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
-import { stopOnSignals } from '@a2i/protocol/process-signals';
+import { stopOnSignals } from '@a2i/protocol/process-lifecycle';
 import { ONNX_PIPELINE } from '@a2i/pipeline';
 import { startWorker } from './worker-app.js';
 

@@ -18,7 +18,7 @@ import { startIngestWorker } from './ingest-worker.js';
 import { createGenerationProcessor, LOCK_LOST } from './generation-processor.js';
 import { startHeartbeat } from './heartbeat.js';
 import { lostByItsWorkers } from './lost-job.js';
-import { pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
+import { describeFfmpeg, pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from './upload-cleanup.js';
 
@@ -44,6 +44,12 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
   const description = pipeline.describe();
   logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim }, 'pipeline loaded');
+  const ffmpeg = describeFfmpeg();
+  if (ffmpeg.outdated) {
+    logger.warn({ ffmpeg: ffmpeg.ffmpeg, version: ffmpeg.version }, 'ffmpeg: no ffmpeg on PATH, using the outdated npm build for video and containers; install ffmpeg or set FFMPEG_PATH/FFPROBE_PATH');
+  } else {
+    logger.info({ ffmpeg: ffmpeg.ffmpeg, ffprobe: ffmpeg.ffprobe, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg');
+  }
 
   // Every connection from one module, with the options of its use (@a2i/protocol redis-connections.ts):
   // BullMQ's workers block (maxRetriesPerRequest: null); the state records wait until Redis is back,

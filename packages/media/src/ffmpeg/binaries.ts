@@ -42,7 +42,7 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   return undefined;
 }
 
-function npmBinary(pkg: string, envName: string): string {
+function npmBinary(envName: string, pkg: string): string {
   try {
     return (require(pkg) as { path: string }).path;
   } catch (error) {
@@ -61,8 +61,8 @@ export function ffmpegBinaries(): FfmpegBinaries {
     return (cached = { ffmpeg: FFMPEG_PATH ?? systemFfmpeg, ffprobe: FFPROBE_PATH ?? systemFfprobe, source: FFMPEG_PATH || FFPROBE_PATH ? 'env' : 'system' });
   }
   return (cached = {
-    ffmpeg: FFMPEG_PATH ?? npmBinary('@ffmpeg-installer/ffmpeg', 'FFMPEG_PATH'),
-    ffprobe: FFPROBE_PATH ?? npmBinary('@ffprobe-installer/ffprobe', 'FFPROBE_PATH'),
+    ffmpeg: FFMPEG_PATH ?? npmBinary('FFMPEG_PATH', '@ffmpeg-installer/ffmpeg'),
+    ffprobe: FFPROBE_PATH ?? npmBinary('FFPROBE_PATH', '@ffprobe-installer/ffprobe'),
     source: FFMPEG_PATH || FFPROBE_PATH ? 'env' : 'npm',
   });
 }

@@ -1,9 +1,8 @@
 import { execFile, spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { cpus } from 'node:os';
-import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { mulberry32 } from '@a2i/protocol';
+import { findOnPath } from '../../src/ffmpeg/binaries.js';
 
 /**
  * The distribution's encoders and reference decoder the sweeps compare against (Debian
@@ -19,23 +18,9 @@ export interface ReferenceTools {
   python: string | undefined;
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 function pythonWithSoundfile(): string | undefined {
   // Debian's python3-soundfile lives in /usr/bin/python3's dist-packages, which a pyenv or venv python3 on PATH may not see.
-  for (const candidate of ['/usr/bin/python3', onPath('python3')]) {
+  for (const candidate of ['/usr/bin/python3', findOnPath('python3')]) {
     if (!candidate) continue;
     const check = spawnSync(candidate, ['-c', 'import soundfile, numpy'], { stdio: 'ignore', timeout: 20_000 });
     if (check.status === 0) return candidate;
@@ -46,7 +31,7 @@ function pythonWithSoundfile(): string | undefined {
 let found: ReferenceTools | undefined;
 
 export function referenceTools(): ReferenceTools {
-  found ??= { ffmpeg: onPath('ffmpeg'), flac: onPath('flac'), python: pythonWithSoundfile() };
+  found ??= { ffmpeg: findOnPath('ffmpeg'), flac: findOnPath('flac'), python: pythonWithSoundfile() };
   return found;
 }
 

@@ -23,6 +23,7 @@ from PIL import Image
 import world
 from dataset import WORK
 from models_demo import EMBED_DIM, VaeDecoder
+from onnx_export import export_torchscript
 from preprocess import (AUDIO_PREPROCESS, CLIP_MEAN, CLIP_STD, DEPTH_PREPROCESS, IMU_PREPROCESS, THERMAL_PREPROCESS,
                         VISION_PREPROCESS)
 from train_decoder import DECODER_SCHEDULER, NOISE_AUG_SCHEDULER, load_ae, load_unet
@@ -57,8 +58,8 @@ def export(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], o
     # Traced with autograd on: nn.MultiheadAttention's fused fast path (no ONNX symbolic in
     # torch 1.13) is only taken when grad is disabled.
     with torch.enable_grad():
-        torch.onnx.export(model.eval(), args, str(path), input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+        export_torchscript(model.eval(), args, path, input_names=inputs, output_names=outputs,
+                           dynamic_axes=axes, opset_version=OPSET)
     onnx.checker.check_model(str(path))
 
 

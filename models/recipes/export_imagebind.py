@@ -16,7 +16,9 @@ vision clips [-1, 3, 2, 224, 224] (a still image is 2 equal frames), text int64 
 normalisation, then the modality's logit scale) and the averaging over clips / views are done
 by the TypeScript side from the manifest's `postprocess`.
 
-Export details: opset 14; traced with autograd on (torch 1.13's nn.MultiheadAttention fast
+Export details: opset 14, the TorchScript exporter on torch 1.13 and 2.x alike (onnx_export.py
+passes dynamo=False where torch takes it: 2.9's default dynamo exporter would ignore the batch
+axis and the opset); traced with autograd on (torch 1.13's nn.MultiheadAttention fast
 path has no ONNX symbolic and is taken only with grad off); a file whose weights pass 2 GB is
 saved with its weights in one external file `<modality>.onnx.data` beside it. `--fp16` rounds
 every weight to a float16 value and stores the large ones as float16 with a Cast back to

@@ -61,6 +61,20 @@ SCHEDULER_NAMES = {
 PROMPT = "a photograph of a dog barking in the rain"
 
 
+def scheduler_name_of(scheduler) -> str:
+    """The TypeScript sampler's name for the pipeline's own scheduler, written as the pack's
+    default (stabilityai/stable-diffusion-2-1-unclip: PNDMScheduler, v_prediction, scaled_linear,
+    steps_offset 1, skip_prk_steps). A class without a sampler is refused, not mapped to another
+    one; so is PNDM with its Runge-Kutta warm-up: the manifest has no key for it and the
+    TypeScript pndm runs as diffusers' skip_prk_steps=True does (PLMS from the first step)."""
+    kind = type(scheduler).__name__
+    if kind not in SCHEDULER_NAMES:
+        raise SystemExit(f"the pipeline's scheduler is {kind}: the pack's samplers are {', '.join(SCHEDULER_NAMES)}")
+    if kind == "PNDMScheduler" and not scheduler.config.get("skip_prk_steps", False):
+        raise SystemExit("the pipeline's PNDMScheduler has skip_prk_steps false: the pack's pndm skips the PRK steps")
+    return SCHEDULER_NAMES[kind]
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -163,7 +177,7 @@ def main() -> None:
           f"of {fit_size[0]}x{fit_size[1]}")
 
     # 5. the manifest fragment
-    scheduler_name = SCHEDULER_NAMES.get(type(pipe.scheduler).__name__, "ddim")
+    scheduler_name = scheduler_name_of(pipe.scheduler)
     decoder = {
         "space": "imagebind",
         "embeddingNorm": round(typical_embedding_norm(pipe), 6),

@@ -18,6 +18,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_audio import IMAGEBIND_AUDIO  # noqa: E402  ImageBind's audio constants
+from onnx_export import export_torchscript  # noqa: E402  the TorchScript exporter on torch 1.13 and 2.x
 
 OPSET = 14
 MODALITIES = ("vision", "text", "audio", "depth", "thermal", "imu")
@@ -166,9 +167,8 @@ def export_encoder(encoder: ModalityEncoder, path: Path, fp16: bool) -> list[Pat
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{encoder.modality}-") as scratch:
         raw = Path(scratch) / "model.onnx"
         with torch.enable_grad():
-            torch.onnx.export(encoder, (example,), str(raw), input_names=[input_name], output_names=["embedding"],
-                              dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}},
-                              opset_version=OPSET, do_constant_folding=True)
+            export_torchscript(encoder, (example,), raw, input_names=[input_name], output_names=["embedding"],
+                               dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET)
         model = onnx.load(str(raw))  # reads torch's external weight files, if any
     if fp16:
         store_weights_fp16(model)

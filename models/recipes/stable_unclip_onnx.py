@@ -4,7 +4,6 @@ float16 weight storage of --fp16 and the rounding of the PyTorch weights that ma
 the sample inputs + PyTorch outputs saved for packages/model-pack/src/verify-outputs.ts."""
 from __future__ import annotations
 
-import inspect
 import tempfile
 from pathlib import Path
 
@@ -12,6 +11,8 @@ import numpy as np
 import onnx
 import torch
 from onnx import helper, numpy_helper
+
+from onnx_export import export_torchscript
 
 # Protocol buffers cannot serialise a message over 2 GiB; stay well below it.
 EXTERNAL_DATA_THRESHOLD = 1_800_000_000
@@ -62,13 +63,12 @@ def export_graph(model: torch.nn.Module, args: tuple, path: Path, inputs: list[s
     """torch.onnx.export into a scratch folder, then saved as one file, or a file + `.data`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = {n: {0: "batch"} for n in inputs + outputs}
-    # the TorchScript exporter (newer PyTorch defaults to the dynamo one, which reads no dynamic_axes)
-    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with tempfile.TemporaryDirectory() as scratch:
         raw = Path(scratch) / "model.onnx"
         with torch.no_grad():
-            torch.onnx.export(model.eval(), args, str(raw), input_names=inputs, output_names=outputs,
-                              dynamic_axes=axes, opset_version=opset, do_constant_folding=True, **legacy)
+            # the TorchScript exporter on every torch (2.9+ defaults to dynamo, which reads no dynamic_axes)
+            export_torchscript(model.eval(), args, raw, input_names=inputs, output_names=outputs,
+                               dynamic_axes=axes, opset_version=opset)
         graph = onnx.load(str(raw))  # loads any external data torch wrote for a large model
     if fp16:
         weights_to_fp16(graph)

@@ -8,6 +8,8 @@ import { pinoHttp } from 'pino-http';
 import type { Server as SocketServer } from 'socket.io';
 import {
   JobStateStore,
+  OwnerJobIndex,
+  WebhookNotifier,
   createRedisConnection,
   isRedisUnavailable,
   redisLayout,
@@ -18,9 +20,11 @@ import {
   type IngestJob,
   type IngestResult,
   type ServerConfig,
+  type WebhookDelivery,
 } from '@a2i/protocol';
 import { lazyCollectionStore } from '@a2i/collections';
 import { GenerationService } from './generation-service.js';
+import { HistoryService } from './history-service.js';
 import { LabelEmbeddingCache } from './label-embedding-cache.js';
 import { CollectionsService } from './search-service.js';
 import { createHttpApp } from './http-routes.js';
@@ -32,6 +36,7 @@ import { attachSocketServer } from './socket-server.js';
 import { createClientGuards } from './client-guards.js';
 import { closeServing } from './graceful-close.js';
 import { ShutdownNotice } from './shutdown-notice.js';
+import { startWebhookWorker } from './webhook-worker.js';
 
 /** How long the api waits for Redis when it starts (then it stops with a message). */
 const REDIS_STARTUP_WAIT_MS = 10_000;
@@ -89,7 +94,18 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   embeddings.on('error', queueError);
   embeddingEvents.on('error', queueError);
 
-  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds });
+  // Webhooks (README "Webhooks"): changes recorded here (cancels) queue their deliveries; this instance sends them.
+  const webhookQueue = new Queue<WebhookDelivery>(layout.webhookQueue, { connection: redis, prefix: layout.prefix });
+  webhookQueue.on('error', queueError);
+  owned.push(webhookQueue);
+  const notifier = WebhookNotifier.fromConfig(redis, layout, webhookQueue, config, logger);
+  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds, recorder: notifier });
+  if (config.webhooks.secret !== undefined) {
+    const webhookConnection = createRedisConnection('blocking', 'api-webhooks', connections);
+    const webhookWorker = startWebhookWorker({ config: { ...config.webhooks, secret: config.webhooks.secret }, layout, connection: webhookConnection, logger });
+    webhookWorker.on('error', queueError);
+    owned.push(webhookWorker, webhookConnection);
+  }
   const positions = new QueuePositions(redis, layout.prefix, layout.generationQueue, config.queuePositionIntervalMs);
   const pack = new PackSource(redis, layout, config.worker.heartbeatIntervalMs);
   let hub: JobEventHub;
@@ -126,14 +142,21 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   });
   // Per-client limits, CORS, security headers, body and connection caps (client-guards.ts).
   const guards = createClientGuards({ config, redis, logger });
-  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger, shutdown, collections, guards });
+  const history = new HistoryService({ apiKeys: config.apiKeys, store, index: new OwnerJobIndex(redis, layout), service });
+  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger, shutdown, collections, guards, history });
   const httpLogger = pinoHttp({
     logger,
-    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-job-token"]', 'req.headers.cookie'],
+    redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-job-token"]', 'req.headers["x-job-tokens"]', 'req.headers.cookie'],
     serializers: {
       req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
-    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/metrics' },
+    // probes and scrapes: answered many times a minute, and /readyz answers 503 while the models load
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+    // A 5xx the api answers on purpose (503 NOT_READY while the models load or Redis is away,
+    // 503 busy, 504 timeout) is a warning without a stack trace; an error thrown in a route keeps its stack.
+    customLogLevel: (_req, res, error) => (error ?? res.err ? 'error' : res.statusCode >= 500 ? 'warn' : 'info'),
+    customErrorObject: (_req, res, error, value) => (res.err || !error.message.startsWith('failed with status code') ? value : { res: value.res, responseTime: value.responseTime }),
   });
   const server = createServer(guards.httpServerOptions, (req, res) => {
     httpLogger(req, res);

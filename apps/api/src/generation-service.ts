@@ -11,6 +11,7 @@ import {
   generationLinks,
   generationRequestSchema,
   parseOrThrow,
+  requestEchoOf,
   resolveGenerationRequest,
   resolveInputs,
   resultPath,
@@ -46,6 +47,7 @@ import type { PackSource } from './pack-source.js';
 import type { QueuePositions } from './queue-position.js';
 import { removeJobUploads, type ReceivedUploads } from './request-body.js';
 import { checkNeighbors, lookUpItemInputs } from './stored-inputs.js';
+import { WebhookTargets } from './webhook-target.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
@@ -73,9 +75,12 @@ export interface GenerationServiceDeps {
 export class GenerationService {
   /** The limits requests are resolved and uploads inspected against: the configuration's, built once. */
   private readonly limits: { request: RequestLimits; pipeline: PipelineLimits };
+  /** Checks a request's `webhook` (A2I_WEBHOOK_SECRET, A2I_WEBHOOK_ALLOW). */
+  private readonly webhookTargets: WebhookTargets;
 
   constructor(private readonly deps: GenerationServiceDeps) {
     this.limits = { request: requestLimitsOf(deps.config), pipeline: pipelineLimitsOf(deps.config) };
+    this.webhookTargets = new WebhookTargets(deps.config.webhooks);
   }
 
   /** 401 when API keys are configured and the caller has none of them. */
@@ -126,6 +131,8 @@ export class GenerationService {
     const pack = await this.requirePack();
     const request = parseOrThrow(generationRequestSchema, body);
     this.requirePriority(request.priority, credentials);
+    // webhooks on, and the URL allowed where its host resolves now (webhook-target.ts)
+    if (request.webhook !== undefined) await this.webhookTargets.require(request.webhook);
     // generation from search: stored items become vectors now; neighbours are searched by the worker
     const owner = collectionOwnerOf(config, credentials.apiKeyHash);
     const items = await this.storedItems(request.inputs, pack, owner);
@@ -138,7 +145,7 @@ export class GenerationService {
       ...(files ? { files } : {}),
       randomSeed: () => randomInt(0, 0xffff_ffff),
     });
-    await refuseUndecodableUploads(job.inputs, this.limits.pipeline);
+    const uploads = await refuseUndecodableUploads(job.inputs, this.limits.pipeline);
     const token = newJobToken();
     // the depth limit holds under concurrent requests: a place is reserved atomically first
     const admission = await this.deps.positions.reserve(config.limits.queueDepth);
@@ -153,6 +160,8 @@ export class GenerationService {
           numImages: job.options.numImages,
           format: job.options.format,
           createdAt: job.createdAt,
+          request: requestEchoOf(request, job, pack.name, pack.scheduler, uploads),
+          ...(request.webhook !== undefined ? { webhook: request.webhook } : {}),
         },
         config.jobStateTtlSeconds,
       );
@@ -204,9 +213,21 @@ export class GenerationService {
     }
   }
 
-  async status(id: string, credentials: Credentials): Promise<GenerationStatus> {
+  /** `includeImages` (`?include=images`): a succeeded job's images carry `b64_json` within A2I_INLINE_IMAGE_BYTES. */
+  async status(id: string, credentials: Credentials, options: { includeImages?: boolean } = {}): Promise<GenerationStatus> {
     const state = await this.unexpiredState(id, credentials);
-    const position = state.status === 'queued' ? await this.deps.positions.position(id) : null;
+    const status = await this.statusOf(state);
+    if (options.includeImages && status.images) {
+      const bytes = await this.inlineImages(id, status.images);
+      if (bytes) status.images = status.images.map((image, i) => ({ ...image, b64_json: bytes[i]!.toString('base64') }));
+      status.imagesInlined = bytes !== null;
+    }
+    return status;
+  }
+
+  /** The public view of a state the caller may see (its queue position read while queued). */
+  async statusOf(state: JobState): Promise<GenerationStatus> {
+    const position = state.status === 'queued' ? await this.deps.positions.position(state.id) : null;
     return toGenerationStatus(state, position);
   }
 

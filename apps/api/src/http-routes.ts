@@ -5,15 +5,18 @@ import { ERROR_CODES, REDIS_RETRY_AFTER_SECONDS, TERMINAL_EVENT_TYPES, errorBody
 import { ApiError, errorAnswer } from './api-error.js';
 import { sseFrame } from './event-encoding.js';
 import type { GenerationService } from './generation-service.js';
+import type { HistoryService } from './history-service.js';
 import { credentialsOf, newJobId } from './job-access.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
 import { createBodyReader, withRequestBody } from './request-body.js';
+import { mountApiDocs } from './api-docs-routes.js';
 import type { ClientGuards } from './client-guards.js';
 import type { PackSource } from './pack-source.js';
 import { createCollectionsRouter } from './collections-routes.js';
 import type { CollectionsService } from './search-service.js';
 import { sseShutdownFrame, type ShutdownNotice } from './shutdown-notice.js';
+import { serveClientBundle } from './client-bundle.js';
 
 const SSE_KEEPALIVE_MS = 15_000;
 
@@ -31,6 +34,16 @@ export interface RouteDeps {
   collections?: CollectionsService;
   /** Per-client limits, CORS and security headers (client-guards.ts). */
   guards: ClientGuards;
+  /** GET /v1/generations (history-service.ts); absent: that route is not mounted. */
+  history?: HistoryService;
+}
+
+/** `?include=images` (a comma list; `images` is the one thing it knows). */
+function includesImages(include: unknown): boolean {
+  if (include === undefined) return false;
+  const items = typeof include === 'string' ? include.split(',').map((item) => item.trim()) : [];
+  if (items.length === 0 || items.some((item) => item !== 'images')) throw new ApiError(ERROR_CODES.INVALID_REQUEST, 'Expected include=images or nothing');
+  return true;
 }
 
 type Handler = (req: Request, res: Response) => Promise<void>;
@@ -77,13 +90,14 @@ export function createHttpApp(deps: RouteDeps): express.Express {
           () => false,
         ));
       const workers = redisOk ? await pack.workersAlive().catch(() => 0) : 0;
-      const description = redisOk && workers > 0 ? await pack.description().catch(() => null) : null;
-      if (!redisOk || workers === 0 || !description) {
+      const published = redisOk && workers > 0 ? await pack.published().catch(() => null) : null;
+      if (!redisOk || workers === 0 || !published) {
         const why = !redisOk ? 'Redis does not answer' : workers === 0 ? 'no worker has its models loaded' : 'no model pack published';
         res.status(503).set('retry-after', String(REDIS_RETRY_AFTER_SECONDS)).json(errorBody(ERROR_CODES.NOT_READY, `Not ready: ${why}`));
         return;
       }
-      res.json({ ready: true, workers, pack: description.name });
+      // warmUpMs: the warm-up of the worker that last published the pack (null: it ran none, A2I_WARM_UP=false)
+      res.json({ ready: true, workers, pack: published.description.name, warmUpMs: published.warmUpMs });
     }),
   );
   app.get(
@@ -92,6 +106,8 @@ export function createHttpApp(deps: RouteDeps): express.Express {
       res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
     }),
   );
+  // GET /openapi.json and GET /docs (openapi-document.ts, docs-page.ts)
+  mountApiDocs(app);
 
   const v1 = express.Router();
   // per-client rate limits (Redis, shared by all instances), before any body is read
@@ -118,10 +134,20 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     }),
   );
 
+  const { history } = deps;
+  if (history) {
+    v1.get(
+      '/generations',
+      route(async (req, res) => {
+        res.json(await history.list(req.query, credentialsOf(req), req.get('x-job-tokens')));
+      }),
+    );
+  }
+
   v1.get(
     '/generations/:id',
     route(async (req, res) => {
-      res.json(await service.status(String(req.params.id), credentialsOf(req)));
+      res.json(await service.status(String(req.params.id), credentialsOf(req), { includeImages: includesImages(req.query.include) }));
     }),
   );
 
@@ -195,6 +221,8 @@ export function createHttpApp(deps: RouteDeps): express.Express {
 
   if (deps.collections) v1.use(createCollectionsRouter({ collections: deps.collections, json, readBody }));
   app.use('/v1', v1);
+  // @a2i/client as one ES module for the page (client-bundle.ts)
+  app.get('/client.js', serveClientBundle(logger));
   app.use(express.static(config.dirs.web, { index: 'index.html', maxAge: '1h' }));
 
   app.use((req, _res, next) => next(new ApiError(ERROR_CODES.NOT_FOUND, `No route for ${req.method} ${req.path}`)));

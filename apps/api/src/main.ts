@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
-import { stopOnSignals } from '@a2i/protocol/process-lifecycle';
+import { processLoggerOptions, stopOnSignals } from '@a2i/protocol/process-lifecycle';
 import { createApp } from './create-app.js';
 
 /** After the grace period: time left for closing Redis connections before the process exits anyway. */
@@ -8,7 +8,7 @@ const SHUTDOWN_MARGIN_MS = 3_000;
 
 /** `tsx apps/api/src/main.ts`: one api process; configuration from A2I_* variables. */
 const config = loadServerConfig();
-const logger = pino({ level: config.logLevel, base: { app: 'api' } });
+const logger = pino(processLoggerOptions({ app: 'api', level: config.logLevel, format: config.logFormat, isTTY: process.stdout.isTTY === true }));
 try {
   const api = await createApp({ config, logger });
   const url = await api.listen();

@@ -7,7 +7,7 @@ import { packDescriptionSchema, type PackDescription, type RedisLayout } from '@
  * `cacheMs` so each request does not read it.
  */
 export class PackSource {
-  private cached: { description: PackDescription; at: number } | null = null;
+  private cached: { description: PackDescription; warmUpMs: number | null; at: number } | null = null;
 
   constructor(
     private readonly redis: Redis,
@@ -17,14 +17,21 @@ export class PackSource {
   ) {}
 
   async description(): Promise<PackDescription | null> {
+    return (await this.published())?.description ?? null;
+  }
+
+  /** The description with the publishing worker's warm-up time (apps/worker heartbeat.ts; null: none ran). */
+  async published(): Promise<{ description: PackDescription; warmUpMs: number | null } | null> {
     const now = Date.now();
-    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached.description;
+    if (this.cached && now - this.cached.at < this.cacheMs) return this.cached;
     const raw = await this.redis.get(this.layout.packKey);
-    const parsed = raw === null ? null : packDescriptionSchema.safeParse(JSON.parse(raw));
-    const description = parsed?.success ? parsed.data : null;
+    const json: unknown = raw === null ? null : JSON.parse(raw);
+    const parsed = json === null ? null : packDescriptionSchema.safeParse(json);
+    if (!parsed?.success) return null;
+    const warmUpMs = (json as { warmUpMs?: unknown }).warmUpMs;
     // Only a description is cached: the first worker's pack is used as soon as it appears.
-    if (description) this.cached = { description, at: now };
-    return description;
+    this.cached = { description: parsed.data, warmUpMs: typeof warmUpMs === 'number' ? warmUpMs : null, at: now };
+    return this.cached;
   }
 
   /** Workers whose last heartbeat is within 3 intervals. */

@@ -72,9 +72,26 @@ for (const [name, main, args] of [
   });
   children.push(child);
 }
-say(`api on http://${config.http.host}:${config.http.port} (worker pipeline: ${config.pipeline}); Ctrl-C stops everything`);
+say(`starting: api on http://${config.http.host}:${config.http.port}, one worker (pipeline ${config.pipeline}); Ctrl-C stops everything`);
+
+/** One line once the api answers /readyz 200 (a worker has its models loaded). */
+async function announceReady(url: string): Promise<void> {
+  for (;;) {
+    if (stopping) return;
+    const answer = await fetch(`${url}/readyz`).then(
+      async (response) => (response.ok ? ((await response.json()) as { workers: number; pack: string }) : null),
+      () => null,
+    );
+    if (answer) {
+      process.stdout.write(`ready: ${url} (pack ${answer.pack}, ${answer.workers} worker${answer.workers === 1 ? '' : 's'})\n`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 const seedApi = localApiUrl(config);
+if (seedApi) void announceReady(seedApi);
 if (!config.seedDemoCollection) {
   // off by choice: nothing to say
 } else if (config.apiKeys.length > 0) {

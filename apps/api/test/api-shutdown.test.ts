@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { createServer, connect as tcpConnect, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createParser } from 'eventsource-parser';
@@ -9,6 +8,7 @@ import { redisLayout } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { freePort } from '../../../test/support/redis-server.js';
 import { startApiProcess, type ServerProcess } from '../../../test/support/server-processes.js';
+import { tcpBalancer } from '../../../test/support/tcp-balancer.js';
 import { REDIS_URL, connectSocket, postJson, recordSocketEvents, removeTestState, silent, testConfig, waitFor, type RecordedEvent, type TestSocket } from './harness.js';
 
 const GRACE_MS = 3_000;
@@ -42,27 +42,6 @@ function slowPost(url: string, body: unknown, spreadMs: number): Promise<{ statu
     req.write(bytes.subarray(0, 5));
     if (Number.isFinite(spreadMs)) setTimeout(() => req.end(bytes.subarray(5)), spreadMs);
   });
-}
-
-/** A load balancer in front of api instances: each new connection goes to the first backend that accepts it. */
-function tcpBalancer(backends: number[]): Promise<{ port: number; server: TcpServer }> {
-  const server = createServer((client: TcpSocket) => {
-    client.pause();
-    const tryBackend = (i: number) => {
-      if (i >= backends.length) return client.destroy();
-      const upstream = tcpConnect(backends[i]!, '127.0.0.1');
-      upstream.once('error', () => tryBackend(i + 1));
-      upstream.once('connect', () => {
-        upstream.removeAllListeners('error');
-        upstream.on('error', () => client.destroy());
-        client.on('error', () => upstream.destroy());
-        client.pipe(upstream).pipe(client);
-        client.resume();
-      });
-    };
-    tryBackend(0);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as { port: number }).port, server })));
 }
 
 describe('api shutdown (issue #14, defect 6): real api processes', () => {

@@ -1,9 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import type { CollectionsClient } from './collections-client.js';
+import { A2iError, type A2iClient, type ClientFiles } from '@a2i/client';
+import { fileFromPath } from '@a2i/client/node';
+import type { IngestItemSpec, IngestResult } from '@a2i/protocol';
+import { ERROR_CODES } from '@a2i/protocol/errors';
+import { endedWithout } from './job-end.js';
 import type { IndexFile } from './index-files.js';
 import { createItemsDisplay } from './progress-display.js';
-import { multipartOf, ServerAnswerError } from './remote.js';
 
 /** Ids asked about per lookup request (the server takes up to 1000). */
 const LOOKUP_CHUNK = 500;
@@ -25,7 +28,7 @@ export interface IndexAddReport {
  * without that item, which is reported failed; other refusals fail the batch's items.
  */
 export async function addToIndex(
-  client: CollectionsClient,
+  client: A2iClient,
   name: string,
   files: IndexFile[],
   options: { metadata: Record<string, string | number | boolean>; progress: boolean },
@@ -33,9 +36,9 @@ export async function addToIndex(
   const report: IndexAddReport = { skipped: [], stored: [], failed: [] };
   const present = new Set<string>();
   // an empty lookup still answers the limits (and checks the collection exists before any upload)
-  let limits = (await client.lookup(name, [])).limits;
+  let limits = (await client.lookupItems(name, [])).limits;
   for (let start = 0; start < files.length; start += LOOKUP_CHUNK) {
-    const answer = await client.lookup(name, files.slice(start, start + LOOKUP_CHUNK).map((f) => f.id));
+    const answer = await client.lookupItems(name, files.slice(start, start + LOOKUP_CHUNK).map((f) => f.id));
     for (const id of answer.present) present.add(id);
     limits = answer.limits;
   }
@@ -53,7 +56,8 @@ export async function addToIndex(
       while (batch.length > 0) {
         const before = done;
         try {
-          const result = await client.ingest(name, await ingestBody(batch, options.metadata), (step) => display.update(before + step, basename(batch[Math.min(step, batch.length) - 1]!.path)));
+          const body = await ingestBody(batch, options.metadata);
+          const result = await ingest(client, name, body, (step) => display.update(before + step, basename(batch[Math.min(step, batch.length) - 1]!.path)));
           report.stored.push(...result.stored);
           for (const failure of result.failed) {
             const file = batch.find((f) => f.id === failure.id) ?? batch[failure.index];
@@ -61,7 +65,7 @@ export async function addToIndex(
           }
           break;
         } catch (error) {
-          if (!(error instanceof ServerAnswerError) || error.fault !== 'input') throw error;
+          if (!(error instanceof A2iError) || error.fault !== 'input') throw error;
           const named = /\bitems\.(\d+)/.exec(error.message);
           const culprit = named ? batch[Number(named[1])] : undefined;
           const refused = culprit ? [culprit] : batch;
@@ -78,19 +82,31 @@ export async function addToIndex(
   return report;
 }
 
-/** One ingest request: a `request` field `{ items }` and a part per file (text files go as text). */
-async function ingestBody(batch: IndexFile[], metadata: Record<string, string | number | boolean>): Promise<FormData> {
-  const parts: Array<{ part: string; path: string; filename: string }> = [];
-  const items = [];
+/**
+ * One ingest job followed over socket.io to its end: `onItem` once per embedded item
+ * (job:progress), the job's `{ stored, failed }` when it succeeds.
+ */
+async function ingest(client: A2iClient, name: string, body: { request: { items: IngestItemSpec[] }; files: ClientFiles }, onItem: (step: number) => void): Promise<IngestResult> {
+  const created = await client.addItems(name, body.request, body.files);
+  const end = await client.follow(created, { onEvent: (event) => event.type === 'job:progress' && onItem(event.payload.step) });
+  if (end.type !== 'job:succeeded') throw endedWithout(end, `ingest job ${created.id}`);
+  if (!end.payload.ingest) throw new A2iError(ERROR_CODES.INTERNAL, `Expected an ingest result for job ${created.id} but received none`);
+  return end.payload.ingest;
+}
+
+/** One ingest request: `{ items }` and a part per file (text files go as text). */
+async function ingestBody(batch: IndexFile[], metadata: Record<string, string | number | boolean>): Promise<{ request: { items: IngestItemSpec[] }; files: ClientFiles }> {
+  const files: ClientFiles = {};
+  const items: IngestItemSpec[] = [];
   for (const [i, file] of batch.entries()) {
     const common = { id: file.id, modality: file.modality, ...(Object.keys(metadata).length > 0 ? { metadata } : {}) };
     if (file.modality === 'text') {
       items.push({ ...common, text: (await readFile(file.path, 'utf8')).trim() });
     } else {
       const part = `f${i}`;
-      parts.push({ part, path: file.path, filename: basename(file.path) });
+      files[part] = await fileFromPath(file.path);
       items.push({ ...common, file: part });
     }
   }
-  return multipartOf({ items }, parts);
+  return { request: { items }, files };
 }

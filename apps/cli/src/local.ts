@@ -2,16 +2,27 @@ import { randomInt } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FORMAT_EXTENSIONS, generationRequestSchema, loadServerConfig, parseOrThrow, requestLimitsOf, resolveGenerationRequest } from '@a2i/protocol';
+import {
+  embeddingRequestSchema,
+  FORMAT_EXTENSIONS,
+  generationRequestSchema,
+  loadServerConfig,
+  parseOrThrow,
+  requestLimitsOf,
+  resolveGenerationRequest,
+  resolveInputs,
+  type GenerationPipeline,
+  type ServerConfig,
+} from '@a2i/protocol';
 import { encodeImage, loadPipeline, pipelineSpecOf } from '@a2i/pipeline';
 import type { BuiltRequest } from './build-request.js';
 import { createProgressDisplay } from './progress-display.js';
 
 /**
- * `generate --local`: no server, no Redis. The pipeline named by A2I_PIPELINE (synthetic until
- * the models exist) runs in this process, with the same validation as the server.
+ * The pipeline named by A2I_PIPELINE (A2I_PACK_DIR's pack) loaded in this process, the
+ * request's files copied to a staging folder as the server's uploads would be, both let go after.
  */
-export async function generateLocal(built: BuiltRequest, out: string, options: { progress: boolean }): Promise<string[]> {
+async function withLocalPipeline<T>(built: BuiltRequest, use: (pipeline: GenerationPipeline, config: ServerConfig, byPart: Map<string, string>) => Promise<T>): Promise<T> {
   const config = loadServerConfig();
   const pipeline = await loadPipeline(pipelineSpecOf(config));
   const staging = await mkdtemp(join(tmpdir(), 'a2i-cli-'));
@@ -22,6 +33,16 @@ export async function generateLocal(built: BuiltRequest, out: string, options: {
       await copyFile(file.path, staged);
       byPart.set(file.part, staged);
     }
+    return await use(pipeline, config, byPart);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await pipeline.close?.();
+  }
+}
+
+/** `generate --local`: no server, no Redis; the same validation as the server. */
+export function generateLocal(built: BuiltRequest, out: string, options: { progress: boolean }): Promise<string[]> {
+  return withLocalPipeline(built, async (pipeline, config, byPart) => {
     const request = parseOrThrow(generationRequestSchema, built.request);
     const job = resolveGenerationRequest(request, pipeline.describe(), requestLimitsOf(config), { id: 'local', createdAt: Date.now(), files: { byPart }, randomSeed: () => randomInt(0, 0xffff_ffff) });
     const display = createProgressDisplay(options.progress);
@@ -36,8 +57,15 @@ export async function generateLocal(built: BuiltRequest, out: string, options: {
       saved.push(path);
     }
     return saved;
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await pipeline.close?.();
-  }
+  });
+}
+
+/** `embed --local`: the answer POST /v1/embeddings gives ({ dim, vectors, combined }), computed in this process. */
+export function embedLocal(built: BuiltRequest): Promise<{ dim: number; vectors: number[][]; combined: number[] }> {
+  return withLocalPipeline(built, async (pipeline, config, byPart) => {
+    const request = parseOrThrow(embeddingRequestSchema, { inputs: built.request.inputs });
+    const pack = pipeline.describe();
+    const output = await pipeline.embed(resolveInputs(request.inputs, pack, requestLimitsOf(config), { byPart }));
+    return { dim: pack.dim, vectors: output.vectors.map((v) => Array.from(v)), combined: Array.from(output.combined) };
+  });
 }

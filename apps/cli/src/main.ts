@@ -1,77 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { IMAGE_FORMATS, MODALITIES, PRIOR_MODES, type GenerationRequestInput } from '@a2i/protocol';
+import { A2iClient, A2iError } from '@a2i/client';
+import { ERROR_CODES } from '@a2i/protocol/errors';
+import { MODALITIES } from '@a2i/protocol';
 import { buildRequest, parseInputFlag, type BuiltRequest, type CliInput } from './build-request.js';
-import { CollectionsClient } from './collections-client.js';
-import { generateLocal } from './local.js';
-import { embedRemote, generateRemote } from './remote.js';
+import { COMMAND_USAGE, parseCommandLine, stringFlag, stringsFlag, UsageError, type Invocation } from './cli-options.js';
+import { generateRemote } from './generate-remote.js';
+import { embedLocal, generateLocal } from './local.js';
+import { clientFilesOf } from './request-files.js';
+import { numberFlag, requestOptionsOf, type RequestOptions } from './request-options.js';
 import { runSearchCommand } from './search-commands.js';
 
-const USAGE = `Usage:
-  a2i generate [inputs] [options]   make images (progress bar on stderr; saved paths on stdout)
-  a2i embed [inputs] [options]      print each input's embedding and their weighted sum (JSON)
-  a2i search NAME [inputs] [-k N] [--filter k=v]... [--modality M[,M]] [--json]
-                                    the items of collection NAME nearest to the inputs' weighted sum
-  a2i classify [inputs] --labels "a dog,rain,a car" [--json]
-                                    zero-shot: the labels, most probable first
-  a2i index create NAME [--description TEXT]
-  a2i index add NAME FILE_OR_DIR... [--metadata k=v]... [--text-files]
-                                    store files (modality from their bytes; id: the path relative to
-                                    the directory given, or the file's name); ids already stored are
-                                    skipped, so an interrupted run can simply be run again
-  a2i index list [--json]           the collections, with their item counts
-  a2i index rm NAME                 drop a collection and its items
+type Run = Extract<Invocation, { kind: 'run' }>;
 
-Inputs (repeatable; append @<weight> to weigh one, default 1):
-  --audio FILE  --image FILE  --video FILE  --depth FILE  --thermal FILE  --imu FILE
-  --text TEXT   --embedding FILE.json (a JSON array of numbers)
-Options:
-  --server URL (default $A2I_SERVER or http://127.0.0.1:8080)  --api-key KEY (or $A2I_API_KEY)
-  --local        run the pipeline in this process (no server)  --out DIR (default .)
-  --steps N --seed N --guidance G --images N --format png|webp|jpeg --prior on|off|auto --prompt TEXT
-  --quiet        no progress bar
-  --json         print the server's answer as JSON (search, classify, index list)`;
-
-const inputFlags = Object.fromEntries(MODALITIES.map((m) => [m, { type: 'string' as const, multiple: true as const }]));
-const { values, positionals, tokens } = parseArgs({
-  allowPositionals: true,
-  tokens: true,
-  options: {
-    ...inputFlags,
-    server: { type: 'string' },
-    'api-key': { type: 'string' },
-    local: { type: 'boolean' },
-    out: { type: 'string' },
-    steps: { type: 'string' },
-    seed: { type: 'string' },
-    guidance: { type: 'string' },
-    images: { type: 'string' },
-    format: { type: 'string' },
-    prior: { type: 'string' },
-    prompt: { type: 'string' },
-    quiet: { type: 'boolean' },
-    json: { type: 'boolean' },
-    k: { type: 'string', short: 'k' },
-    filter: { type: 'string', multiple: true },
-    modality: { type: 'string' },
-    labels: { type: 'string', multiple: true },
-    description: { type: 'string' },
-    metadata: { type: 'string', multiple: true },
-    'text-files': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-
-function number(name: string, raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isFinite(value)) throw new TypeError(`Expected a number for --${name} but received ${raw}`);
-  return value;
-}
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The input flags, in the order they were given, as a request (file parts checked to exist). */
-function inputRequest(options: Omit<GenerationRequestInput, 'inputs'> = {}): BuiltRequest {
-  const inputs: CliInput[] = tokens.flatMap((token) =>
+function inputRequest(run: Run, options: RequestOptions = {}): BuiltRequest {
+  const inputs: CliInput[] = run.tokens.flatMap((token) =>
     token.kind === 'option' && (MODALITIES as readonly string[]).includes(token.name) && token.value !== undefined ? [parseInputFlag(token.name, token.value)] : [],
   );
   const built = buildRequest(inputs, options, (path) => {
@@ -84,62 +29,69 @@ function inputRequest(options: Omit<GenerationRequestInput, 'inputs'> = {}): Bui
   return built;
 }
 
-const COMMANDS = new Set(['generate', 'embed', 'search', 'classify', 'index']);
-
-async function run(): Promise<void> {
-  const command = positionals[0];
-  if (values.help || command === undefined || !COMMANDS.has(command)) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exitCode = values.help ? 0 : 2;
-    return;
-  }
-  const server = values.server ?? process.env.A2I_SERVER ?? 'http://127.0.0.1:8080';
-  const apiKey = values['api-key'] ?? process.env.A2I_API_KEY;
-  const progress = !values.quiet && process.stderr.isTTY === true;
+async function execute(run: Run): Promise<number> {
+  const { command, values } = run;
+  const apiKey = stringFlag(values, 'api-key') ?? process.env.A2I_API_KEY;
+  const client = () => new A2iClient({ server: stringFlag(values, 'server') ?? process.env.A2I_SERVER ?? 'http://127.0.0.1:8080', ...(apiKey ? { apiKey } : {}) });
+  const progress = values.quiet !== true && process.stderr.isTTY === true;
+  const local = values.local === true;
   if (command === 'search' || command === 'classify' || command === 'index') {
-    const code = await runSearchCommand(command, positionals.slice(1), {
-      client: new CollectionsClient(server, apiKey),
-      inputRequest,
+    const k = numberFlag(values, 'k', true, command);
+    return runSearchCommand(command, run.positionals, {
+      client: client(),
+      inputRequest: () => inputRequest(run),
       json: values.json === true,
       progress,
-      k: number('k', values.k),
-      filter: values.filter ?? [],
-      modality: values.modality,
-      labels: values.labels ?? [],
-      description: values.description,
-      metadata: values.metadata ?? [],
+      k,
+      filter: stringsFlag(values, 'filter'),
+      modality: stringFlag(values, 'modality'),
+      labels: stringsFlag(values, 'labels'),
+      description: stringFlag(values, 'description'),
+      metadata: stringsFlag(values, 'metadata'),
       textFiles: values['text-files'] === true,
-      usage: USAGE,
+      usage: COMMAND_USAGE[command],
     });
-    if (code !== 0) process.exitCode = code;
-    return;
   }
-  if (values.format !== undefined && !(IMAGE_FORMATS as readonly string[]).includes(values.format)) throw new TypeError(`Expected png, webp or jpeg for --format but received ${values.format}`);
-  if (values.prior !== undefined && !(PRIOR_MODES as readonly string[]).includes(values.prior)) throw new TypeError(`Expected on, off or auto for --prior but received ${values.prior}`);
-  const options: Omit<GenerationRequestInput, 'inputs'> = {};
-  const steps = number('steps', values.steps);
-  const seed = number('seed', values.seed);
-  const guidance = number('guidance', values.guidance);
-  const numImages = number('images', values.images);
-  if (steps !== undefined) options.steps = steps;
-  if (seed !== undefined) options.seed = seed;
-  if (guidance !== undefined) options.guidance = guidance;
-  if (numImages !== undefined) options.numImages = numImages;
-  if (values.format) options.format = values.format as GenerationRequestInput['format'];
-  if (values.prior) options.prior = values.prior as GenerationRequestInput['prior'];
-  if (values.prompt) options.prompt = values.prompt;
-  const built = inputRequest(options);
+  if (run.positionals.length > 0) throw new UsageError(`unexpected argument ${run.positionals[0]}`, COMMAND_USAGE[command]);
   if (command === 'embed') {
-    process.stdout.write(`${JSON.stringify(await embedRemote(server, built, apiKey))}\n`);
-    return;
+    const built = inputRequest(run);
+    const answer = local ? await embedLocal(built) : await client().embed({ inputs: built.request.inputs }, await clientFilesOf(built.files));
+    process.stdout.write(`${JSON.stringify(answer)}\n`);
+    return 0;
   }
-  const out = values.out ?? '.';
-  const saved = values.local ? await generateLocal(built, out, { progress }) : await generateRemote(server, built, out, { ...(apiKey ? { apiKey } : {}), progress });
+  const options = requestOptionsOf(values);
+  if (local && options.webhook) throw new UsageError('--webhook needs a server: a local run has no queue to call back from', COMMAND_USAGE.generate);
+  const built = inputRequest(run, options);
+  const out = stringFlag(values, 'out') ?? '.';
+  const saved = local ? await generateLocal(built, out, { progress }) : await generateRemote(client(), built, out, { progress });
   process.stdout.write(`${saved.join('\n')}\n`);
+  return 0;
 }
 
-run().catch((error: unknown) => {
-  const { code } = error as { code?: string };
-  process.stderr.write(`a2i: ${code ? `${code}: ` : ''}${(error as Error).message}\n`);
-  process.exitCode = 1;
-});
+/** What a person reads when a command fails: the unreachable URL, the server's code, or the message. */
+function describeFailure(error: unknown): string {
+  if (error instanceof A2iError && error.code === ERROR_CODES.CONNECT_ERROR && error.connect) {
+    return `cannot reach the server at ${error.connect.url} (${error.connect.cause}); is it running? Start it with \`npm start\`, or point --server or $A2I_SERVER at it`;
+  }
+  const { code } = error as { code?: unknown };
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+async function main(args: string[]): Promise<number> {
+  try {
+    const invocation = parseCommandLine(args);
+    if (invocation.kind === 'help') return void process.stdout.write(`${invocation.text}\n`), 0;
+    if (invocation.kind === 'version') return void process.stdout.write(`${VERSION}\n`), 0;
+    return await execute(invocation);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`a2i: ${error.message}\n\n${error.usage}\n`);
+      return 2;
+    }
+    process.stderr.write(`a2i: ${describeFailure(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

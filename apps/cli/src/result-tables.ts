@@ -1,4 +1,5 @@
-import type { ClassifyAnswer, CollectionView, SearchHit } from './collections-client.js';
+import type { ClassifyAnswer } from '@a2i/client';
+import type { CollectionView, SearchResultView as SearchHit } from '@a2i/protocol';
 
 /** Plain-text columns, left-aligned, two spaces apart; a header row and a rule under it. */
 export function formatTable(header: string[], rows: string[][]): string {

@@ -1,12 +1,13 @@
+import type { A2iClient, SearchQuery } from '@a2i/client';
 import type { BuiltRequest } from './build-request.js';
-import type { CollectionsClient } from './collections-client.js';
 import { addToIndex } from './index-add.js';
 import { collectIndexFiles, parseKeyValues } from './index-files.js';
-import { multipartOf } from './remote.js';
+import { UsageError } from './cli-options.js';
+import { clientFilesOf } from './request-files.js';
 import { classifyTable, collectionsTable, searchTable } from './result-tables.js';
 
 export interface SearchCommandOptions {
-  client: CollectionsClient;
+  client: A2iClient;
   /** The input flags (--audio, --text, ...) as a request, files checked to exist. */
   inputRequest: () => BuiltRequest;
   json: boolean;
@@ -35,17 +36,17 @@ function requireInputs(built: BuiltRequest, command: string): BuiltRequest {
 
 /**
  * `a2i search`, `a2i classify` and `a2i index create|add|list|rm` (README "From the command
- * line: a2i"). Returns the exit code: 0, 1 when some items failed to store, 2 for usage.
+ * line: a2i"). Returns the exit code: 0, or 1 when some items failed to store; a usage error throws UsageError.
  */
 export async function runSearchCommand(command: 'search' | 'classify' | 'index', args: string[], o: SearchCommandOptions): Promise<number> {
   if (command === 'search') {
     const name = requireName(args[0], 'search');
     const built = requireInputs(o.inputRequest(), 'search');
-    const request: Record<string, unknown> = { inputs: built.request.inputs };
+    const request: SearchQuery = { inputs: built.request.inputs };
     if (o.k !== undefined) request.k = o.k;
     if (o.filter.length > 0) request.filter = parseKeyValues(o.filter, 'filter');
     if (o.modality !== undefined) request.modality = o.modality.split(',').map((m) => m.trim());
-    const answer = await o.client.search(name, await multipartOf(request, built.files));
+    const answer = await o.client.search(name, request, await clientFilesOf(built.files));
     out(o.json ? JSON.stringify(answer, null, 2) : searchTable(answer.results));
     return 0;
   }
@@ -53,7 +54,7 @@ export async function runSearchCommand(command: 'search' | 'classify' | 'index',
     const labels = o.labels.flatMap((value) => value.split(',')).map((label) => label.trim()).filter((label) => label !== '');
     if (labels.length === 0) throw new TypeError('Expected labels for --labels (e.g. --labels "a dog,rain,a car") but received none');
     const built = requireInputs(o.inputRequest(), 'classify');
-    const answer = await o.client.classify(await multipartOf({ inputs: built.request.inputs, labels }, built.files));
+    const answer = await o.client.classify({ inputs: built.request.inputs, labels }, await clientFilesOf(built.files));
     answer.labels.sort((a, b) => b.probability - a.probability);
     out(o.json ? JSON.stringify(answer, null, 2) : classifyTable(answer));
     return 0;
@@ -62,17 +63,17 @@ export async function runSearchCommand(command: 'search' | 'classify' | 'index',
   const [sub, name, ...paths] = args;
   switch (sub) {
     case 'create': {
-      const created = await o.client.create(requireName(name, 'index create'), o.description);
+      const created = await o.client.createCollection(requireName(name, 'index create'), o.description);
       out(o.json ? JSON.stringify(created, null, 2) : `created ${created.name} (${created.pack}, ${created.dim}-d)`);
       return 0;
     }
     case 'list': {
-      const collections = await o.client.list();
+      const collections = await o.client.listCollections();
       out(o.json ? JSON.stringify({ collections }, null, 2) : collectionsTable(collections));
       return 0;
     }
     case 'rm': {
-      await o.client.drop(requireName(name, 'index rm'));
+      await o.client.deleteCollection(requireName(name, 'index rm'));
       out(`removed ${name}`);
       return 0;
     }
@@ -89,7 +90,6 @@ export async function runSearchCommand(command: 'search' | 'classify' | 'index',
       return report.failed.length > 0 ? 1 : 0;
     }
     default:
-      process.stdout.write(`${o.usage}\n`);
-      return 2;
+      throw new UsageError(sub === undefined ? 'expected index create, add, list or rm' : `unknown index command ${sub}`, o.usage);
   }
 }

@@ -157,7 +157,7 @@ describe('a2i index, search and classify on the demo pack', () => {
     });
     const away = await run(['index', 'list', '--server', `http://127.0.0.1:${port}`]);
     expect(away.code).toBe(1);
-    expect(away.stderr).toContain(`Cannot reach the server at http://127.0.0.1:${port}`);
+    expect(away.stderr).toBe(`a2i: cannot reach the server at http://127.0.0.1:${port} (ECONNREFUSED); is it running? Start it with \`npm start\`, or point --server or $A2I_SERVER at it\n`);
     const missing = await run(['search', 'demo-samples', '--audio', join(tmp, 'nope.wav'), '--server', api.url]);
     expect([missing.code, missing.stderr.trim()]).toEqual([1, `a2i: No such file for --audio: ${join(tmp, 'nope.wav')}`]);
     const missingDir = await run(['index', 'add', 'demo-samples', join(tmp, 'nowhere'), '--server', api.url]);

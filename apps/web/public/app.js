@@ -1,5 +1,6 @@
 // The browser page: what the pack offers (GET /v1/pack), the composer form, and one job
-// followed over socket.io (served by the api at /socket.io/socket.io.js).
+// followed over socket.io, all through @a2i/client (api-client.js).
+import { A2iError, client } from './api-client.js';
 import { RequestForm } from './request-form.js';
 import { JobView } from './job-view.js';
 import { SearchView } from './search-view.js';
@@ -33,10 +34,7 @@ const search = new SearchView({
 
 async function loadPack() {
   try {
-    const response = await fetch('/v1/pack');
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer.error?.message ?? `HTTP ${response.status}`);
-    pack = answer;
+    pack = await client.pack();
     form.applyPack(pack);
     packStatus.dataset.state = 'ready';
     packLabel.textContent = `Model pack “${pack.name}” · ${pack.imageSize.width}×${pack.imageSize.height}`;
@@ -48,16 +46,21 @@ async function loadPack() {
   }
 }
 
-/** A refusal that says the server does not know `item` inputs (an older server refuses the modality). */
-function refusesItems(status, answer) {
-  return status === 400 && ['INVALID_REQUEST', 'UNSUPPORTED_MODALITY'].includes(answer.error?.code) && /modality|\bitem\b/i.test(answer.error?.message ?? '');
+/** A refusal (an A2iError) that says the server does not know `item` inputs (an older server refuses the modality). */
+function refusesItems(error) {
+  return error?.status === 400 && ['INVALID_REQUEST', 'UNSUPPORTED_MODALITY'].includes(error.code) && /modality|\bitem\b/i.test(error.message);
 }
 
+/** `{ created }`, or `{ refused }`: the server's A2iError (anything else, e.g. an unreachable server, throws). */
 async function postGeneration(itemsAs) {
   if (itemsAs === 'embedding') await form.loadItemVectors();
   const built = form.build({ itemsAs });
-  const response = await fetch('/v1/generations', { method: 'POST', body: built.body });
-  return { response, answer: await response.json() };
+  try {
+    return { created: await client.generate(built.request, built.files) };
+  } catch (error) {
+    if (error instanceof A2iError && error.status !== undefined) return { refused: error };
+    throw error;
+  }
 }
 
 form.form.addEventListener('submit', async (event) => {
@@ -68,22 +71,22 @@ form.form.addEventListener('submit', async (event) => {
     formError.textContent = built.error;
     return;
   }
-  current?.socket.close();
+  current?.following.abort();
   current = null;
   view.reset(pack?.prior.available === true);
   generateButton.disabled = true;
   try {
     const hasItems = form.items.length > 0;
-    let { response, answer } = await postGeneration(hasItems && serverTakesItems === false ? 'embedding' : 'item');
+    let sent = await postGeneration(hasItems && serverTakesItems === false ? 'embedding' : 'item');
     if (hasItems && serverTakesItems === null) {
-      serverTakesItems = !refusesItems(response.status, answer);
-      if (!serverTakesItems) ({ response, answer } = await postGeneration('embedding'));
+      serverTakesItems = !refusesItems(sent.refused);
+      if (!serverTakesItems) sent = await postGeneration('embedding');
     }
-    if (!response.ok) {
-      view.failed(answer.error.code, answer.error.message);
+    if (sent.refused) {
+      view.failed(sent.refused.code, sent.refused.message);
       return;
     }
-    follow(answer);
+    follow(sent.created);
   } catch (error) {
     view.failed('NETWORK', `Could not reach the server: ${error.message}`);
   } finally {
@@ -92,32 +95,29 @@ form.form.addEventListener('submit', async (event) => {
 });
 
 document.querySelector('#cancel').addEventListener('click', () => {
-  if (current) current.socket.emit('job:cancel', { id: current.id, token: current.token }, () => undefined);
+  // the job's events say when it is canceled (job:canceled); a cancel that comes too late changes nothing
+  if (current) client.cancel(current.id, current.token).catch(() => undefined);
 });
 
 function follow({ id, token }) {
   // inlineImages: job:succeeded brings the images' bytes, so showing them takes no more requests
-  const socket = window.io({ auth: { jobId: id, token, inlineImages: true } });
-  current = { id, token, socket };
+  const following = new AbortController();
+  current = { id, token, following };
   view.queued(null);
-  socket.on('connect_error', (error) => view.failed(error.data?.code ?? 'DISCONNECTED', `Cannot follow the job: ${error.data?.message ?? error.message}`));
-  socket.on('job:queued', ({ position }) => view.queued(position));
-  socket.on('job:started', ({ attempt }) => view.started(attempt));
-  socket.on('job:progress', (progress) => view.progressed(progress));
-  socket.on('job:preview', (preview) => view.preview(preview));
-  socket.on('job:succeeded', ({ images }) => {
-    const sources = view.succeeded(images, token);
-    addToHistory(sources);
-    socket.close();
-  });
-  socket.on('job:failed', ({ code, message }) => {
-    view.failed(code, message);
-    socket.close();
-  });
-  socket.on('job:canceled', () => {
-    view.canceled();
-    socket.close();
-  });
+  const show = {
+    'job:queued': ({ position }) => view.queued(position),
+    'job:started': ({ attempt }) => view.started(attempt),
+    'job:progress': (progress) => view.progressed(progress),
+    'job:preview': (preview) => view.preview(preview),
+    'job:succeeded': ({ images }) => addToHistory(view.succeeded(images, token)),
+    'job:failed': ({ code, message }) => view.failed(code, message),
+    'job:canceled': () => view.canceled(),
+  };
+  client
+    .follow({ id, token }, { inlineImages: true, signal: following.signal, onEvent: ({ type, payload }) => show[type]?.(payload) })
+    .catch((error) => {
+      if (!following.signal.aborted) view.failed(error.code ?? 'DISCONNECTED', error.message);
+    });
 }
 
 function addToHistory(sources) {

@@ -1,7 +1,8 @@
+import { client } from './api-client.js';
 import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
-// The composer form: file pickers, weight sliders, options, and the multipart request it
-// becomes (a `request` JSON field + one part per file; apps/api/README.md "The request").
+// The composer form: file pickers, weight sliders, options, and the request it becomes (the
+// request + its files by part name, which @a2i/client sends as a multipart body; apps/api/README.md "The request").
 
 const SIZE_UNITS = ['B', 'KB', 'MB', 'GB'];
 export function formatBytes(bytes) {
@@ -90,10 +91,10 @@ export class RequestForm {
   async loadItemVectors() {
     for (const item of this.items) {
       if (item.vector) continue;
-      const response = await fetch(`/v1/collections/${encodeURIComponent(item.collection)}/items/${encodeURIComponent(item.id)}?vector=true`);
-      const answer = await response.json();
-      if (!response.ok) throw new Error(`${item.id}: ${answer.error?.message ?? `HTTP ${response.status}`}`);
-      item.vector = answer.vector;
+      const stored = await client.getItem(item.collection, item.id, { vector: true }).catch((error) => {
+        throw new Error(`${item.id}: ${error.message}`);
+      });
+      item.vector = stored.vector;
     }
   }
 
@@ -157,24 +158,25 @@ export class RequestForm {
   }
 
   /**
-   * The multipart body, or an error message when nothing would go in. Stored items go as
+   * The request and its files (@a2i/client sends them as one multipart body), or an error
+   * message when nothing would go in. Stored items go as
    * `{ modality: 'item', collection, id }` or, with `itemsAs: 'embedding'`, as their vectors
    * (loadItemVectors first).
    */
   build({ itemsAs = 'item' } = {}) {
     const { form } = this;
     const inputs = [];
-    const body = new FormData();
+    const files = {};
     const audio = form.audio.files[0];
     const image = form.image.files[0];
     const text = form.text.value.trim();
     if (audio && !form.audio.disabled) {
       inputs.push({ modality: 'audio', file: 'audio', weight: Number(form.audioWeight.value) });
-      body.set('audio', audio);
+      files.audio = { data: audio, name: audio.name };
     }
     if (image && !form.image.disabled) {
       inputs.push({ modality: 'image', file: 'image', weight: Number(form.imageWeight.value) });
-      body.set('image', image);
+      files.image = { data: image, name: image.name };
     }
     if (text && !form.text.disabled) inputs.push({ modality: 'text', text, weight: Number(form.textWeight.value) });
     for (const item of this.items) {
@@ -190,7 +192,6 @@ export class RequestForm {
       previewEvery: 2,
     };
     if (form.seed.value !== '') request.seed = Number(form.seed.value);
-    body.set('request', JSON.stringify(request));
-    return { body, request };
+    return { request, files };
   }
 }

@@ -1,3 +1,4 @@
+import { client } from './api-client.js';
 import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
 import { elements, orPlaceholder } from './page-elements.js';
@@ -69,18 +70,16 @@ export class SearchView {
   /** Fills the collection picker (the one named `demo` first chosen when there is one). */
   async loadCollections() {
     try {
-      const response = await fetch('/v1/collections');
-      const answer = await response.json();
-      if (!response.ok) throw new Error(answer.error?.message ?? `HTTP ${response.status}`);
+      const collections = await client.listCollections();
       const previous = this.collection.value;
-      const options = answer.collections.map((c) => {
+      const options = collections.map((c) => {
         const option = document.createElement('option');
         option.value = c.name;
         option.textContent = `${c.name} (${c.count} item${c.count === 1 ? '' : 's'})`;
         return option;
       });
       this.collection.replaceChildren(...orPlaceholder(options, 'option', 'No collections yet (a2i index create)', { value: '' }));
-      const names = answer.collections.map((c) => c.name);
+      const names = collections.map((c) => c.name);
       this.collection.value = names.includes(previous) ? previous : names.includes('demo') ? 'demo' : (names[0] ?? '');
       this.collectionsLoaded = true;
     } catch (error) {
@@ -98,7 +97,7 @@ export class SearchView {
       return;
     }
     const inputs = [];
-    const body = new FormData();
+    const files = {};
     if (file) {
       const modality = modalityOfFile(file);
       if (!modality) {
@@ -106,7 +105,7 @@ export class SearchView {
         return;
       }
       inputs.push({ modality, file: 'query', weight: 1 });
-      body.set('query', file);
+      files.query = { data: file, name: file.name };
     }
     if (text) inputs.push({ modality: 'text', text, weight: 1 });
     if (inputs.length === 0) {
@@ -115,17 +114,14 @@ export class SearchView {
     }
     const request = { inputs, k: Number(this.form.k.value) || 8 };
     if (this.form.modality.value) request.modality = this.form.modality.value;
-    body.set('request', JSON.stringify(request));
     this.setState('searching');
     this.button.disabled = true;
     try {
-      const response = await fetch(`/v1/collections/${encodeURIComponent(name)}/search`, { method: 'POST', body });
-      const answer = await response.json();
-      if (!response.ok) throw new Error(`${answer.error?.code ?? response.status}: ${answer.error?.message ?? ''}`);
+      const answer = await client.search(name, request, files);
       this.show(name, answer.results);
       this.setState('done');
     } catch (error) {
-      this.error.textContent = `Search failed: ${error.message}`;
+      this.error.textContent = `Search failed: ${error.code ? `${error.code}: ` : ''}${error.message}`;
       this.setState('failed');
     } finally {
       this.button.disabled = false;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedImage, ImageFormat, ImageLink } from '@a2i/protocol';
-import { writeResults } from '@a2i/pipeline';
+import { writeResults, type DescribeImage } from '@a2i/pipeline';
 
 /**
  * Results written so that two runs of one job (a worker that lost its lock kept running while
@@ -31,11 +31,13 @@ export async function placeAttemptResults(
   attempt: number,
   generated: GeneratedImage[],
   format: ImageFormat,
+  /** Text chunks of each PNG (writeResults). */
+  describe?: DescribeImage,
 ): Promise<PlacedResults> {
   const staging = join(resultsDir, `.staging-${id}-${attempt}-${randomBytes(4).toString('hex')}`);
   const dir = join(resultsDir, id);
   try {
-    const images = await writeResults(staging, id, generated, format);
+    const images = await writeResults(staging, id, generated, format, describe);
     try {
       await rename(join(staging, id), dir);
     } catch (error) {

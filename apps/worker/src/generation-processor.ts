@@ -6,6 +6,7 @@ import {
   generationJobSchema,
   isInputFault,
   jobFailureReason,
+  pngTextOf,
   serverFaultMessage,
   TERMINAL_STATUSES,
   type GenerationJob,
@@ -139,7 +140,9 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
       abort.signal.throwIfAborted();
       const elsewhere = await notOurs();
       if (elsewhere) return elsewhere;
-      const placed = await placeAttemptResults(deps.resultsDir, id, attempt, output.images, data.options.format);
+      // A PNG says how it was made (the request echo the api stored with the job).
+      const echo = data.options.format === 'png' ? (await store.get(id))?.request : undefined;
+      const placed = await placeAttemptResults(deps.resultsDir, id, attempt, output.images, data.options.format, echo ? (image) => pngTextOf(echo, image) : undefined);
       const recorded = await store.succeeded(id, placed.images, deps.resultTtlSeconds, attempt, neighborsUsed ? { neighbors: neighborsUsed } : {});
       if (!recorded.applied) {
         // Canceled, expired or taken over meanwhile: our files go unless another attempt succeeded with that folder.

@@ -1,13 +1,20 @@
 import type { Redis } from 'ioredis';
-import type { PackDescription, RedisLayout } from '@a2i/protocol';
+import type { Modality, PackDescription, RedisLayout } from '@a2i/protocol';
+
+/** What the worker publishes with its pack description: its warm-up's time (null: it ran none). */
+export interface Readiness {
+  warmUpMs: number | null;
+}
 
 /**
- * Tells the api this worker is alive with its pipeline loaded: every `intervalMs` it sets
- * `<prefix>:workers[name] = now` and (re)writes the pack description the api validates
- * requests against. The api counts a worker as alive for 3 intervals.
+ * Tells the api this worker is alive with its pipeline loaded (and warmed up): every
+ * `intervalMs` it sets `<prefix>:workers[name] = now` and (re)writes the pack description
+ * the api validates requests against, with `warmUpMs` beside it (apps/api pack-source.ts).
+ * The api counts a worker as alive for 3 intervals.
  */
-export function startHeartbeat(redis: Redis, layout: RedisLayout, name: string, description: PackDescription, intervalMs: number) {
-  const beat = () => redis.multi().set(layout.packKey, JSON.stringify(description)).zadd(layout.workersKey, Date.now(), name).exec();
+export function startHeartbeat(redis: Redis, layout: RedisLayout, name: string, description: PackDescription, intervalMs: number, readiness: Readiness = { warmUpMs: null }) {
+  const published = JSON.stringify({ ...description, warmUpMs: readiness.warmUpMs });
+  const beat = () => redis.multi().set(layout.packKey, published).zadd(layout.workersKey, Date.now(), name).exec();
   const timer = setInterval(() => void beat().catch(() => undefined), intervalMs);
   timer.unref();
   return {
@@ -17,4 +24,14 @@ export function startHeartbeat(redis: Redis, layout: RedisLayout, name: string, 
       await redis.zrem(layout.workersKey, name);
     },
   };
+}
+
+/**
+ * The description as this worker serves it: only the modalities A2I_MODALITIES names (and
+ * `embedding`), whatever the pipeline, so the api refuses the others at POST
+ * (UNSUPPORTED_MODALITY). The ONNX pipeline has already left the other encoders unopened.
+ */
+export function servedDescription(description: PackDescription, modalities: readonly Modality[] | null): PackDescription {
+  if (modalities === null) return description;
+  return { ...description, modalities: description.modalities.filter((m) => m === 'embedding' || modalities.includes(m)) };
 }

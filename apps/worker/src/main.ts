@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadServerConfig } from '@a2i/protocol';
-import { stopOnSignals } from '@a2i/protocol/process-lifecycle';
+import { processLoggerOptions, stopOnSignals } from '@a2i/protocol/process-lifecycle';
 import { ONNX_PIPELINE } from '@a2i/pipeline';
 import { startWorker } from './worker-app.js';
 
@@ -15,7 +15,7 @@ import { startWorker } from './worker-app.js';
 const { values } = parseArgs({ options: { pipeline: { type: 'string' } } });
 const env = { ...process.env, A2I_PIPELINE: values.pipeline ?? (process.env.A2I_PIPELINE || ONNX_PIPELINE) };
 const config = loadServerConfig(env);
-const logger = pino({ level: config.logLevel, base: { app: 'worker', name: config.worker.name } });
+const logger = pino(processLoggerOptions({ app: 'worker', level: config.logLevel, format: config.logFormat, isTTY: process.stdout.isTTY === true, base: { name: config.worker.name } }));
 
 try {
   const worker = await startWorker({ config, logger });

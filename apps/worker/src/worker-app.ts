@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import {
   ERROR_CODES,
   JobStateStore,
+  WebhookNotifier,
   createRedisConnection,
   isRedisUnavailable,
   redisLayout,
@@ -11,12 +12,14 @@ import {
   type GenerationJob,
   type GenerationPipeline,
   type ServerConfig,
+  type WebhookDelivery,
 } from '@a2i/protocol';
 import { lazyCollectionStore } from '@a2i/collections';
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { startIngestWorker } from './ingest-worker.js';
 import { createGenerationProcessor, LOCK_LOST } from './generation-processor.js';
-import { startHeartbeat } from './heartbeat.js';
+import { servedDescription, startHeartbeat } from './heartbeat.js';
+import { warmUpPipeline } from './warm-up.js';
 import { lostByItsWorkers } from './lost-job.js';
 import { describeFfmpeg, pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
@@ -42,8 +45,18 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   await mkdir(config.dirs.uploads, { recursive: true });
 
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
-  const description = pipeline.describe();
-  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim }, 'pipeline loaded');
+  const description = servedDescription(pipeline.describe(), config.worker.modalities);
+  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities }, 'pipeline loaded');
+  // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
+  let warmUpMs: number | null = null;
+  if (config.worker.warmUp) {
+    try {
+      warmUpMs = await warmUpPipeline(pipeline, logger);
+    } catch (error) {
+      await pipeline.close().catch(() => undefined);
+      throw error;
+    }
+  }
   const ffmpeg = describeFfmpeg();
   if (ffmpeg.outdated) {
     logger.warn({ ffmpeg: ffmpeg.ffmpeg, version: ffmpeg.version }, 'ffmpeg: no ffmpeg on PATH, using the outdated npm build for video and containers; install ffmpeg or set FFMPEG_PATH/FFPROBE_PATH');
@@ -59,7 +72,10 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   const redis = createRedisConnection('background', 'worker-commands', connections);
   const subscriber = createRedisConnection('subscriber', 'worker-cancel', connections);
   await untilRedisReady(subscriber, REDIS_STARTUP_WAIT_MS);
-  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds });
+  // Webhooks: the starts, progress and outcomes recorded here queue their deliveries (the api instances send them).
+  const webhookQueue = new Queue<WebhookDelivery>(layout.webhookQueue, { connection: redis, prefix: layout.prefix });
+  const notifier = WebhookNotifier.fromConfig(redis, layout, webhookQueue, config, logger);
+  const store = new JobStateStore(redis, layout, Date.now, { tombstoneTtlSeconds: config.tombstoneTtlSeconds, recorder: notifier });
 
   const workerOptions = {
     connection,
@@ -121,11 +137,11 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     if (generations.cancelJob(jobId, 'canceled by its owner')) logger.info({ jobId }, 'cancel delivered to the running job');
   });
 
-  const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs);
+  const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs, { warmUpMs });
   await heartbeat.first;
   // The sweeper asks BullMQ whether a job still owns an upload folder (named after its job id).
   const uploadOwners = [layout.generationQueue, layout.embeddingQueue, layout.ingestQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
-  for (const queue of uploadOwners) queue.on('error', queueError);
+  for (const queue of [...uploadOwners, webhookQueue]) queue.on('error', queueError);
   const stopSweeper = startSweeper({
     targets: [
       { dir: config.dirs.results, ttlMs: config.resultTtlSeconds * 1000 },
@@ -144,7 +160,7 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     async close() {
       stopSweeper();
       await heartbeat.stop().catch(() => undefined);
-      await Promise.all([generations.close(), embeddings.close(), ingest.close(), ...uploadOwners.map((queue) => queue.close())]);
+      await Promise.all([generations.close(), embeddings.close(), ingest.close(), ...[...uploadOwners, webhookQueue].map((queue) => queue.close())]);
       await pipeline.close();
       collections.close();
       await Promise.all([subscriber.quit(), redis.quit(), connection.quit()]);

@@ -2,7 +2,8 @@
 // thread, apps/worker) and by the CLI's --local mode. It knows nothing of queues or HTTP.
 export { loadPipeline, pipelineSpecOf, ONNX_PIPELINE, type PipelineSpec } from './load-pipeline.js';
 export { SyntheticPipeline, SyntheticInputError, type SyntheticPipelineOptions } from './synthetic-pipeline.js';
-export { encodeImage, encodePreview, writeResults } from './image-encoding.js';
+export { encodeImage, encodePreview, writeResults, type DescribeImage } from './image-encoding.js';
+export { withPngText, readPngText, textChunk, type PngText } from './image-encoding.js';
 // The ONNX pipeline is loaded on demand by loadPipeline('onnx') (a synthetic worker never
 // loads onnxruntime); import '@a2i/pipeline/onnx' for its parts.
 export { ThreadedPipeline } from './threaded-pipeline.js';

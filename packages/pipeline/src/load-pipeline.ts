@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { pipelineLimitsOf, type GenerationPipeline, type PipelineFactory, type PipelineLimits, type ServerConfig } from '@a2i/protocol';
+import { pipelineLimitsOf, type GenerationPipeline, type Modality, type PipelineFactory, type PipelineLimits, type ServerConfig } from '@a2i/protocol';
 import type { OnnxRuntimeConfig } from './onnx/runtime-config.js';
 import { SyntheticPipeline } from './synthetic-pipeline.js';
 
@@ -18,6 +18,8 @@ export interface PipelineSpec {
   syntheticStepMs: number;
   /** onnx only: session options (the configuration's defaults when absent). */
   runtime?: OnnxRuntimeConfig;
+  /** onnx only: the input modalities to serve (only their encoders are opened); absent or null: all the pack has. */
+  modalities?: Modality[] | null;
 }
 
 /** The name of the real pipeline, what a worker runs unless told otherwise. */
@@ -30,7 +32,7 @@ export function pipelineSpecOf(config: ServerConfig): PipelineSpec {
     packDir: config.dirs.pack,
     limits: pipelineLimitsOf(config),
     syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime } : {}),
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities } : {}),
   };
 }
 
@@ -41,7 +43,7 @@ export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeli
   if (spec.pipeline === ONNX_PIPELINE) {
     // Loaded on demand: a synthetic worker never loads onnxruntime.
     const { createPipeline } = await import('./onnx/index.js');
-    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}) });
+    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);
   const module = (await import(pathToFileURL(path).href)) as { createPipeline?: PipelineFactory };

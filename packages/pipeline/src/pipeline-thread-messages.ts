@@ -1,5 +1,6 @@
 import type { ConditionTerm, EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
 import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
+import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
  * Messages between the worker's main thread (ThreadedPipeline) and the pipeline thread.
@@ -7,12 +8,14 @@ import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
  * with `augment`; the thread then asks for the extra terms once, with the query ('augment'),
  * and the main thread answers 'augmented' (or 'augment-failed', which fails the call with
  * that error's code and fault): the hook runs where the collection store is, in the main thread.
+ * 'warm-up' runs the pipeline's warm-up, if it has one ('warmed-up' with its report, or null).
  */
 export type ToPipelineThread =
   | { type: 'generate'; callId: number; job: GenerationJob; augment?: boolean }
   | { type: 'augmented'; callId: number; terms: ConditionTerm[] }
   | { type: 'augment-failed'; callId: number; error: SerializedError }
   | { type: 'embed'; callId: number; inputs: PipelineInput[] }
+  | { type: 'warm-up'; callId: number }
   | { type: 'abort'; callId: number };
 
 /** An error as it crosses the thread boundary: the coded-error contract's `code` and `fault`, when it follows it. */
@@ -31,6 +34,7 @@ export type FromPipelineThread =
   | { type: 'augment'; callId: number; query: Float32Array }
   | { type: 'generated'; callId: number; output: GenerationOutput }
   | { type: 'embedded'; callId: number; output: EmbedOutput }
+  | { type: 'warmed-up'; callId: number; report: WarmUpReport | null }
   | { type: 'error'; callId: number; error: SerializedError };
 
 export function serializeError(error: unknown): SerializedError {

@@ -3,6 +3,7 @@ import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
 import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
 import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
+import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
  * The pipeline thread: loads the pipeline ONCE and serves generate/embed calls from the
@@ -23,6 +24,11 @@ try {
 } catch (error) {
   post({ type: 'init-error', error: serializeError(error) });
   throw error;
+}
+
+/** A pipeline that can warm itself up (the ONNX pipeline: warm-up.ts); others have nothing to warm. */
+function hasWarmUp(p: GenerationPipeline): p is GenerationPipeline & { warmUp(): Promise<WarmUpReport> } {
+  return typeof (p as { warmUp?: unknown }).warmUp === 'function';
 }
 
 const calls = new Map<number, AbortController>();
@@ -66,6 +72,10 @@ port.on('message', (message: ToPipelineThread) => {
   calls.set(message.callId, controller);
   const { callId } = message;
   const run = async () => {
+    if (message.type === 'warm-up') {
+      post({ type: 'warmed-up', callId, report: hasWarmUp(pipeline) ? await pipeline.warmUp() : null });
+      return;
+    }
     if (message.type === 'embed') {
       const output = await pipeline.embed(message.inputs, controller.signal);
       post({ type: 'embedded', callId, output });

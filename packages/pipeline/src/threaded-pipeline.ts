@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput } from '@a2i/protocol';
 import type { PipelineSpec } from './load-pipeline.js';
+import type { WarmUpReport } from './onnx/warm-up.js';
 import { PipelineError } from './pipeline-error.js';
 import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
 
@@ -48,6 +49,11 @@ export class ThreadedPipeline implements GenerationPipeline {
   async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
     const augment = hooks.augmentCondition !== undefined;
     return (await this.call((callId) => ({ type: 'generate', callId, job, ...(augment ? { augment } : {}) }), hooks.signal, hooks)) as GenerationOutput;
+  }
+
+  /** Runs the pipeline's warm-up in its thread; null when the pipeline has none (synthetic). */
+  async warmUp(): Promise<WarmUpReport | null> {
+    return (await this.call((callId) => ({ type: 'warm-up', callId }))) as WarmUpReport | null;
   }
 
   async close(): Promise<void> {
@@ -120,6 +126,9 @@ export class ThreadedPipeline implements GenerationPipeline {
             break;
           case 'embedded':
             pending.resolve(message.output);
+            break;
+          case 'warmed-up':
+            pending.resolve(message.report);
             break;
           case 'error':
             pending.reject(new PipelineError(message.error));

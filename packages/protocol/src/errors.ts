@@ -54,6 +54,12 @@ export const ERROR_REGISTRY = {
   UPLOAD_TOO_SLOW: input(408),
   /** A client (API key, else address) over its A2I_RATE_* budget: Retry-After says when. */
   RATE_LIMITED: input(429),
+  /** A request's webhook URL that does not parse, is not http(s), carries credentials or does not resolve. */
+  WEBHOOK_INVALID: input(400),
+  /** A request named a webhook but the server has no A2I_WEBHOOK_SECRET (webhooks are off). */
+  WEBHOOKS_DISABLED: input(400),
+  /** A webhook URL whose host resolves to an address A2I_WEBHOOK_ALLOW does not allow (loopback, private... by default). */
+  WEBHOOK_NOT_ALLOWED: input(422),
   /** An address holding A2I_SOCKETS_PER_ADDRESS socket.io connections already. */
   TOO_MANY_CONNECTIONS: input(429),
   // ---- come back later

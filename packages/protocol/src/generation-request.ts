@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { inputKindSchema } from './modalities.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './scheduler-names.js';
+import { webhookRequestSchema } from './webhook-events.js';
 
 /**
  * What a client sends (JSON body of POST /v1/generations, or the `request` field of a
@@ -94,6 +95,8 @@ export const generationRequestSchema = z
     /** Send a preview every N denoising steps; 0 turns previews off. */
     previewEvery: z.number().int().min(0).max(1000).default(5),
     priority: z.enum(PRIORITIES).default('normal'),
+    /** POST the job's status to this URL on the chosen events, signed (README "Webhooks"). */
+    webhook: webhookRequestSchema.optional(),
   })
   .strict();
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;

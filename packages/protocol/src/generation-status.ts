@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { errorCodeSchema } from './error-codes.js';
 import { imageLinkSchema, neighborUsedSchema, pipelineStageSchema } from './job-events.js';
+import { requestEchoSchema } from './request-echo.js';
+import { join } from 'node:path';
+import type { ImageFormat } from './generation-request.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'canceled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -27,8 +30,19 @@ export type GenerationCreated = z.infer<typeof generationCreatedSchema>;
 export const generationStatusSchema = z.object({
   id: z.string(),
   status: z.enum(JOB_STATUSES),
+  /** Epoch milliseconds, each with its ISO 8601 twin (`...Iso`, UTC). */
   createdAt: z.number(),
+  createdAtIso: z.string(),
   updatedAt: z.number(),
+  updatedAtIso: z.string(),
+  /** When the current (or last) attempt started; absent until a worker takes the job. */
+  startedAt: z.number().optional(),
+  startedAtIso: z.string().optional(),
+  /** When the job succeeded, failed or was canceled. */
+  completedAt: z.number().optional(),
+  completedAtIso: z.string().optional(),
+  /** The resolved request (defaults filled in, no file bytes or vectors): request-echo.ts. */
+  request: requestEchoSchema.optional(),
   seed: z.number().int().nonnegative(),
   numImages: z.number().int().positive(),
   format: z.string(),
@@ -44,8 +58,10 @@ export const generationStatusSchema = z.object({
       etaMs: z.number().nonnegative().nullable(),
     })
     .optional(),
-  /** succeeded only */
-  images: z.array(imageLinkSchema).optional(),
+  /** succeeded only; `b64_json`: the encoded image, base64, when asked with `?include=images` */
+  images: z.array(imageLinkSchema.extend({ b64_json: z.string().optional() })).optional(),
+  /** With `?include=images` on a succeeded job: whether `b64_json` is there (false: over A2I_INLINE_IMAGE_BYTES, or the files expired). */
+  imagesInlined: z.boolean().optional(),
   /** succeeded only, for a request with `neighbors`: the stored images mixed in (id, cosine score), nearest first */
   neighbors: z.array(neighborUsedSchema).optional(),
   /** failed only */
@@ -54,6 +70,13 @@ export const generationStatusSchema = z.object({
 });
 export type GenerationStatus = z.infer<typeof generationStatusSchema>;
 
+/** GET /v1/generations: the caller's jobs, newest first; pass `nextCursor` as `?cursor=` for the next page (null: no more). */
+export const generationHistorySchema = z.object({
+  data: z.array(generationStatusSchema),
+  nextCursor: z.string().nullable(),
+});
+export type GenerationHistory = z.infer<typeof generationHistorySchema>;
+
 export function generationLinks(id: string): GenerationLinks {
   const self = `/v1/generations/${id}`;
   return { self, events: `${self}/events`, cancel: `${self}/cancel`, images: `${self}/images/{n}` };
@@ -61,4 +84,14 @@ export function generationLinks(id: string): GenerationLinks {
 
 export function imageUrl(id: string, index: number): string {
   return `/v1/generations/${id}/images/${index}`;
+}
+
+// ---------------------------------------------------------------- where a job's result files live
+
+/** File extension of each result format (the worker writes them, the api serves them). */
+export const FORMAT_EXTENSIONS: Record<ImageFormat, string> = { png: 'png', webp: 'webp', jpeg: 'jpg' };
+
+/** Where image `index` of a job lives: `<resultsDir>/<jobId>/<index>.<ext>`. */
+export function resultPath(resultsDir: string, jobId: string, index: number, format: ImageFormat): string {
+  return join(resultsDir, jobId, `${index}.${FORMAT_EXTENSIONS[format]}`);
 }

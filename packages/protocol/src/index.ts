@@ -99,9 +99,19 @@ export {
   type GenerationLinks,
   type GenerationCreated,
   type GenerationStatus,
+  generationHistorySchema,
+  type GenerationHistory,
 } from './generation-status.js';
+export { requestEchoSchema, echoedInputSchema, type RequestEcho, type EchoedInput, type InspectedUpload } from './request-echo.js';
+export { requestEchoOf, infotextOf, pngTextOf } from './resolve-request.js';
+export { OwnerJobIndex, HISTORY_MAX_JOBS_PER_OWNER } from './owner-job-index.js';
 export { serverShutdownEventSchema, SERVER_SHUTDOWN_EVENT, type ServerShutdownEvent, type ServerEvents } from './server-events.js';
 export { redisLayout, type RedisLayout } from './redis-layout.js';
+export { WEBHOOK_EVENTS, WEBHOOK_LOGS_THROTTLE_MS, webhookRequestSchema, type WebhookEvent, type WebhookRequest, type WebhookDelivery } from './webhook-events.js';
+export { webhookEventsOf, webhookDeliveryId } from './webhook-notifier.js';
+export { WebhookNotifier, type WebhookQueue, type WebhookNotifierOptions } from './webhook-notifier.js';
+export { parseAllowEntry, webhookAddressPolicy, isSpecialPurposeAddress, canonicalAddress, type AllowEntry, type WebhookAddressPolicy } from './webhook-allow-list.js';
+export { type WebhookConfig } from './webhook-config.js';
 export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelope } from './event-envelope.js';
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { DEFAULT_TOMBSTONE_TTL_SECONDS, JobStateStore, type JobTombstone, type NewJobState, type RecordOutcome } from './job-state-store.js';
@@ -123,7 +133,7 @@ export {
   type RedisConnectionSettings,
   type RedisUse,
 } from './redis-connections.js';
-export { FORMAT_EXTENSIONS, resultPath } from './result-files.js';
+export { FORMAT_EXTENSIONS, resultPath } from './generation-status.js';
 export { ingestResultSchema, ingestFailureSchema, type IngestResult, type IngestFailure } from './ingest-result.js';
 export {
   COLLECTION_NAME_PATTERN,

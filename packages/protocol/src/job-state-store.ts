@@ -5,6 +5,9 @@ import type { ImageLink, JobEventPayloads, JobEventType, NeighborUsed } from './
 import { TERMINAL_STATUSES, type JobStatus } from './generation-status.js';
 import { parseJobStateHash, type JobState } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
+import { OwnerJobIndex } from './owner-job-index.js';
+import type { RequestEcho } from './request-echo.js';
+import type { WebhookRequest } from './webhook-events.js';
 
 /**
  * Apply a state change to a job's hash and publish its event on the job's shard channel,
@@ -85,6 +88,10 @@ export interface NewJobState {
   numImages: number;
   format: string;
   createdAt: number;
+  /** A generation's resolved request, echoed by its status (request-echo.ts). */
+  request?: RequestEcho;
+  /** Where the job's webhooks go and which events (webhook-events.ts; WebhookNotifier reads it). */
+  webhook?: WebhookRequest;
   /** An ingest job (and the collection it writes into); absent for a generation. */
   kind?: 'ingest';
   collection?: string;
@@ -119,7 +126,11 @@ export class JobStateStore {
     redis: Redis,
     private readonly layout: RedisLayout,
     private readonly clock: () => number = Date.now,
-    private readonly options: { tombstoneTtlSeconds?: number } = {},
+    private readonly options: {
+      tombstoneTtlSeconds?: number;
+      /** Told once per applied state change (a WebhookNotifier); `recorded` must not throw. */
+      recorder?: { recorded(id: string, type: JobEventType, seq: number): Promise<void> };
+    } = {},
   ) {
     redis.defineCommand('a2iRecordJobEvent', { numberOfKeys: 2, lua: RECORD_LUA });
     redis.defineCommand('a2iPublishJobEvent', { numberOfKeys: 2, lua: PUBLISH_EPHEMERAL_LUA });
@@ -127,11 +138,15 @@ export class JobStateStore {
     this.redis = redis as Redis & ScriptedRedis;
   }
 
-  /** Writes a new job as `queued` (seq 1); the hash expires after `ttlSeconds` unless it finishes first. */
+  /**
+   * Writes a new job as `queued` (seq 1); the hash expires after `ttlSeconds` unless it finishes
+   * first. A generation with an owner (API keys on) joins its owner's index in the same step.
+   */
   async create(job: NewJobState, ttlSeconds: number): Promise<void> {
     const key = this.layout.jobKey(job.id);
-    await this.redis
-      .multi()
+    const multi = this.redis.multi();
+    if (job.owner !== '' && job.kind === undefined) OwnerJobIndex.add(multi, this.layout, job.owner, { id: job.id, createdAt: job.createdAt });
+    await multi
       .hset(key, {
         id: job.id,
         status: 'queued',
@@ -146,6 +161,8 @@ export class JobStateStore {
         attempt: 0,
         ...(job.kind ? { kind: job.kind } : {}),
         ...(job.collection ? { collection: job.collection } : {}),
+        ...(job.request ? { request: JSON.stringify(job.request) } : {}),
+        ...(job.webhook ? { webhook: JSON.stringify(job.webhook) } : {}),
       })
       .expire(key, ttlSeconds)
       .exec();
@@ -173,7 +190,7 @@ export class JobStateStore {
 
   /** A worker took the job. Refused once the job is finished (e.g. canceled while queued). */
   started(id: string, attempt: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:started', { attempt }, { from: ACTIVE, to: 'running', set: { attempt }, del: ['stage', 'step', 'steps', 'etaMs'] });
+    return this.record(id, 'job:started', { attempt }, { from: ACTIVE, to: 'running', set: { attempt }, del: ['stage', 'step', 'steps', 'etaMs'], stamp: 'startedAt' });
   }
 
   /**
@@ -191,7 +208,7 @@ export class JobStateStore {
 
   /** Back in the queue between attempts (a retry after a server fault). */
   requeued(id: string, attempt?: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:queued', { position: null }, { from: ['running'], to: 'queued', del: ['stage', 'step', 'steps', 'etaMs'], attempt });
+    return this.record(id, 'job:queued', { position: null }, { from: ['running'], to: 'queued', del: ['stage', 'step', 'steps', 'etaMs', 'startedAt'], attempt });
   }
 
   /**
@@ -202,31 +219,41 @@ export class JobStateStore {
     const { neighbors } = details;
     const set: Record<string, string> = { images: JSON.stringify(images) };
     if (neighbors !== undefined) set.neighbors = JSON.stringify(neighbors);
-    return this.record(id, 'job:succeeded', { images, ...(neighbors !== undefined ? { neighbors } : {}) }, { from: ACTIVE, to: 'succeeded', set, ttlSeconds, attempt });
+    return this.record(id, 'job:succeeded', { images, ...(neighbors !== undefined ? { neighbors } : {}) }, { from: ACTIVE, to: 'succeeded', set, ttlSeconds, attempt, stamp: 'completedAt' });
   }
 
   /** An ingest job's outcome: no images, the ids stored and the items that failed. */
   ingestSucceeded(id: string, result: IngestResult, ttlSeconds: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:succeeded', { images: [], ingest: result }, { from: ACTIVE, to: 'succeeded', set: { ingest: JSON.stringify(result) }, ttlSeconds });
+    return this.record(id, 'job:succeeded', { images: [], ingest: result }, { from: ACTIVE, to: 'succeeded', set: { ingest: JSON.stringify(result) }, ttlSeconds, stamp: 'completedAt' });
   }
 
   failed(id: string, code: string, message: string, ttlSeconds: number, attempt?: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:failed', { code, message }, { from: ACTIVE, to: 'failed', set: { errorCode: code, errorMessage: message }, ttlSeconds, attempt });
+    return this.record(id, 'job:failed', { code, message }, { from: ACTIVE, to: 'failed', set: { errorCode: code, errorMessage: message }, ttlSeconds, attempt, stamp: 'completedAt' });
   }
 
   canceled(id: string, ttlSeconds: number, attempt?: number): Promise<RecordOutcome> {
-    return this.record(id, 'job:canceled', {}, { from: ACTIVE, to: 'canceled', ttlSeconds, attempt });
+    return this.record(id, 'job:canceled', {}, { from: ACTIVE, to: 'canceled', ttlSeconds, attempt, stamp: 'completedAt' });
   }
 
   private async record<K extends JobEventType>(
     id: string,
     type: K,
     payload: Payload<K>,
-    change: { from: JobStatus[]; to?: JobStatus; set?: Record<string, string | number>; del?: string[]; ttlSeconds?: number; attempt?: number | undefined },
+    change: {
+      from: JobStatus[];
+      to?: JobStatus;
+      set?: Record<string, string | number>;
+      del?: string[];
+      ttlSeconds?: number;
+      attempt?: number | undefined;
+      /** A field set to the change's time (the same `now` as updatedAt). */
+      stamp?: 'startedAt' | 'completedAt';
+    },
   ): Promise<RecordOutcome> {
     const now = this.clock();
     const body = encodeEventBody({ type, payload: { ...payload, id, at: now }, ephemeral: false });
     const pairs = Object.entries(change.set ?? {}).flatMap(([field, value]) => [field, String(value)]);
+    if (change.stamp !== undefined) pairs.push(change.stamp, String(now));
     const seq = await this.redis.a2iRecordJobEvent(
       this.layout.jobKey(id),
       this.layout.jobEventsChannel(id),
@@ -244,6 +271,7 @@ export class JobStateStore {
       await this.redis.a2iJobTombstone(this.layout.jobKey(id), this.layout.tombstoneKey(id), ttl);
     }
     await this.queueMoved(type, id, seq);
+    if (seq > 0) await this.options.recorder?.recorded(id, type, seq);
     return outcome(seq);
   }
 

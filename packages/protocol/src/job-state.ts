@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ingestResultSchema, type IngestResult } from './ingest-result.js';
 import { imageLinkSchema, neighborUsedSchema, type ImageLink, type JobEvent, type NeighborUsed } from './job-events.js';
 import { JOB_STATUSES, generationLinks, type GenerationStatus, type JobStatus } from './generation-status.js';
+import { requestEchoSchema, type RequestEcho } from './request-echo.js';
 
 /**
  * The state of one job as kept in its Redis hash (`<prefix>:job:<id>`), every value a string.
@@ -14,6 +15,12 @@ export interface JobState {
   seq: number;
   createdAt: number;
   updatedAt: number;
+  /** When the current attempt started (ms); set by `started`, removed by `requeued`. */
+  startedAt?: number;
+  /** When the job finished (ms). */
+  completedAt?: number;
+  /** The resolved request (generations created since the echo existed). */
+  request?: RequestEcho;
   tokenHash: string;
   /** sha256 of the API key that created the job, '' when API keys are off. */
   owner: string;
@@ -45,6 +52,9 @@ const hashSchema = z.object({
   seq: intString,
   createdAt: intString,
   updatedAt: intString,
+  startedAt: intString.optional(),
+  completedAt: intString.optional(),
+  request: z.string().optional(),
   tokenHash: z.string(),
   owner: z.string().default(''),
   seed: intString,
@@ -81,6 +91,9 @@ export function parseJobStateHash(hash: Record<string, string>): JobState | null
     format: h.format,
     attempt: h.attempt,
   };
+  if (h.startedAt !== undefined) state.startedAt = h.startedAt;
+  if (h.completedAt !== undefined) state.completedAt = h.completedAt;
+  if (h.request !== undefined) state.request = requestEchoSchema.parse(JSON.parse(h.request));
   if (h.stage !== undefined) state.stage = h.stage;
   if (h.step !== undefined) state.step = h.step;
   if (h.steps !== undefined) state.steps = h.steps;
@@ -101,12 +114,17 @@ export function toGenerationStatus(state: JobState, position: number | null): Ge
     id: state.id,
     status: state.status,
     createdAt: state.createdAt,
+    createdAtIso: new Date(state.createdAt).toISOString(),
     updatedAt: state.updatedAt,
+    updatedAtIso: new Date(state.updatedAt).toISOString(),
     seed: state.seed,
     numImages: state.numImages,
     format: state.format,
     links: generationLinks(state.id),
   };
+  if (state.startedAt !== undefined) Object.assign(status, { startedAt: state.startedAt, startedAtIso: new Date(state.startedAt).toISOString() });
+  if (state.completedAt !== undefined) Object.assign(status, { completedAt: state.completedAt, completedAtIso: new Date(state.completedAt).toISOString() });
+  if (state.request !== undefined) status.request = state.request;
   if (state.status === 'queued') status.position = position;
   if (state.status === 'running') {
     status.attempt = state.attempt;

@@ -44,3 +44,20 @@ export function stopOnSignals({ name, logger, close, fields = {}, deadlineMs }: 
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
+
+/** A2I_LOG_FORMAT: `pretty` (human-readable lines), `json` (one JSON object a line), or `auto`. */
+export type LogFormat = 'auto' | 'pretty' | 'json';
+
+/**
+ * pino's options for a server process: JSON lines for log collectors, or readable coloured lines
+ * (pino-pretty, in pino's worker-thread transport) when the output is a terminal, as `npm start`
+ * on a laptop is. `auto` chooses by whether stdout is a TTY.
+ */
+export function processLoggerOptions(options: { app: string; level: string; format: LogFormat; isTTY: boolean; base?: Record<string, unknown> }) {
+  const pretty = options.format === 'pretty' || (options.format === 'auto' && options.isTTY);
+  return {
+    level: options.level,
+    base: { app: options.app, ...options.base },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: options.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true } } } : {}),
+  };
+}

@@ -1,7 +1,10 @@
 /**
  * Where things live in the one Redis that api and worker processes share. BullMQ queues use
- * the same prefix (`<prefix>:generations:*`, `<prefix>:embeddings:*`, `<prefix>:ingest:*`); our own keys:
+ * the same prefix (`<prefix>:generations:*`, `<prefix>:embeddings:*`, `<prefix>:ingest:*`, `<prefix>:webhooks:*`); our own keys:
  *   <prefix>:job:<id>    hash: the job's state (JobStateStore), expires after the result TTL
+ *   <prefix>:owner-jobs:<owner> sorted set: job id -> createdAt (ms), the generations of one API key
+ *                        (owner = sha256 of the key) for GET /v1/generations; bounded, and entries
+ *                        whose job has expired are removed when read (OwnerJobIndex)
  *   <prefix>:gone:<id>   string: a finished job's tombstone (owner's token hash, final status), kept
  *                        A2I_TOMBSTONE_TTL_SECONDS so that an expired job answers 410, not 404
  *   <prefix>:events:<id> sharded pub/sub (SPUBLISH): the job's events (event-envelope.ts), heard
@@ -21,6 +24,8 @@
 export interface RedisLayout {
   readonly prefix: string;
   jobKey(id: string): string;
+  /** The generations of one owner (sha256 of an API key), by createdAt (OwnerJobIndex). */
+  ownerJobsKey(owner: string): string;
   /** A finished job's tombstone (JobStateStore.tombstone). */
   tombstoneKey(id: string): string;
   /** Shard channel of one job's events. */
@@ -34,6 +39,8 @@ export interface RedisLayout {
   readonly embeddingQueue: string;
   /** Ingest jobs of collections (POST /v1/collections/:name/items). */
   readonly ingestQueue: string;
+  /** Webhook deliveries (webhook-notifier.ts), sent by the api instances. */
+  readonly webhookQueue: string;
 }
 
 export function redisLayout(prefix: string): RedisLayout {
@@ -43,6 +50,7 @@ export function redisLayout(prefix: string): RedisLayout {
   return {
     prefix,
     jobKey: (id) => `${prefix}:job:${id}`,
+    ownerJobsKey: (owner) => `${prefix}:owner-jobs:${owner}`,
     tombstoneKey: (id) => `${prefix}:gone:${id}`,
     jobEventsChannel: (id) => `${prefix}:events:${id}`,
     queueMovedChannel: `${prefix}:queue-moved`,
@@ -52,5 +60,6 @@ export function redisLayout(prefix: string): RedisLayout {
     generationQueue: 'generations',
     embeddingQueue: 'embeddings',
     ingestQueue: 'ingest',
+    webhookQueue: 'webhooks',
   };
 }

@@ -2,6 +2,7 @@ import { ERROR_CODES } from './error-codes.js';
 import type { GenerationJob, PipelineInput } from './generation-job.js';
 import type { GenerationRequest, InputSpec } from './generation-request.js';
 import type { PackDescription } from './pack-description.js';
+import type { EchoedInput, InspectedUpload, RequestEcho } from './request-echo.js';
 import { RequestError } from './errors.js';
 
 /** Server-wide limits (configuration); the effective limit is the smaller of these and the pack's. */
@@ -180,4 +181,99 @@ export function priorApplies(mode: PriorRequest, inputs: readonly { modality: Pi
   const counted = inputs.filter((input) => input.weight !== 0);
   const names = (modality: string) => (modality === 'image' ? ['image', 'vision'] : [modality]);
   return counted.length > 0 && counted.every((input) => names(input.modality).some((name) => defaultFor.includes(name)));
+}
+
+// ---------------------------------------------------------------- the echo of a resolved request (the status's `request`)
+
+/**
+ * The echo of a request as resolved into `job`: `request.inputs[i]` and `job.inputs[i]` are
+ * the same input (resolveInputs keeps the order); `uploads` holds the inspection of input i's file.
+ */
+export function requestEchoOf(request: GenerationRequest, job: GenerationJob, packName: string, scheduler: string | undefined, uploads: ReadonlyMap<number, InspectedUpload>): RequestEcho {
+  const inputs = request.inputs.map((input, i): EchoedInput => {
+    const echoed: EchoedInput = { modality: input.modality, weight: job.inputs[i]?.weight ?? input.weight };
+    if (input.text !== undefined) echoed.text = input.text;
+    if (input.vector !== undefined) echoed.dim = input.vector.length;
+    if (input.collection !== undefined) echoed.collection = input.collection;
+    if (input.id !== undefined) echoed.id = input.id;
+    if (input.file !== undefined) {
+      const seen = uploads.get(i);
+      echoed.file = { part: input.file, bytes: seen?.bytes ?? 0, format: seen?.format ?? 'unknown' };
+    }
+    return echoed;
+  });
+  const { options } = job;
+  const echo: RequestEcho = {
+    pack: packName,
+    inputs,
+    prompt: options.prompt,
+    seed: options.seed,
+    steps: options.steps,
+    guidance: options.guidance,
+    scheduler: options.scheduler ?? scheduler ?? null,
+    prior: options.usePrior ? 'on' : 'off',
+    noiseLevel: options.noiseLevel,
+    numImages: options.numImages,
+    format: options.format,
+    priority: options.priority,
+  };
+  if (job.neighbors) {
+    const { collection, k, weight, filter } = job.neighbors;
+    echo.neighbors = { collection, k, weight, ...(filter !== undefined ? { filter } : {}) };
+  }
+  return echo;
+}
+
+/** One input in a line of text: `text "a dog" x1`, `audio sound (wav, 17640 B) x0.5`, `item photos/42 x1`, `embedding (128-d) x1`. */
+function inputSummary(input: EchoedInput): string {
+  const what =
+    input.text !== undefined
+      ? `text ${JSON.stringify(input.text)}`
+      : input.file !== undefined
+        ? `${input.modality} ${input.file.part} (${input.file.format}, ${input.file.bytes} B)`
+        : input.collection !== undefined
+          ? `item ${input.collection}/${input.id ?? ''}`
+          : `${input.modality} (${input.dim ?? '?'}-d)`;
+  return `${what} x${input.weight}`;
+}
+
+/** An A1111 infotext value: quoted (JSON) when it would break the `key: value, ...` line. */
+function infotextValue(value: string): string {
+  return /[,:"\n]/.test(value) ? JSON.stringify(value) : value;
+}
+
+/**
+ * The text of a PNG's `parameters` chunk, in the layout of AUTOMATIC1111's stable-diffusion-webui
+ * "infotext" (modules/infotext_utils.py), which image viewers and model sites read: the prompt
+ * (the inputs when there is none), then one `Key: value, ...` line. `image`: this image's own
+ * seed (seed + index) and size.
+ */
+export function infotextOf(echo: RequestEcho, image: { seed: number; width: number; height: number }): string {
+  const inputs = echo.inputs.map(inputSummary).join(' + ');
+  const fields: Array<[string, string | number]> = [
+    ['Steps', echo.steps],
+    ['Sampler', echo.scheduler ?? 'default'],
+    ['CFG scale', echo.guidance],
+    ['Seed', image.seed],
+    ['Size', `${image.width}x${image.height}`],
+    ['Model', echo.pack],
+    ['Noise level', echo.noiseLevel],
+    ['Prior', echo.prior],
+    ['Inputs', inputs],
+  ];
+  if (echo.neighbors) fields.push(['Neighbors', `${echo.neighbors.collection} k${echo.neighbors.k} x${echo.neighbors.weight}`]);
+  const line = fields.map(([key, value]) => `${key}: ${typeof value === 'number' ? value : infotextValue(value)}`).join(', ');
+  return `${echo.prompt !== '' ? echo.prompt : inputs}\n${line}`;
+}
+
+/**
+ * The text chunks a PNG result carries: `parameters` (infotextOf) and `a2i`, the echo as JSON
+ * with this image's seed, escaped to ASCII so that it fits a Latin-1 tEXt chunk.
+ */
+export function pngTextOf(echo: RequestEcho, image: { seed: number; width: number; height: number }): Array<{ keyword: string; text: string }> {
+  const json = JSON.stringify({ ...echo, seed: image.seed }).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return [
+    { keyword: 'parameters', text: infotextOf(echo, image) },
+    { keyword: 'a2i', text: json },
+  ];
 }

@@ -2,8 +2,10 @@ import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from './errors.js';
+import { modalitySchema } from './modalities.js';
 import type { PipelineLimits } from './pipeline.js';
 import type { RequestLimits } from './resolve-request.js';
+import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
 
 /**
  * The server's whole configuration, from environment variables with safe defaults.
@@ -30,10 +32,15 @@ import type { RequestLimits } from './resolve-request.js';
  *  A2I_ORT_INTER_OP_THREADS         0                        inter-op threads (0: onnxruntime's choice)
  *  A2I_ORT_MEMORY_ARENA             true                     ORT's CPU memory arena (faster; keeps peak memory reserved)
  *  A2I_PACK_VERIFY_CHECKSUMS        true                     hash every pack file at worker start (seconds per GB)
+ *  A2I_MODALITIES                   (all the pack has)       comma list of input modalities a worker serves: only their encoders
+ *                                                            are loaded, and the api refuses the others (UNSUPPORTED_MODALITY)
+ *  A2I_WARM_UP                      true                     one short generation (each loaded encoder once) before a worker
+ *                                                            counts as ready, so its first job runs at full speed
  *  A2I_MAX_UPLOAD_BYTES             26214400 (25 MiB)        per file
  *  A2I_MAX_UPLOAD_FILES             8                        per request
  *  A2I_MAX_FIELD_BYTES              1048576                  per multipart field (the `request` JSON)
- *  A2I_INLINE_IMAGE_BYTES           16777216                 per job: images sent inside job:succeeded to socket.io clients that ask (inlineImages)
+ *  A2I_INLINE_IMAGE_BYTES           16777216                 per job: images sent inside job:succeeded to socket.io clients that ask (inlineImages),
+ *                                                            or as b64_json by GET /v1/generations/:id?include=images
  *  A2I_MAX_JSON_BYTES               1048576                  JSON bodies
  *  A2I_MAX_AUDIO_SECONDS            60                       longer audio is refused by the decoder
  *  A2I_MAX_PIXELS                   40000000                 larger images are refused before decoding
@@ -95,7 +102,11 @@ import type { RequestLimits } from './resolve-request.js';
  *                                                            PRIORITY_NOT_ALLOWED); with A2I_API_KEYS set, a key must be in both
  *  A2I_SEED_DEMO_COLLECTION         true                     `npm start`: make the collection `demo` of the demo pack's samples
  *                                                            (through the api, once) when the workers serve the demo pack
+ *  A2I_WEBHOOK_SECRET               (none: webhooks off)     whsec_<base64>: signs webhooks (Standard Webhooks)
+ *  A2I_WEBHOOK_ALLOW                * (any public address)   hosts, *.domains, addresses, CIDRs webhooks may go to (webhook-allow-list.ts)
+ *  A2I_WEBHOOK_TIMEOUT_MS / _ATTEMPTS / _BACKOFF_MS  10000 / 6 / 30000  per attempt; attempts; first retry's delay, doubling
  *  A2I_LOG_LEVEL                    info                     pino level (silent to mute)
+ *  A2I_LOG_FORMAT                   auto                     pretty | json | auto (pretty when stdout is a terminal)
  */
 
 /** An A2I_* variable the server cannot run with (CONFIG_INVALID, the operator's to fix). */
@@ -172,6 +183,8 @@ const envSchema = z.object({
   A2I_ORT_INTER_OP_THREADS: int(0, 1024).default(0),
   A2I_ORT_MEMORY_ARENA: flag.default(true),
   A2I_PACK_VERIFY_CHECKSUMS: flag.default(true),
+  A2I_MODALITIES: list.pipe(z.array(modalitySchema)).default([]),
+  A2I_WARM_UP: flag.default(true),
   A2I_MAX_UPLOAD_BYTES: int(1).default(25 * 1024 * 1024),
   A2I_MAX_UPLOAD_FILES: int(1, 64).default(8),
   A2I_MAX_FIELD_BYTES: int(1).default(1024 * 1024),
@@ -230,7 +243,9 @@ const envSchema = z.object({
   A2I_CORS_ORIGINS: origins.default([]),
   A2I_PRIORITY_KEYS: list.default([]),
   A2I_SEED_DEMO_COLLECTION: flag.default(true),
+  ...webhookEnvShape,
   A2I_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  A2I_LOG_FORMAT: z.enum(['auto', 'pretty', 'json']).default('auto'),
 });
 
 export function loadServerConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()) {
@@ -305,6 +320,10 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       progressIntervalMs: e.A2I_PROGRESS_INTERVAL_MS,
       heartbeatIntervalMs: e.A2I_HEARTBEAT_INTERVAL_MS,
       syntheticStepMs: e.A2I_SYNTHETIC_STEP_MS,
+      /** The input modalities this worker serves; null: all its pack has. */
+      modalities: e.A2I_MODALITIES.length > 0 ? e.A2I_MODALITIES : null,
+      /** A warm-up generation before the first heartbeat (the worker counts as ready after it). */
+      warmUp: e.A2I_WARM_UP,
     },
     embedTimeoutMs: e.A2I_EMBED_TIMEOUT_MS,
     /** Collections, search and classification (README "Search"). */
@@ -346,7 +365,10 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     },
     /** `npm start` only (apps/api/src/demo-collection.ts). */
     seedDemoCollection: e.A2I_SEED_DEMO_COLLECTION,
+    /** Webhooks of generations (README "Webhooks"; webhook-config.ts). */
+    webhooks: webhookConfigOf(e),
     logLevel: e.A2I_LOG_LEVEL,
+    logFormat: e.A2I_LOG_FORMAT,
   };
 }
 

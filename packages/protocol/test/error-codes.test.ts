@@ -128,6 +128,9 @@ const EVERY_CODE: Record<string, string> = {
   VIDEO_INVALID: 'input 422',
   VIDEO_TOO_LARGE: 'input 422',
   VIDEO_TOO_LONG: 'input 422',
+  WEBHOOKS_DISABLED: 'input 400',
+  WEBHOOK_INVALID: 'input 400',
+  WEBHOOK_NOT_ALLOWED: 'input 422',
   WORKER_LOST: 'server 503',
 };
 

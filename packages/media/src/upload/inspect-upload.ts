@@ -192,19 +192,26 @@ const isUploadModality = (modality: string): modality is UploadModality => (UPLO
  * `@a2i/protocol/errors`). Only what a full decode shows fails later, in the worker.
  *
  * `inputs` are the request's resolved inputs (so each file is bound to its modality) and
- * `limits` the ones the worker decodes with, so both sides refuse alike.
+ * `limits` the ones the worker decodes with, so both sides refuse alike. Returns what the
+ * headers said of each file (its size and sniffed format), by input index, for the request echo.
  */
-export async function refuseUndecodableUploads(inputs: ReadonlyArray<{ modality: string; file?: string | undefined }>, limits: UploadLimits): Promise<void> {
+export async function refuseUndecodableUploads(
+  inputs: ReadonlyArray<{ modality: string; file?: string | undefined }>,
+  limits: UploadLimits,
+): Promise<Map<number, { bytes: number; format: string }>> {
+  const inspected = new Map<number, { bytes: number; format: string }>();
   for (const [i, input] of inputs.entries()) {
     if (input.file === undefined || !isUploadModality(input.modality)) continue;
     try {
-      await inspectUpload(input.file, input.modality, limits);
+      const inspection = await inspectUpload(input.file, input.modality, limits);
+      inspected.set(i, { bytes: inspection.bytes, format: inspection.format });
     } catch (error) {
       // Same code, the message says which input it was.
       if (isMediaError(error)) throw new MediaError(error.code, `inputs.${i}: ${error.message}`);
       throw error;
     }
   }
+  return inspected;
 }
 
 // ---------------------------------------------------------------- audio headers

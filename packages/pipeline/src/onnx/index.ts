@@ -1,4 +1,4 @@
-import type { GenerationPipeline, PipelineLimits } from '@a2i/protocol';
+import type { GenerationPipeline, Modality, PipelineLimits } from '@a2i/protocol';
 import { OnnxPipeline } from './onnx-pipeline.js';
 import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 
@@ -7,12 +7,14 @@ export { sessionOptionsFor, DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } fro
 export { upscaleNearest, previewFactor } from '@a2i/unclip';
 export { decodeInput, encoderFor, type DecodedInput, type DecodeContext, type Preprocessors } from './input-decoding.js';
 export { openPackRuntime, type PackRuntime } from './pack-runtime.js';
+export { warmUpEncoders, warmUpJob, WARM_UP_STEPS, type WarmableEncoder, type WarmUpReport } from './warm-up.js';
 
 /**
  * The PipelineFactory of the real pipeline (A2I_PIPELINE=onnx, or this module's path): opens
  * and checks the pack at `packDir` once, its sessions run as `runtime` says (the server
- * configuration's `runtime` section; the defaults when absent).
+ * configuration's `runtime` section; the defaults when absent), only the encoders of `modalities`
+ * opened (null or absent: all).
  */
-export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig }): Promise<GenerationPipeline> {
-  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG });
+export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig; modalities?: readonly Modality[] | null }): Promise<GenerationPipeline> {
+  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG, modalities: options.modalities ?? null });
 }

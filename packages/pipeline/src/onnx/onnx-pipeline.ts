@@ -16,11 +16,14 @@ import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError,
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
+import { WARM_UP_STEPS, warmUpEncoders, warmUpJob, type WarmableEncoder, type WarmUpReport } from './warm-up.js';
 
 export interface OnnxPipelineOptions {
   packDir: string;
   limits: PipelineLimits;
   runtime?: OnnxRuntimeConfig;
+  /** The input modalities to serve: only their encoders are opened (A2I_MODALITIES); null or absent: all. */
+  modalities?: readonly Modality[] | null;
 }
 
 /** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
@@ -48,7 +51,7 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
-    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG);
+    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null);
     try {
       const prompt = rt.decoder.manifest.promptConditioning;
       const unconditional = prompt && rt.promptEncoder ? await encodePrompt(rt, prompt.unconditionalPrompt ?? '') : null;
@@ -69,6 +72,27 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
+    return this.sample(job, hooks);
+  }
+
+  /** Runs every loaded session once (warm-up.ts): each encoder, then a 2-step generation with a preview. */
+  async warmUp(): Promise<WarmUpReport> {
+    const started = performance.now();
+    const warmable = new Map<string, WarmableEncoder>();
+    const entries: Partial<Record<string, { input?: { dtype?: string } }>> = this.rt.pack.manifest.encoders;
+    for (const [key, encoder] of this.rt.encoders) {
+      warmable.set(key, { encoder, dtype: entries[key]?.input?.dtype === 'int64' ? 'int64' : 'float32' });
+    }
+    const encoders = await warmUpEncoders(warmable);
+    const job = warmUpJob(this.description);
+    let previews = 0;
+    const hooks: GenerationHooks = { signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => void previews++ };
+    await this.sample(job, hooks, WARM_UP_STEPS);
+    return { encoders, steps: WARM_UP_STEPS, prior: job.options.usePrior, previews, ms: Math.round(performance.now() - started) };
+  }
+
+  /** A generation; `priorSteps` overrides the pack's prior steps (the warm-up's short run). */
+  private async sample(job: GenerationJob, hooks: GenerationHooks, priorSteps?: number): Promise<GenerationOutput> {
     const { signal } = hooks;
     const { options } = job;
     const rt = this.rt;
@@ -94,7 +118,7 @@ export class OnnxPipeline implements GenerationPipeline {
         prior: rt.prior,
         condition: [condition],
         seeds,
-        steps: settings.prior.steps,
+        steps: priorSteps ?? settings.prior.steps,
         guidanceScale: settings.prior.guidanceScale,
         scheduler: rt.priorScheduler,
         signal,
@@ -173,6 +197,7 @@ async function encodePrompt(rt: PackRuntime, prompt: string): Promise<Float32Arr
 function describePack(rt: PackRuntime): OnnxPackDescription {
   const { manifest, settings } = rt.pack;
   const pre = rt.preprocessors;
+  // an encoder opened only as the prompt's source has no runner: its modality is not offered
   const has = (key: string) => rt.encoders.has(key);
   const offered: Record<Modality, boolean> = {
     audio: has('audio') && pre.audio !== undefined,
@@ -193,7 +218,7 @@ function describePack(rt: PackRuntime): OnnxPackDescription {
   return {
     name: manifest.name,
     dim: rt.dim,
-    modalities: MODALITIES.filter((m) => offered[m]),
+    modalities: MODALITIES.filter((m) => offered[m] && (rt.modalities === null || m === 'embedding' || rt.modalities.includes(m))),
     imageSize: { width, height },
     prior,
     scheduler: rt.decoderSettings.scheduler,

@@ -22,7 +22,8 @@ import {
   type PackProblem,
 } from '@a2i/model-pack';
 import { createScheduler, prepareDecoder, preparePrior, SCHEDULER_NAMES, type DecoderManifest, type DecoderModel, type PriorManifest, type PriorModel, type SchedulerName } from '@a2i/unclip';
-import type { Preprocessors } from './input-decoding.js';
+import { ConfigError, type Modality } from '@a2i/protocol';
+import { encoderFor, type Preprocessors } from './input-decoding.js';
 import { PromptEncoder } from './prompt-encoder.js';
 import { sessionOptionsFor, type OnnxRuntimeConfig } from './runtime-config.js';
 
@@ -31,8 +32,10 @@ export interface PackRuntime {
   pack: LoadedPack;
   /** Dimension of the space the decoder takes. */
   dim: number;
-  /** Sessions by encoder key (vision, text, audio, depth, thermal, imu). */
+  /** Sessions by encoder key (vision, text, audio, depth, thermal, imu): those the served modalities need. */
   encoders: Map<string, Encoder>;
+  /** The input modalities served (A2I_MODALITIES); null: all the pack has. */
+  modalities: readonly Modality[] | null;
   preprocessors: Preprocessors;
   videoLayout: 'frames' | 'clips';
   /** T of a vision graph taking clips [-1, 3, T, S, S]; 1 for one frame per row. */
@@ -78,9 +81,10 @@ function schedulerName(problems: PackProblem[], name: string, where: string): Sc
  * 2. every section the other packages read (preprocess, tokenizer, schedulers, noise
  *    augmentation, preview) parsed by those packages;
  * 3. every ONNX session created with the configured options and compared with the manifest
- *    (names, types, fixed dimensions).
+ *    (names, types, fixed dimensions); of the encoders, only those `modalities` need (and the
+ *    prompt's source, which conditions every generation): null, all of them.
  */
-export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig): Promise<PackRuntime> {
+export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig, modalities: readonly Modality[] | null = null): Promise<PackRuntime> {
   const report = await checkPack(packDir, { verifyChecksums: config.verifyChecksums, openSessions: false });
   if (!report.ok) throw new PackError(report.dir, report.problems);
   const pack = await loadPack(packDir);
@@ -91,6 +95,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     throw new PackError(report.dir, [{ code: 'PACK_NO_DECODER', where: 'decoder', message: 'This pack has encoders only (no decoder section): it can embed but not generate. Assemble it with a decoder export (models/recipes/assemble_pack.py) to serve it.' }]);
   }
   const problems: PackProblem[] = [];
+  const wanted = wantedEncoders(modalities, Object.keys(manifest.encoders), manifest.name);
 
   // 2. sections, parsed by the packages that use them
   const preprocessors: Preprocessors = {};
@@ -167,6 +172,8 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     for (const session of sessions.values()) await session.release().catch(() => undefined);
   };
   for (const signature of graphSignatures(manifest)) {
+    const encoderKey = signature.part.startsWith('encoders.') ? signature.part.slice('encoders.'.length) : null;
+    if (encoderKey !== null && wanted !== null && !wanted.has(encoderKey) && signature.part !== prompt?.where) continue;
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(pack.resolve(signature.file), options);
@@ -189,6 +196,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
   const runners = new Map<string, Encoder>();
   for (const [key, entry] of encoders) {
     const session = sessions.get(`encoders.${key}`);
+    if (wanted !== null && !wanted.has(key)) continue; // open only as the prompt's source
     if (session && entry.input && entry.output && entry.postprocess) {
       runners.set(key, encoderFromSession(session, key, {
         input: { ...entry.input, dtype: entry.input.dtype ?? 'float32' },
@@ -208,6 +216,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     dim: manifest.spaces[decoder.space]!.dim,
     decoderSettings,
     encoders: runners,
+    modalities,
     preprocessors,
     videoLayout: visionRank === 5 ? 'clips' : 'frames',
     visionFrames: visionRank === 5 ? Math.max(1, manifest.encoders.vision!.input!.shape[2] ?? 1) : 1,
@@ -218,4 +227,18 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     promptEncoder,
     release: releaseAll,
   };
+}
+
+/**
+ * The encoder keys the served modalities need (image and video: vision); null: every encoder.
+ * A modality the pack has no encoder for is the operator's mistake: the worker stops at start.
+ */
+function wantedEncoders(modalities: readonly Modality[] | null, packEncoders: readonly string[], packName: string): Set<string> | null {
+  if (modalities === null) return null;
+  const keys = new Set(modalities.filter((m) => m !== 'embedding').map((m) => encoderFor(m)));
+  const missing = [...keys].filter((key) => !packEncoders.includes(key));
+  if (missing.length > 0) {
+    throw new ConfigError(`Expected A2I_MODALITIES to name modalities pack ${packName} has encoders for (${packEncoders.join(', ')}) but it needs ${missing.join(', ')}`);
+  }
+  return keys;
 }

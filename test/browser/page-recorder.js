@@ -4,15 +4,15 @@
 window.__record = { progress: [], previewsLoaded: [] };
 document.addEventListener('DOMContentLoaded', () => {
   const record = window.__record;
-  const bar = document.querySelector('#progress');
-  new MutationObserver(() => record.progress.push(bar.value)).observe(bar, { attributes: true, attributeFilter: ['value'] });
+  // every job's card (newest first in #job-list): its <progress> values and preview images
   new MutationObserver((mutations) => {
     for (const mutation of mutations) {
+      if (mutation.type === 'attributes' && mutation.target instanceof HTMLProgressElement) record.progress.push(mutation.target.value);
       for (const node of mutation.addedNodes) {
-        if (node instanceof HTMLImageElement) {
+        if (node instanceof HTMLImageElement && node.classList.contains('preview')) {
           node.addEventListener('load', () => record.previewsLoaded.push({ width: node.naturalWidth, height: node.naturalHeight }));
         }
       }
     }
-  }).observe(document.querySelector('#previews'), { childList: true });
+  }).observe(document.querySelector('#job-list'), { childList: true, subtree: true, attributes: true, attributeFilter: ['value'] });
 });

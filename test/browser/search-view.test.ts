@@ -9,6 +9,7 @@ import { loadServerConfig, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { seedDemoCollection } from '../../apps/api/src/demo-collection.js';
 import { findChromium, launchChromium, type HeadlessBrowser } from '../support/chromium.js';
+import { waitInPage } from './page-stack.js';
 
 /**
  * The Search view as a person uses it: the real api + a real worker running the demo pack (ONNX)
@@ -107,9 +108,9 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
     expect(await page.getAttribute('#tab-generate', 'aria-selected')).toBe('true');
     await page.waitForSelector('#item-inputs li[data-id="sea-bell.png"]', { state: 'visible' });
     await page.click('#generate-button');
-    await page.waitForSelector('#job[data-state="succeeded"]', { timeout: 45_000 });
+    await page.waitForSelector('.job-card[data-state="succeeded"]', { timeout: 45_000 });
     await page.waitForFunction(() => {
-      const img = (globalThis as unknown as { document: { querySelector(s: string): { complete: boolean; naturalWidth: number } | null } }).document.querySelector('#images img.final');
+      const img = (globalThis as unknown as { document: { querySelector(s: string): { complete: boolean; naturalWidth: number } | null } }).document.querySelector('.job-card .images img.final');
       return img !== null && img.complete && img.naturalWidth > 0;
     });
     await page.screenshot({ path: join(SCREENSHOTS, 'search-view-generated.png') });
@@ -128,6 +129,8 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
     const sent: string[] = [];
     // an older server: `item` is not a modality it knows (the refusal it would answer)
     await page.route('**/v1/generations', async (route) => {
+      // GET is the gallery's history: only the POSTs are generations
+      if (route.request().method() !== 'POST') return route.continue();
       const body = route.request().postData() ?? '';
       sent.push(/"modality":"(item|embedding)"/.exec(body)?.[1] ?? '');
       if (body.includes('"modality":"item"')) {
@@ -145,11 +148,11 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
     expect(await page.getAttribute('#hits .hit', 'data-id')).toBe('desert-buzz.png');
     await page.click('#hits .hit');
     await page.click('#generate-button');
-    await page.waitForSelector('#job[data-state="succeeded"]', { timeout: 45_000 });
+    await page.waitForSelector('.job-card[data-state="succeeded"]', { timeout: 45_000 });
     expect(sent).toEqual(['item', 'embedding']);
     // the next generation goes straight to vectors
     await page.click('#generate-button');
-    await page.waitForSelector('#history a:nth-child(2) img', { state: 'attached', timeout: 45_000 });
+    await waitInPage(page, `document.querySelectorAll('#job-list .job-card[data-state="succeeded"]').length === 2`, 45_000);
     expect(sent).toEqual(['item', 'embedding', 'embedding']);
     await page.close();
   });

@@ -96,22 +96,22 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
     expect(await page.textContent('#audio-name')).toBe('sample-chord.wav');
 
     await page.click('#generate-button');
-    await page.waitForSelector('#job[data-state="queued"], #job[data-state="running"], #job[data-state="succeeded"]', { timeout: 15_000 });
+    await page.waitForSelector('.job-card[data-state="queued"], .job-card[data-state="running"], .job-card[data-state="succeeded"]', { timeout: 15_000 });
     // A screenshot while it runs (when it is still running: the synthetic pipeline is quick).
     await page
-      .waitForSelector('#previews img.preview', { timeout: 10_000 })
+      .waitForSelector('.job-card .previews img.preview', { timeout: 10_000 })
       .then(() => page.screenshot({ path: join(SCREENSHOTS, 'web-page-running.png') }))
       .catch(() => undefined);
 
-    await page.waitForSelector('#job[data-state="succeeded"]', { timeout: 45_000 });
+    await page.waitForSelector('.job-card[data-state="succeeded"]', { timeout: 45_000 });
     // (in-page code as strings: the root tsconfig has no DOM types)
-    await page.waitForFunction("(() => { const img = document.querySelector('#images img.final'); return img !== null && img.complete && img.naturalWidth > 0; })()");
+    await page.waitForFunction("(() => { const img = document.querySelector('.job-card .images img.final'); return img !== null && img.complete && img.naturalWidth > 0; })()");
     await page.screenshot({ path: join(SCREENSHOTS, 'web-page-done.png') });
 
     const record = (await page.evaluate('window.__record')) as PageRecord;
-    const finalImage = await page.evaluate("(() => { const img = document.querySelector('#images img.final'); return { width: img.naturalWidth, height: img.naturalHeight }; })()");
+    const finalImage = await page.evaluate("(() => { const img = document.querySelector('.job-card .images img.final'); return { width: img.naturalWidth, height: img.naturalHeight }; })()");
     // The page asks for the images inside job:succeeded (inlineImages): no request for them.
-    expect(await page.evaluate("document.querySelector('#images img.final').src")).toMatch(/^blob:/);
+    expect(await page.evaluate("document.querySelector('.job-card .images img.final').src")).toMatch(/^blob:/);
     expect(pageErrors).toEqual([]);
     // The bar moved through values between 0 and 1 and ended full.
     const moving = record.progress.filter((value) => value > 0 && value < 1);
@@ -123,7 +123,9 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
     expect(record.previewsLoaded[0]!.width).toBeGreaterThan(0);
     // The final image is the pack's size.
     expect(finalImage).toEqual(pack.imageSize);
-    expect(await page.textContent('#job-badge')).toBe('Done');
+    expect(await page.textContent('.job-card .badge')).toBe('Done');
+    // the gallery (GET /v1/generations with this browser's job tokens) shows it too
+    await page.waitForSelector('#history .past-result img', { timeout: 10_000 });
     expect(await page.$$('#history img')).toHaveLength(1);
     await page.close();
   });

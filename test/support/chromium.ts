@@ -28,13 +28,13 @@ export interface HeadlessBrowser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium on a fresh user-data dir, removed on close. */
-export async function launchChromium(executablePath: string): Promise<HeadlessBrowser> {
+/** A headless Chromium on a fresh user-data dir, removed on close; `extraArgs` after CHROMIUM_ARGS. */
+export async function launchChromium(executablePath: string, extraArgs: string[] = []): Promise<HeadlessBrowser> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'a2i-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
     viewport: { width: 1280, height: 860 },
   });
   return {

@@ -1,22 +1,34 @@
-// The browser page: what the pack offers (GET /v1/pack), the composer form, and one job
-// followed over socket.io, all through @a2i/client (api-client.js).
+// The browser page: what the pack offers (GET /v1/pack), the composer form, and its jobs
+// (each in its own card, followed over socket.io), all through @a2i/client (api-client.js).
 import { A2iError, client } from './api-client.js';
 import { RequestForm } from './request-form.js';
-import { JobView } from './job-view.js';
+import { JobList } from './job-list.js';
 import { SearchView } from './search-view.js';
 import { Tabs } from './tabs.js';
+import { FieldErrors } from './field-errors.js';
+import { fieldsInServerMessage } from './request-checks.js';
+import { Gallery } from './gallery.js';
+import { holdJob } from './held-jobs.js';
+import { applyEcho } from './settings-reuse.js';
 
 const PACK_RETRY_MS = 3000;
 
 const form = new RequestForm(document.querySelector('#generate'));
-const view = new JobView();
+const jobs = new JobList({ onSucceeded: () => gallery.refresh() });
+const reuseNote = document.querySelector('#reuse-note');
+const gallery = new Gallery({
+  onReuse(echo) {
+    reuseNote.textContent = applyEcho(form.form, echo);
+    reuseNote.hidden = false;
+    form.form.scrollIntoView({ block: 'start' });
+    form.form.querySelector('#audio-file').focus();
+  },
+});
+const fieldErrors = new FieldErrors(form.form);
 const formError = document.querySelector('#form-error');
-const generateButton = document.querySelector('#generate-button');
 const packStatus = document.querySelector('#pack-status');
 const packLabel = document.querySelector('#pack-label');
-const history = document.querySelector('#history');
 let pack = null;
-let current = null;
 // Whether the server takes `item` inputs (a stored item by collection + id): unknown until the
 // first generation with one; a server that refuses them gets the items' vectors instead.
 let serverTakesItems = null;
@@ -66,15 +78,19 @@ async function postGeneration(itemsAs) {
 form.form.addEventListener('submit', async (event) => {
   event.preventDefault();
   formError.textContent = '';
+  reuseNote.hidden = true;
+  fieldErrors.clearAll();
   const built = form.build();
   if (built.error) {
     formError.textContent = built.error;
     return;
   }
-  current?.following.abort();
-  current = null;
-  view.reset(pack?.prior.available === true);
-  generateButton.disabled = true;
+  if (fieldErrors.showAll(form.numberProblems(pack)) > 0) {
+    formError.textContent = 'Nothing sent: fix the marked field.';
+    return;
+  }
+  const view = jobs.add(pack?.prior.available === true);
+  showResultCard(view.root);
   try {
     const hasItems = form.items.length > 0;
     let sent = await postGeneration(hasItems && serverTakesItems === false ? 'embedding' : 'item');
@@ -83,56 +99,36 @@ form.form.addEventListener('submit', async (event) => {
       if (!serverTakesItems) sent = await postGeneration('embedding');
     }
     if (sent.refused) {
-      view.failed(sent.refused.code, sent.refused.message);
+      if (showNextToFields(sent.refused.message, built.inputFields)) jobs.discard(view);
+      else view.failed(sent.refused.code, sent.refused.message);
       return;
     }
-    follow(sent.created);
+    holdJob(sent.created);
+    jobs.follow(view, sent.created);
   } catch (error) {
     view.failed('NETWORK', `Could not reach the server: ${error.message}`);
-  } finally {
-    generateButton.disabled = false;
   }
 });
 
-document.querySelector('#cancel').addEventListener('click', () => {
-  // the job's events say when it is canceled (job:canceled); a cancel that comes too late changes nothing
-  if (current) client.cancel(current.id, current.token).catch(() => undefined);
-});
-
-function follow({ id, token }) {
-  // inlineImages: job:succeeded brings the images' bytes, so showing them takes no more requests
-  const following = new AbortController();
-  current = { id, token, following };
-  view.queued(null);
-  const show = {
-    'job:queued': ({ position }) => view.queued(position),
-    'job:started': ({ attempt }) => view.started(attempt),
-    'job:progress': (progress) => view.progressed(progress),
-    'job:preview': (preview) => view.preview(preview),
-    'job:succeeded': ({ images }) => addToHistory(view.succeeded(images, token)),
-    'job:failed': ({ code, message }) => view.failed(code, message),
-    'job:canceled': () => view.canceled(),
-  };
-  client
-    .follow({ id, token }, { inlineImages: true, signal: following.signal, onEvent: ({ type, payload }) => show[type]?.(payload) })
-    .catch((error) => {
-      if (!following.signal.aborted) view.failed(error.code ?? 'DISCONNECTED', error.message);
-    });
+/** Shows a refusal's field messages next to their fields; false when it names no field the form has. */
+function showNextToFields(message, inputFields) {
+  const problems = {};
+  for (const { path, message: text } of fieldsInServerMessage(message)) {
+    const input = /^inputs\.(\d+)/.exec(path);
+    const name = input ? inputFields[Number(input[1])] : path;
+    if (name && form.form.elements.namedItem(name)) problems[name] = text;
+  }
+  if (Object.keys(problems).length === 0) return false;
+  fieldErrors.showAll(problems);
+  formError.textContent = 'Nothing generated: fix the marked field.';
+  return true;
 }
 
-function addToHistory(sources) {
-  document.querySelector('#history-card').hidden = false;
-  for (const src of sources) {
-    const link = document.createElement('a');
-    link.href = src;
-    link.target = '_blank';
-    link.rel = 'noopener';
-    const img = document.createElement('img');
-    img.src = src;
-    img.alt = 'an earlier result';
-    link.append(img);
-    history.prepend(link);
-  }
+/** Scrolls the result card's top into view when it is not on screen (on a phone it sits below the form). */
+function showResultCard(card) {
+  const { top } = card.getBoundingClientRect();
+  if (top < 0 || top > window.innerHeight - 80) card.scrollIntoView({ block: 'start' });
 }
 
 loadPack();
+gallery.load();

@@ -1,7 +1,7 @@
-import { elements } from './page-elements.js';
-// Shows one generation: a state badge, the stage track, an overall progress bar, live
-// previews and the final images. `#job[data-state]` is idle | sending | queued | running |
-// succeeded | failed | canceled (the browser test waits on it).
+// Shows one generation in its own card (a copy of #job-template): a state badge, the stage
+// track, an overall progress bar, live previews, the final images and its own Cancel.
+// `.job-card[data-state]` is idle | sending | queued | running | succeeded | failed |
+// canceled (the browser tests wait on it); `data-job-id` once the server has made the job.
 
 const BADGES = {
   idle: 'Idle',
@@ -15,24 +15,41 @@ const BADGES = {
 const STAGE_NAMES = { embed: 'Embedding the inputs', prior: 'Running the prior', decode: 'Painting' };
 const IMAGE_TYPES = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
+/** The parts of a card, by class. */
+function cardParts(card) {
+  const part = (selector) => card.querySelector(selector);
+  return {
+    badge: part('.badge'),
+    status: part('.status'),
+    eta: part('.eta'),
+    fill: part('.bar-fill'),
+    progress: part('progress'),
+    previews: part('.previews'),
+    images: part('.images'),
+    placeholder: part('.placeholder'),
+    stages: part('.steps'),
+    cancel: part('.cancel'),
+  };
+}
+
 export class JobView {
-  constructor() {
-    Object.assign(
-      this,
-      elements({
-        root: '#job',
-        badge: '#job-badge',
-        status: '#status',
-        eta: '#eta',
-        fill: '#progress-fill',
-        progress: '#progress',
-        previews: '#previews',
-        images: '#images',
-        placeholder: '#placeholder',
-        stages: '#stages',
-        cancel: '#cancel',
-      }),
-    );
+  /**
+   * A new card for job number `number` (1, 2, … in this page), first in `list`. `announcer`: the
+   * page's one polite live region. `onCancel()`: the card's Cancel was pressed.
+   */
+  constructor({ list, template, announcer, number, onCancel }) {
+    this.root = template.content.firstElementChild.cloneNode(true);
+    Object.assign(this, cardParts(this.root));
+    this.announcer = announcer;
+    this.number = number;
+    const title = this.root.querySelector('.job-title');
+    title.id = `job-${number}-title`;
+    title.textContent = `Result ${number}`;
+    this.root.setAttribute('aria-labelledby', title.id);
+    this.progress.setAttribute('aria-label', `Progress of result ${number}`);
+    this.cancel.setAttribute('aria-label', `Cancel result ${number}`);
+    this.cancel.addEventListener('click', () => onCancel?.());
+    list.prepend(this.root);
     this.previewByIndex = new Map();
     this.ranges = { embed: [0, 0.1], prior: [0.1, 0.3], decode: [0.3, 1] };
     this.fraction = 0;
@@ -50,7 +67,18 @@ export class JobView {
     this.setFraction(0, true);
     this.eta.textContent = '';
     this.markStage(null);
+    this.announced = null;
     this.setState('sending', 'Uploading the inputs…');
+  }
+
+  /**
+   * Says `text` to screen readers (a polite live region) once per stage: the status line
+   * changes every step, which would be read out step by step.
+   */
+  announce(stage, text) {
+    if (this.announced === stage) return;
+    this.announced = stage;
+    this.announcer.textContent = `Result ${this.number}: ${text}`;
   }
 
   setState(state, text, isError = false) {
@@ -78,9 +106,15 @@ export class JobView {
     }
   }
 
+  /** The server made the job. */
+  created(id) {
+    this.root.dataset.jobId = id;
+  }
+
   queued(position) {
     this.markStage('queued');
     this.setState('queued', position ? `In the queue: position ${position}` : 'In the queue');
+    this.announce('queued', 'In the queue');
   }
 
   started(attempt) {
@@ -92,6 +126,7 @@ export class JobView {
     this.setFraction(from + ((to - from) * step) / steps);
     this.markStage(stage);
     this.setState('running', `${STAGE_NAMES[stage] ?? stage} · step ${step} of ${steps}`);
+    this.announce(stage, STAGE_NAMES[stage] ?? stage);
     this.eta.textContent = etaMs != null ? `about ${Math.max(1, Math.ceil(etaMs / 1000))} s left` : '';
   }
 
@@ -115,6 +150,7 @@ export class JobView {
     this.markStage('done');
     this.eta.textContent = '';
     this.setState('succeeded', links.length === 1 ? 'Your image is ready' : `Your ${links.length} images are ready`);
+    this.announce('succeeded', this.status.textContent);
     this.placeholder.hidden = true;
     this.previews.replaceChildren();
     const figures = links.map((link) => {
@@ -143,10 +179,12 @@ export class JobView {
   failed(code, message) {
     this.eta.textContent = '';
     this.setState('failed', `${message} (${code})`, true);
+    this.announce('failed', `Failed: ${message}`);
   }
 
   canceled() {
     this.eta.textContent = '';
     this.setState('canceled', 'Canceled');
+    this.announce('canceled', 'Canceled');
   }
 }

@@ -1,6 +1,12 @@
 import { client } from './api-client.js';
 import { wireDropZone } from './drop-zone.js';
 import { itemPicture } from './item-picture.js';
+import { decodeSound } from './audio-check.js';
+import { MicRecorder } from './mic-recorder.js';
+import { SoundTrim } from './sound-trim.js';
+import { trimmedWavFile } from './wav-encoding.js';
+import { ExtraInputs } from './extra-inputs.js';
+import { numberProblems, numberRules } from './request-checks.js';
 // The composer form: file pickers, weight sliders, options, and the request it becomes (the
 // request + its files by part name, which @a2i/client sends as a multipart body; apps/api/README.md "The request").
 
@@ -19,7 +25,7 @@ export class RequestForm {
   constructor(form) {
     this.form = form;
     this.previewUrls = { audio: null, image: null };
-    for (const range of form.querySelectorAll('input[type=range]')) {
+    for (const range of form.querySelectorAll('input[type=range]:not([data-trim])')) {
       const output = range.parentElement.querySelector('output');
       const show = () => {
         output.textContent = Number(range.value).toFixed(2);
@@ -30,6 +36,7 @@ export class RequestForm {
     }
     this.bindAudio();
     this.bindImage();
+    this.extras = new ExtraInputs();
     /** Stored items mixed in (Search view): { collection, id, modality, media, weight, vector? }. */
     this.items = [];
   }
@@ -102,6 +109,7 @@ export class RequestForm {
     const { form } = this;
     const drop = document.querySelector('#audio-drop');
     const player = document.querySelector('#audio-player');
+    const warning = document.querySelector('#audio-warning');
     const show = () => {
       const file = form.audio.files[0];
       drop.classList.toggle('has-file', Boolean(file));
@@ -114,9 +122,61 @@ export class RequestForm {
       player.hidden = !file;
       if (file) player.src = this.previewUrls.audio;
       else player.removeAttribute('src');
+      this.checkAudio(file, drop, warning);
     };
     form.audio.addEventListener('change', show);
     wireDropZone(drop, form.audio, show);
+    this.soundTrim = new SoundTrim();
+    const recordStatus = document.querySelector('#record-status');
+    new MicRecorder({
+      button: document.querySelector('#record-button'),
+      onError: (message) => {
+        recordStatus.textContent = message;
+      },
+      onRecorded: async (blob) => {
+        // kept as WAV when this browser can decode its own recording (every server reads WAV)
+        const decoded = await decodeSound(blob);
+        const file = decoded ? trimmedWavFile(decoded, 0, decoded.duration, 'recording.wav') : new File([blob], 'recording.webm', { type: blob.type });
+        this.setAudioFile(file);
+        recordStatus.textContent = `Recorded ${decoded ? `${decoded.duration.toFixed(1)} s` : ''}: trim it below, or record again`;
+        show();
+      },
+    });
+  }
+
+  /** Makes `file` the chosen sound (as if picked in the file chooser). */
+  setAudioFile(file) {
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+    this.form.audio.files = transfer.files;
+  }
+
+  /**
+   * Flags (under the drop zone) a sound this browser cannot decode; `drop[data-audio-check]` is
+   * checking | playable | unplayable | unchecked. A flagged file can still be sent.
+   */
+  async checkAudio(file, drop, warning) {
+    const check = Symbol('audio check');
+    this.audioCheck = check;
+    warning.hidden = true;
+    this.soundTrim.show(null);
+    if (!file) {
+      delete drop.dataset.audioCheck;
+      return;
+    }
+    drop.dataset.audioCheck = 'checking';
+    const decoded = await decodeSound(file);
+    if (this.audioCheck !== check) return;
+    drop.dataset.audioCheck = decoded === null ? 'unchecked' : decoded ? 'playable' : 'unplayable';
+    warning.hidden = decoded !== false;
+    if (decoded) this.soundTrim.show(decoded);
+  }
+
+  /** `{ field: message }` for the number fields outside their bounds (the pack's limits where it has them). */
+  numberProblems(pack) {
+    const { form } = this;
+    const values = Object.fromEntries(['steps', 'guidance', 'numImages', 'seed', 'noiseLevel'].map((name) => [name, form[name].value]));
+    return numberProblems(values, numberRules(pack));
   }
 
   bindImage() {
@@ -143,6 +203,7 @@ export class RequestForm {
   /** Applies what the pack offers: modalities, defaults and limits (GET /v1/pack). */
   applyPack(pack) {
     const { form } = this;
+    this.extras.applyPack(pack);
     for (const block of form.querySelectorAll('[data-modality]')) {
       const offered = pack.modalities.includes(block.dataset.modality);
       block.classList.toggle('unavailable', !offered);
@@ -150,6 +211,10 @@ export class RequestForm {
     }
     form.steps.max = String(pack.limits.maxSteps);
     form.numImages.max = String(pack.limits.maxImages);
+    form.noiseLevel.max = String(pack.limits.maxNoiseLevel);
+    form.noiseLevel.placeholder = `pack's: ${pack.defaults.noiseLevel}`;
+    form.prior.disabled = !pack.prior.available;
+    if (pack.scheduler) form.scheduler.options[0].textContent = `pack's (${pack.scheduler})`;
     if (!this.packApplied) {
       form.steps.value = String(pack.defaults.steps);
       form.guidance.value = String(pack.defaults.guidance);
@@ -161,25 +226,39 @@ export class RequestForm {
    * The request and its files (@a2i/client sends them as one multipart body), or an error
    * message when nothing would go in. Stored items go as
    * `{ modality: 'item', collection, id }` or, with `itemsAs: 'embedding'`, as their vectors
-   * (loadItemVectors first).
+   * (loadItemVectors first). `inputFields[i]`: the form field of input i (its weight slider),
+   * for a refusal about `inputs.i`.
    */
   build({ itemsAs = 'item' } = {}) {
     const { form } = this;
     const inputs = [];
+    const inputFields = [];
     const files = {};
     const audio = form.audio.files[0];
     const image = form.image.files[0];
     const text = form.text.value.trim();
     if (audio && !form.audio.disabled) {
       inputs.push({ modality: 'audio', file: 'audio', weight: Number(form.audioWeight.value) });
-      files.audio = { data: audio, name: audio.name };
+      inputFields.push('audioWeight');
+      const sent = this.soundTrim.isTrimmed ? this.soundTrim.trimmedFile(audio.name) : audio;
+      files.audio = { data: sent, name: sent.name };
     }
     if (image && !form.image.disabled) {
       inputs.push({ modality: 'image', file: 'image', weight: Number(form.imageWeight.value) });
+      inputFields.push('imageWeight');
       files.image = { data: image, name: image.name };
     }
-    if (text && !form.text.disabled) inputs.push({ modality: 'text', text, weight: Number(form.textWeight.value) });
+    if (text && !form.text.disabled) {
+      inputs.push({ modality: 'text', text, weight: Number(form.textWeight.value) });
+      inputFields.push('textWeight');
+    }
+    for (const extra of this.extras.chosen()) {
+      inputs.push({ modality: extra.modality, file: extra.modality, weight: extra.weight });
+      inputFields.push(extra.field);
+      files[extra.modality] = { data: extra.file, name: extra.file.name };
+    }
     for (const item of this.items) {
+      inputFields.push(null);
       inputs.push(itemsAs === 'item' ? { modality: 'item', collection: item.collection, id: item.id, weight: item.weight } : { modality: 'embedding', vector: item.vector, weight: item.weight });
     }
     if (inputs.length === 0) return { error: 'Choose a sound first (or add an image, some text or a stored item).' };
@@ -190,8 +269,13 @@ export class RequestForm {
       guidance: Number(form.guidance.value),
       numImages: Number(form.numImages.value),
       previewEvery: 2,
+      prior: form.prior.disabled ? 'auto' : form.prior.value,
+      format: form.format.value,
     };
     if (form.seed.value !== '') request.seed = Number(form.seed.value);
-    return { request, files };
+    if (form.noiseLevel.value !== '') request.noiseLevel = Number(form.noiseLevel.value);
+    if (form.scheduler.value !== '') request.scheduler = form.scheduler.value;
+    if (form.prompt.value.trim() !== '') request.prompt = form.prompt.value.trim();
+    return { request, files, inputFields };
   }
 }

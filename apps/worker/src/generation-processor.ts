@@ -141,7 +141,7 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
       const elsewhere = await notOurs();
       if (elsewhere) return elsewhere;
       // A PNG says how it was made (the request echo the api stored with the job).
-      const echo = data.options.format === 'png' ? (await store.get(id))?.request : undefined;
+      const echo = data.options.format === 'png' ? await store.requestEcho(id) : null;
       const placed = await placeAttemptResults(deps.resultsDir, id, attempt, output.images, data.options.format, echo ? (image) => pngTextOf(echo, image) : undefined);
       const recorded = await store.succeeded(id, placed.images, deps.resultTtlSeconds, attempt, neighborsUsed ? { neighbors: neighborsUsed } : {});
       if (!recorded.applied) {

@@ -6,7 +6,7 @@ import { TERMINAL_STATUSES, type JobStatus } from './generation-status.js';
 import { parseJobStateHash, type JobState } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
 import { OwnerJobIndex } from './owner-job-index.js';
-import type { RequestEcho } from './request-echo.js';
+import { requestEchoSchema, type RequestEcho } from './request-echo.js';
 import type { WebhookRequest } from './webhook-events.js';
 
 /**
@@ -170,6 +170,12 @@ export class JobStateStore {
 
   async get(id: string): Promise<JobState | null> {
     return parseJobStateHash(await this.redis.hgetall(this.layout.jobKey(id)));
+  }
+
+  /** The request echo stored with the job (one field, not the whole state), or null. */
+  async requestEcho(id: string): Promise<RequestEcho | null> {
+    const raw = await this.redis.hget(this.layout.jobKey(id), 'request');
+    return raw === null ? null : requestEchoSchema.parse(JSON.parse(raw));
   }
 
   /** The tombstone of a finished job (kept after its state expired), or null. */

@@ -291,7 +291,7 @@ def run_demo() -> None:
 
     (out / "index.json").write_text(json.dumps(index, indent=1) + "\n")
     total = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
-    print(f"wrote {out.relative_to(ROOT)} ({total / 1e6:.2f} MB)")
+    print(f"wrote {out.relative_to(ROOT) if out.resolve().is_relative_to(ROOT) else out} ({total / 1e6:.2f} MB)")
 
 
 def run_real(src: Path, out: Path) -> None:

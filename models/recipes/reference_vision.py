@@ -126,7 +126,9 @@ def demo_constants(manifest: Path) -> tuple[int, list[float], list[float], dict[
         encoders = json.loads(manifest.read_text())["encoders"]
         vision = encoders["vision"]["preprocess"]
         gray = {kind: (encoders[kind]["preprocess"]["mean"], encoders[kind]["preprocess"]["std"]) for kind in ("depth", "thermal")}
-        return int(vision["size"]), vision["mean"], vision["std"], gray, str(manifest.resolve().relative_to(ROOT))
+        where = manifest.resolve()
+        # a pack built outside the repository (build_demo_pack.sh OUT) is named by its full path
+        return int(vision["size"]), vision["mean"], vision["std"], gray, str(where.relative_to(ROOT) if where.is_relative_to(ROOT) else where)
     try:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         import preprocess  # the recipes' own constants

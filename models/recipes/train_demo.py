@@ -63,7 +63,8 @@ def main() -> None:
 
     if "data" not in stages:  # built by the other process (build_demo_pack.sh)
         wait_for(("train_quick" if q else "train") + ".scenes.json", 5)
-    data = build_split("train_quick" if q else "train", TRAIN_SEED, count)
+    # the augmented recordings (augment.py) only for the stages that train on them
+    data = build_split("train_quick" if q else "train", TRAIN_SEED, count, augmented="bind" in stages)
     if "tokenizer" in stages:
         stage_tokenizer()
     if "clip" in stages:

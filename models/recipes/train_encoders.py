@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dataset import AMBIENCE_EVERY
+from augment import fbank_augment
+from dataset import AMBIENCE_AUG_EVERY, AMBIENCE_EVERY
 from models_demo import AudioEncoder, ImageTower, ImuEncoder, MapEncoder, TextTower
 from preprocess import DEPTH_PREPROCESS, THERMAL_PREPROCESS, VISION_PREPROCESS, images_to_tensor_fast
 from train_common import (CAPTION_VARIANTS, VARIANT_NAMES, agree, caption_tokens, load, log, save, soft_contrastive,
@@ -21,6 +22,14 @@ BIND_SCALE_INIT = {"audio": 20.0, "depth": 5.0, "thermal": 10.0, "imu": 5.0}
 # What each modality can perceive of a scene: samples that agree on these are positives.
 PERCEIVES = {"audio": ("place", "object", "size"), "depth": ("place", "object", "size"),
              "thermal": ("place", "object", "colour", "size"), "imu": ("place",)}
+# Audio augmentation (augment.py, issue #13): the share of training sounds taken from the
+# degraded re-mixes, of the scenes with an ambience-only recording that use it, and of sounds
+# given the online fbank augmentation.
+AUGMENTED_SHARE = 0.5
+AMBIENCE_SHARE = 0.4
+FBANK_AUGMENTED_SHARE = 0.6
+# the share of depth maps taken from the re-drawn backgrounds (augment.randomised_depth)
+DEPTH_AUGMENTED_SHARE = 0.3
 
 
 # ---------------------------------------------------------------- clip
@@ -87,28 +96,55 @@ def modality_input(data: dict, modality: str, idx: torch.Tensor, train: bool) ->
         fb = torch.from_numpy(data["fbank"][idx.numpy()]).float()  # [B, 3, 1, 128, 204]
         if train:
             clip = torch.randint(0, fb.shape[1], (len(idx),))
-            return fb[torch.arange(len(idx)), clip]
+            x = fb[torch.arange(len(idx)), clip]
+            if "fbank_aug" in data:  # the degraded re-mix of the scene (augment.py)
+                use = torch.rand(len(idx)) < AUGMENTED_SHARE
+                if use.any():
+                    x[use] = torch.from_numpy(data["fbank_aug"][idx[use].numpy()]).float()
+            return x
         return fb.flatten(0, 1)
-    if modality == "depth":
-        return images_to_tensor_fast(data["depth"][idx.numpy()], DEPTH_PREPROCESS)
-    if modality == "thermal":
-        return images_to_tensor_fast(data["thermal"][idx.numpy()], THERMAL_PREPROCESS)
+    if modality in ("depth", "thermal"):
+        pre = DEPTH_PREPROCESS if modality == "depth" else THERMAL_PREPROCESS
+        maps = data[modality][idx.numpy()]
+        if train and modality == "depth" and "depth_aug" in data:  # the re-drawn backgrounds (augment.py)
+            use = (torch.rand(len(idx)) < DEPTH_AUGMENTED_SHARE).numpy()
+            maps = np.where(use[:, None, None], data["depth_aug"][idx.numpy()], maps)
+        x = images_to_tensor_fast(maps, pre)
+        if train:
+            if modality == "depth":  # mirror images: every attribute of the scene stays
+                flip = torch.rand(len(idx)) < 0.5
+                x[flip] = x[flip].flip(3)
+            # light sensor jitter: a level offset +-4 (of 255); thermal also noise of sigma <= 3 beside
+            # its own +-8 (depth not: its meadow is told from the sea's ripple by its noise)
+            b = len(idx)
+            jitter = torch.rand(b, 1, 1, 1) * 8 - 4
+            if modality == "thermal":
+                jitter = jitter + torch.rand(b, 1, 1, 1) * 3 * torch.randn_like(x)
+            x = x + jitter / 255 / pre["std"][0]
+        return x
     if modality == "imu":
         return torch.from_numpy(data["imu"][idx.numpy()])
     raise ValueError(modality)
 
 
 def with_silent_objects(data: dict, idx: torch.Tensor, x: torch.Tensor, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Swaps in, for half of the scenes that have one, the recording where the object stayed
-    silent (dataset.AMBIENCE_EVERY): that sound is true of every image of the same place."""
-    has = (idx % AMBIENCE_EVERY == 0) & (torch.rand(len(idx)) < 0.5)
+    """Swaps in, for AMBIENCE_SHARE of the scenes that have one, a recording where the object
+    stayed silent (dataset.AMBIENCE_EVERY, clean; dataset.AMBIENCE_AUG_EVERY, degraded): that
+    sound is true of every image of the same place."""
+    clean = idx % AMBIENCE_EVERY == 0
+    degraded = (idx % AMBIENCE_AUG_EVERY == 0) if "fbank_ambience_aug" in data else torch.zeros_like(clean)
+    has = (clean | degraded) & (torch.rand(len(idx)) < AMBIENCE_SHARE)
     if not has.any():
         return x, pos
     rows = has.nonzero().squeeze(1)
-    amb = torch.from_numpy(data["fbank_ambience"][(idx[rows] // AMBIENCE_EVERY).numpy()]).float()  # [R, 3, 1, 128, 204]
-    clip = torch.randint(0, amb.shape[1], (len(rows),))
+    pick_degraded = degraded[rows] & (~clean[rows] | (torch.rand(len(rows)) < 0.5))
     x = x.clone(); pos = pos.clone()
-    x[rows] = amb[torch.arange(len(rows)), clip]
+    for r, d in zip(rows.tolist(), pick_degraded.tolist()):
+        i = int(idx[r])
+        if d:
+            x[r] = torch.from_numpy(data["fbank_ambience_aug"][i // AMBIENCE_AUG_EVERY]).float()
+        else:
+            x[r] = torch.from_numpy(data["fbank_ambience"][i // AMBIENCE_EVERY][int(torch.randint(0, 3, ()))]).float()
     pos[rows] = agree(data, idx[rows], idx, ("place",))
     return x, pos
 
@@ -138,6 +174,9 @@ def stage_bind(data: dict, modality: str, epochs: int) -> None:
             pos = agree(data, idx, idx, PERCEIVES[modality])
             if modality == "audio":
                 x, pos = with_silent_objects(data, idx, x, pos)
+                on = torch.rand(len(idx)) < FBANK_AUGMENTED_SHARE
+                if on.any():
+                    x[on] = fbank_augment(x[on])
             e = F.normalize(enc(x), dim=-1)
             logits = log_scale.exp().clamp(max=100) * e @ target[idx].t()
             loss = 0.5 * (soft_contrastive(logits, pos) + soft_contrastive(logits.t(), pos.t()))

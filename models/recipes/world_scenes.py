@@ -23,7 +23,10 @@ and index.json: the scenes (place, object, colour, size, caption, ambiencePlace,
 zero-shot labels (one caption per place and per object) and the prompt ensembles eval_demo.py
 classifies with (every caption of the world naming the class, all five variants).
 
-Usage: python3 world_scenes.py --out DIR [--count 600] [--seed 4]
+--world variant renders the scenes with world_variant.py (an independent reading of the same
+page, never trained on) instead of world.py; index.json records which ("generator").
+
+Usage: python3 world_scenes.py --out DIR [--count 600] [--seed 4] [--world recipe|variant]
 """
 from __future__ import annotations
 
@@ -35,9 +38,14 @@ import wave
 import zlib
 from pathlib import Path
 
+import importlib
+
 import numpy as np
 
 import world
+
+# --world: the generator module that renders the scenes (same API)
+GENERATORS = {"recipe": "world", "variant": "world_variant"}
 
 DEFAULT_SEED = 4
 # seeds the pack was trained, evaluated, tuned or sampled on: refused, they are not held out
@@ -88,16 +96,17 @@ def class_prompts() -> dict:
     return out
 
 
-def write_scenes(out: Path, count: int, seed: int) -> dict:
+def write_scenes(out: Path, count: int, seed: int, generator: str = "recipe") -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    scenes = [world.make_scene(np.random.default_rng([seed, i])) for i in range(count)]
+    gen = importlib.import_module(GENERATORS[generator])
+    scenes = [gen.make_scene(np.random.default_rng([seed, i])) for i in range(count)]
     # eval_demo.arithmetic_case: one rng for every scene's other place, in scene order
     other_rng = np.random.default_rng([seed, 5])
     rows = []
     for i, scene in enumerate(scenes):
         a = world.PLACES.index(scene.place)
         b = world.PLACES[(a + int(other_rng.integers(1, 4))) % 4]
-        ambience_scene = world.make_scene(np.random.default_rng([seed, 10_000 + i]), place=b)
+        ambience_scene = gen.make_scene(np.random.default_rng([seed, 10_000 + i]), place=b)
         name = f"scene-{i:04d}"
         files = {
             "image": f"{name}.png",
@@ -107,17 +116,18 @@ def write_scenes(out: Path, count: int, seed: int) -> dict:
             "caption": f"{name}.txt",
             "ambience": f"{name}.ambience.wav",
         }
-        write_png(out / files["image"], world.render_image(scene))
-        write_wav(out / files["sound"], world.render_sound(scene))
-        write_png(out / files["depth"], world.render_depth(scene))
-        write_png(out / files["thermal"], world.render_thermal(scene))
+        write_png(out / files["image"], gen.render_image(scene))
+        write_wav(out / files["sound"], gen.render_sound(scene))
+        write_png(out / files["depth"], gen.render_depth(scene))
+        write_png(out / files["thermal"], gen.render_thermal(scene))
         caption = scene.caption()
         (out / files["caption"]).write_text(caption + "\n")
-        write_wav(out / files["ambience"], world.render_sound(ambience_scene, with_calls=False))
+        write_wav(out / files["ambience"], gen.render_sound(ambience_scene, with_calls=False))
         rows.append({"index": i, "name": name, "place": scene.place, "object": scene.object, "colour": scene.colour,
                      "size": scene.size, "caption": caption, "ambiencePlace": b, "files": files})
     index = {
         "world": "shared/demo-world.md",
+        "generator": generator,
         "seed": seed,
         "count": count,
         "places": world.PLACES,
@@ -135,13 +145,15 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="folder to write (created if missing)")
     ap.add_argument("--count", type=int, default=600)
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    ap.add_argument("--world", choices=sorted(GENERATORS), default="recipe",
+                    help="recipe: world.py (the pack's training world); variant: world_variant.py")
     args = ap.parse_args()
     if args.count < 1:
         ap.error(f"Expected a positive integer for --count but received {args.count}")
     if args.seed in USED_SEEDS:
         ap.error(f"Expected a seed the pack never saw for --seed but received {args.seed}: the {USED_SEEDS[args.seed]} seed")
-    write_scenes(Path(args.out), args.count, args.seed)
-    print(f"wrote {args.count} scenes (seed {args.seed}) to {args.out}")
+    write_scenes(Path(args.out), args.count, args.seed, args.world)
+    print(f"wrote {args.count} scenes (seed {args.seed}, {args.world} world) to {args.out}")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,15 @@ export function worldPythonMissing(): string | null {
   return null;
 }
 
+/**
+ * The generator that renders the scenes: `recipe` is world.py (the pack's training world),
+ * `variant` world_variant.py (an independent reading of demo-world.md the pack never saw).
+ */
+export type DemoWorldGenerator = 'recipe' | 'variant';
+
 /** Writes `count` scenes of seed `seed` to `dir` (scene files + index.json), at nice 10. */
-export function writeDemoWorldScenes(dir: string, count: number, seed = HELD_OUT_SEED): void {
-  const run = spawnSync('nice', ['-n', '10', WORLD_PYTHON, WORLD_SCENES, '--out', dir, '--count', String(count), '--seed', String(seed)], {
+export function writeDemoWorldScenes(dir: string, count: number, seed = HELD_OUT_SEED, world: DemoWorldGenerator = 'recipe'): void {
+  const run = spawnSync('nice', ['-n', '10', WORLD_PYTHON, WORLD_SCENES, '--out', dir, '--count', String(count), '--seed', String(seed), '--world', world], {
     encoding: 'utf8',
     timeout: 10 * 60_000,
   });

@@ -1,4 +1,5 @@
 import { elements } from './page-elements.js';
+import { weightSlider } from './weight-slider.js';
 // The other file modalities a pack may take besides sound and image: video, depth, thermal and
 // motion (IMU). One row per modality the pack offers (GET /v1/pack `modalities`), each with a
 // file chooser, Remove and a weight slider; none offered: the section stays hidden.
@@ -22,18 +23,8 @@ function row({ modality, label, accept, hint }) {
   const remove = Object.assign(document.createElement('button'), { type: 'button', className: 'link', textContent: 'Remove', hidden: true });
   remove.setAttribute('aria-label', `Remove the ${label.toLowerCase()}`);
   line.append(choose, input, name, remove);
-  const weight = document.createElement('div');
-  weight.className = 'weight';
-  const weightLabel = Object.assign(document.createElement('label'), { htmlFor: `${modality}Weight`, textContent: `${label} weight` });
-  const range = Object.assign(document.createElement('input'), { type: 'range', id: `${modality}Weight`, name: `${modality}Weight`, min: '0', max: '2', step: '0.05', value: '0.5' });
-  const output = document.createElement('output');
-  const showWeight = () => {
-    output.textContent = Number(range.value).toFixed(2);
-    range.style.setProperty('--fill', `${(100 * range.value) / 2}%`);
-  };
-  range.addEventListener('input', showWeight);
-  showWeight();
-  weight.append(weightLabel, range, output);
+  const weight = weightSlider({ id: `${modality}Weight`, label: `${label} weight`, value: 0.5 });
+  const range = weight.querySelector('input');
   const showFile = () => {
     const file = input.files[0];
     name.textContent = file ? file.name : hint;

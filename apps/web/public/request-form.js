@@ -7,6 +7,8 @@ import { SoundTrim } from './sound-trim.js';
 import { trimmedWavFile } from './wav-encoding.js';
 import { ExtraInputs } from './extra-inputs.js';
 import { numberProblems, numberRules } from './request-checks.js';
+import { expandWeightSliders, weightSlider } from './weight-slider.js';
+import { elements } from './page-elements.js';
 // The composer form: file pickers, weight sliders, options, and the request it becomes (the
 // request + its files by part name, which @a2i/client sends as a multipart body; apps/api/README.md "The request").
 
@@ -25,15 +27,7 @@ export class RequestForm {
   constructor(form) {
     this.form = form;
     this.previewUrls = { audio: null, image: null };
-    for (const range of form.querySelectorAll('input[type=range]:not([data-trim])')) {
-      const output = range.parentElement.querySelector('output');
-      const show = () => {
-        output.textContent = Number(range.value).toFixed(2);
-        range.style.setProperty('--fill', `${(100 * (range.value - range.min)) / (range.max - range.min)}%`);
-      };
-      range.addEventListener('input', show);
-      show();
-    }
+    expandWeightSliders(form);
     this.bindAudio();
     this.bindImage();
     this.extras = new ExtraInputs();
@@ -60,22 +54,9 @@ export class RequestForm {
         const name = document.createElement('span');
         name.className = 'file-name';
         name.textContent = `${item.id} · ${item.collection}`;
-        const weight = document.createElement('div');
-        weight.className = 'weight';
-        const label = document.createElement('label');
-        label.htmlFor = `item-weight-${i}`;
-        label.textContent = 'Weight';
-        const range = document.createElement('input');
-        Object.assign(range, { type: 'range', id: `item-weight-${i}`, min: '0', max: '2', step: '0.05', value: String(item.weight) });
-        const output = document.createElement('output');
-        const show = () => {
-          item.weight = Number(range.value);
-          output.textContent = item.weight.toFixed(2);
-          range.style.setProperty('--fill', `${(100 * item.weight) / 2}%`);
-        };
-        range.addEventListener('input', show);
-        show();
-        weight.append(label, range, output);
+        // not a form field (no name): the item's weight is kept on the item
+        const weight = weightSlider({ id: `item-weight-${i}`, label: 'Weight', value: item.weight, name: '' });
+        weight.querySelector('input').addEventListener('input', (event) => (item.weight = Number(event.target.value)));
         const remove = document.createElement('button');
         remove.type = 'button';
         remove.className = 'link';
@@ -107,9 +88,7 @@ export class RequestForm {
 
   bindAudio() {
     const { form } = this;
-    const drop = document.querySelector('#audio-drop');
-    const player = document.querySelector('#audio-player');
-    const warning = document.querySelector('#audio-warning');
+    const { drop, player, warning } = elements({ drop: '#audio-drop', player: '#audio-player', warning: '#audio-warning' });
     const show = () => {
       const file = form.audio.files[0];
       drop.classList.toggle('has-file', Boolean(file));
@@ -181,9 +160,7 @@ export class RequestForm {
 
   bindImage() {
     const { form } = this;
-    const thumb = document.querySelector('#image-thumb');
-    const name = document.querySelector('#image-name');
-    const clear = document.querySelector('#image-clear');
+    const { thumb, name, clear } = elements({ thumb: '#image-thumb', name: '#image-name', clear: '#image-clear' });
     const show = () => {
       const file = form.image.files[0];
       if (this.previewUrls.image) URL.revokeObjectURL(this.previewUrls.image);

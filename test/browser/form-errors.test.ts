@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findChromium } from '../support/chromium.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
-import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, type PageStack } from './page-stack.js';
+import { SCREENSHOTS, collectPageErrors, openPage, usePageStack } from './page-stack.js';
 
 /**
  * Errors next to the field that caused them: a number outside its bounds is caught before
@@ -27,19 +27,13 @@ const describedText = (page: Page, selector: string) =>
   page.evaluate(`(() => { const input = document.querySelector(${JSON.stringify(selector)}); return (input.getAttribute('aria-describedby') || '').split(' ').map((id) => document.getElementById(id)?.textContent || '').join(' ').trim(); })()`) as Promise<string>;
 
 describe.skipIf(!CHROMIUM)('errors next to their fields', () => {
-  let stack: PageStack;
-  beforeAll(async () => {
-    stack = await startPageStack(CHROMIUM!, { env: { A2I_MAX_STEPS: String(SERVER_MAX_STEPS) } });
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const run = usePageStack(CHROMIUM!, { env: { A2I_MAX_STEPS: String(SERVER_MAX_STEPS) } });
 
   it('steps = 0 is marked on the field before anything is sent, and the mark goes when it is edited', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const errors = collectPageErrors(page);
     const posts = await postsTo(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     const pack = (await page.evaluate("fetch('/v1/pack').then((r) => r.json())")) as { limits: { maxSteps: number } };
     await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
     await page.click('#options summary');
@@ -65,9 +59,9 @@ describe.skipIf(!CHROMIUM)('errors next to their fields', () => {
   });
 
   it('a server refusal naming a field goes next to that field, not into the result card', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const posts = await postsTo(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
     await page.click('#options summary');
     await page.fill('#steps', String(SERVER_MAX_STEPS * 2));
@@ -82,9 +76,9 @@ describe.skipIf(!CHROMIUM)('errors next to their fields', () => {
   });
 
   it('a sound this browser cannot decode is flagged under the drop zone, and can still be sent', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const posts = await postsTo(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
     await page.waitForSelector('#audio-drop[data-audio-check="playable"]', { timeout: 10_000 });
     expect(await page.isVisible('#audio-warning')).toBe(false);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findChromium } from '../support/chromium.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
-import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, waitInPage, type PageStack } from './page-stack.js';
+import { SCREENSHOTS, collectPageErrors, openPage, usePageStack, waitInPage } from './page-stack.js';
 
 /**
  * The gallery survives a reload: the page keeps its jobs' tokens in localStorage and lists
@@ -13,18 +13,12 @@ import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, waitInPage, t
 const CHROMIUM = findChromium();
 
 describe.skipIf(!CHROMIUM)('the gallery of past results', () => {
-  let stack: PageStack;
-  beforeAll(async () => {
-    stack = await startPageStack(CHROMIUM!);
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const run = usePageStack(CHROMIUM!);
 
   it('after a reload shows the past result with its settings; download works; its settings go back into the form', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const errors = collectPageErrors(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     expect(await page.isVisible('#history-card')).toBe(false);
     await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
     await page.click('#more-inputs summary');

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { FileChooser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findChromium } from '../support/chromium.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
-import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, type PageStack } from './page-stack.js';
+import { SCREENSHOTS, collectPageErrors, openPage, usePageStack } from './page-stack.js';
 
 /**
  * Accessibility: axe-core (WCAG rules, run in the page) finds no serious or critical violation
@@ -49,18 +49,12 @@ async function tabTo(page: Page, id: string, limit = 40): Promise<boolean> {
 }
 
 describe.skipIf(!CHROMIUM)('accessibility of the page', () => {
-  let stack: PageStack;
-  beforeAll(async () => {
-    stack = await startPageStack(CHROMIUM!);
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const run = usePageStack(CHROMIUM!);
 
   it('axe-core: no serious or critical violation on Generate (before and after a job) and on Search', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     await serveAxe(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     await page.click('#more-inputs summary');
     await page.click('#options summary');
     const report: Record<string, Violation[]> = {};
@@ -84,7 +78,7 @@ describe.skipIf(!CHROMIUM)('accessibility of the page', () => {
   }, 60_000);
 
   it('by keyboard alone: Tab to the drop zone (focus drawn), Enter to choose, Tab to Generate, Enter; each stage announced once', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const errors = collectPageErrors(page);
     // Listening from the start: Playwright turns the file-chooser interception on asynchronously
     // when a listener is added, so a listener added just before a key press can miss the chooser.
@@ -96,7 +90,7 @@ describe.skipIf(!CHROMIUM)('accessibility of the page', () => {
         new MutationObserver(() => window.__announced.push(live.textContent)).observe(live, { childList: true, characterData: true, subtree: true });
       });
     `);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
 
     expect(await tabTo(page, 'audio-file')).toBe(true);
     const outline = (await page.evaluate("(() => { const s = getComputedStyle(document.querySelector('#audio-drop')); return { style: s.outlineStyle, width: s.outlineWidth }; })()")) as { style: string; width: string };

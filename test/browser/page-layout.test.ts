@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findChromium } from '../support/chromium.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
-import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, waitInPage, type PageStack } from './page-stack.js';
+import { SCREENSHOTS, collectPageErrors, openPage, usePageStack, waitInPage } from './page-stack.js';
 
 /**
  * The page on a phone (390x844, an iPhone 12-14's CSS viewport) and on a desktop (1280x800):
@@ -16,13 +16,7 @@ const PHOTO = resolve(import.meta.dirname, '../../models/demo/samples/desert-buz
 const LONG_NAME = 'IMG_20261206_101010_a_rather_long_name_straight_from_a_phone_camera.png';
 
 describe.skipIf(!CHROMIUM)('the page on a phone and on a desktop', () => {
-  let stack: PageStack;
-  beforeAll(async () => {
-    stack = await startPageStack(CHROMIUM!);
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const run = usePageStack(CHROMIUM!);
 
   const VIEWPORTS = [
     { name: 'phone', width: 390, height: 844 },
@@ -30,10 +24,10 @@ describe.skipIf(!CHROMIUM)('the page on a phone and on a desktop', () => {
   ];
   for (const viewport of VIEWPORTS) {
     it(`${viewport.name} ${viewport.width}x${viewport.height}: no sideways overflow, Remove clickable, result scrolled into view`, async () => {
-      const page = await stack.browser.context.newPage();
+      const page = await run.stack.browser.context.newPage();
       await page.setViewportSize({ width: viewport.width, height: viewport.height });
       const errors = collectPageErrors(page);
-      await openPage(page, stack.url);
+      await openPage(page, run.stack.url);
       const photo = { name: LONG_NAME, mimeType: 'image/png', buffer: await readFile(PHOTO) };
       const overflow = async () => (await page.evaluate('[document.documentElement.scrollWidth, window.innerWidth]')) as [number, number];
 

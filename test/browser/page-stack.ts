@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { createApp, type ApiApp } from '@a2i/api';
 import { loadServerConfig, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
@@ -35,6 +36,8 @@ export async function startPageStack(chromiumPath: string, options: { chromiumAr
     A2I_REDIS_PREFIX: prefix,
     A2I_UPLOADS_DIR: join(tmp, 'uploads'),
     A2I_RESULTS_DIR: join(tmp, 'results'),
+    A2I_COLLECTIONS_URI: join(tmp, 'collections'),
+    A2I_COLLECTIONS_MEDIA_DIR: join(tmp, 'collections-media'),
     A2I_LOG_LEVEL: 'silent',
     A2I_SYNTHETIC_STEP_MS: '60',
     A2I_HEARTBEAT_INTERVAL_MS: '500',
@@ -55,6 +58,26 @@ export async function startPageStack(chromiumPath: string, options: { chromiumAr
       await worker.close();
       await removeKeysWithPrefix(REDIS_URL, prefix);
       await rm(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The page stack of a `describe` block: started before its tests (60 s for the models and
+ * Chromium), closed after them. Read `stack` inside the tests.
+ */
+export function usePageStack(chromiumPath: string, options: Parameters<typeof startPageStack>[1] = {}): { readonly stack: PageStack } {
+  let stack: PageStack | undefined;
+  beforeAll(async () => {
+    stack = await startPageStack(chromiumPath, options);
+  }, 60_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return {
+    get stack() {
+      if (!stack) throw new Error('Expected the page stack to be started (usePageStack registers beforeAll)');
+      return stack;
     },
   };
 }

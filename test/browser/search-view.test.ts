@@ -1,15 +1,9 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiApp } from '@a2i/api';
-import { loadServerConfig, removeKeysWithPrefix } from '@a2i/protocol';
-import { startWorker, type RunningWorker } from '@a2i/worker';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoCollection } from '../../apps/api/src/demo-collection.js';
-import { findChromium, launchChromium, type HeadlessBrowser } from '../support/chromium.js';
-import { waitInPage } from './page-stack.js';
+import { findChromium } from '../support/chromium.js';
+import { SCREENSHOTS, usePageStack, waitInPage } from './page-stack.js';
 
 /**
  * The Search view as a person uses it: the real api + a real worker running the demo pack (ONNX)
@@ -19,53 +13,16 @@ import { waitInPage } from './page-stack.js';
  */
 const CHROMIUM = findChromium();
 const DEMO = resolve(import.meta.dirname, '../../models/demo');
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results');
 if (!CHROMIUM) console.warn('search-view.test: SKIPPED: no Chromium binary (/usr/bin/chromium or CHROMIUM_PATH)');
 
 describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its neighbours, generate from one)', () => {
-  let tmp: string;
-  let prefix: string;
-  let api: ApiApp;
-  let worker: RunningWorker;
-  let url: string;
-  let browser: HeadlessBrowser;
-
+  const run = usePageStack(CHROMIUM!, { env: { A2I_PIPELINE: 'onnx', A2I_PACK_DIR: DEMO, A2I_PACK_VERIFY_CHECKSUMS: 'false' } });
   beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'a2i-web-search-'));
-    prefix = `a2i-web-${randomBytes(6).toString('hex')}`;
-    const config = loadServerConfig({
-      A2I_PIPELINE: 'onnx',
-      A2I_PACK_DIR: DEMO,
-      A2I_PACK_VERIFY_CHECKSUMS: 'false',
-      A2I_REDIS_URL: REDIS_URL,
-      A2I_REDIS_PREFIX: prefix,
-      A2I_UPLOADS_DIR: join(tmp, 'uploads'),
-      A2I_RESULTS_DIR: join(tmp, 'results'),
-      A2I_COLLECTIONS_URI: join(tmp, 'collections'),
-      A2I_COLLECTIONS_MEDIA_DIR: join(tmp, 'collections-media'),
-      A2I_LOG_LEVEL: 'silent',
-      A2I_HEARTBEAT_INTERVAL_MS: '500',
-    });
-    const logger = pino({ level: 'silent' });
-    worker = await startWorker({ config, logger });
-    api = await createApp({ config, logger });
-    url = await api.listen(0, '127.0.0.1');
-    expect(await seedDemoCollection({ api: url, packDir: DEMO, say: (m) => console.warn(m) })).toMatch(/^made the collection demo: 11 sample items$/);
-    browser = await launchChromium(CHROMIUM!);
-    await mkdir(SCREENSHOTS, { recursive: true });
+    expect(await seedDemoCollection({ api: run.stack.url, packDir: DEMO, say: (m) => console.warn(m) })).toMatch(/^made the collection demo: 11 sample items$/);
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await api?.close();
-    await worker?.close();
-    if (prefix) await removeKeysWithPrefix(REDIS_URL, prefix);
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
-
   it('finds the sound’s own image first, and generates from it', async () => {
-    const page = await browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
     page.on('console', (message) => {
@@ -76,7 +33,7 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
       if (request.method() === 'POST' && new URL(request.url()).pathname === '/v1/generations') generationBodies.push(request.postData() ?? '');
     });
 
-    await page.goto(url);
+    await page.goto(run.stack.url);
     await page.waitForSelector('#pack-status[data-state="ready"]', { timeout: 15_000 });
     expect(await page.getAttribute('#tab-generate', 'aria-selected')).toBe('true');
     expect(await page.isVisible('#search-view')).toBe(false);
@@ -125,7 +82,7 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
   });
 
   it('a server that refuses `item` inputs gets the item’s stored vector instead', async () => {
-    const page = await browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const sent: string[] = [];
     // an older server: `item` is not a modality it knows (the refusal it would answer)
     await page.route('**/v1/generations', async (route) => {
@@ -137,7 +94,7 @@ describe.skipIf(!CHROMIUM)('the Search view in Chromium (drop a sound, see its n
         await route.fulfill({ status: 400, contentType: 'application/json', body: JSON.stringify({ error: { code: 'INVALID_REQUEST', message: 'Expected one of audio|image|text|video|depth|thermal|imu|embedding for inputs.0.modality but received "item"' } }) });
       } else await route.continue();
     });
-    await page.goto(url);
+    await page.goto(run.stack.url);
     await page.waitForSelector('#pack-status[data-state="ready"]', { timeout: 15_000 });
     await page.click('#tab-search');
     await page.waitForSelector('#search-collection option[value="demo"]', { state: 'attached' });

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findChromium } from '../support/chromium.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
-import { SCREENSHOTS, collectPageErrors, openPage, startPageStack, waitInPage, type PageStack } from './page-stack.js';
+import { SCREENSHOTS, collectPageErrors, openPage, usePageStack, waitInPage } from './page-stack.js';
 
 /**
  * Several jobs at once: Generate while a job runs adds another card (newest first) and the
@@ -14,18 +14,12 @@ const CHROMIUM = findChromium();
 const FINAL = ['succeeded', 'failed', 'canceled'];
 
 describe.skipIf(!CHROMIUM)('several jobs at once', () => {
-  let stack: PageStack;
-  beforeAll(async () => {
-    stack = await startPageStack(CHROMIUM!, { env: { A2I_PIPELINE: 'synthetic', A2I_SYNTHETIC_STEP_MS: '100' } });
-  }, 60_000);
-  afterAll(async () => {
-    await stack?.close();
-  });
+  const run = usePageStack(CHROMIUM!, { env: { A2I_PIPELINE: 'synthetic', A2I_SYNTHETIC_STEP_MS: '100' } });
 
   it('Generate while a job runs queues another and shows both; each cancels on its own; none is orphaned', async () => {
-    const page = await stack.browser.context.newPage();
+    const page = await run.stack.browser.context.newPage();
     const errors = collectPageErrors(page);
-    await openPage(page, stack.url);
+    await openPage(page, run.stack.url);
     await page.setInputFiles('#audio-file', { name: 'sample-chord.wav', mimeType: 'audio/wav', buffer: Buffer.from(sampleSoundWav()) });
     await page.click('#options summary');
     await page.fill('#steps', '20');

@@ -1,15 +1,10 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type ApiApp } from '@a2i/api';
-import { loadServerConfig, removeKeysWithPrefix, type PackDescription } from '@a2i/protocol';
-import { startWorker, type RunningWorker } from '@a2i/worker';
-import { findChromium, launchChromium, type HeadlessBrowser } from '../support/chromium.js';
+import { describe, expect, it } from 'vitest';
+import type { PackDescription } from '@a2i/protocol';
+import { findChromium } from '../support/chromium.js';
 import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
+import { SCREENSHOTS, usePageStack } from './page-stack.js';
 
 /**
  * The page as a person uses it: the real api (app factory) + a real worker on a real Redis
@@ -21,8 +16,6 @@ import { sampleSoundWav } from '../support/sample-sound.js';
  */
 const CHROMIUM = findChromium();
 const PIPELINE = defaultPipeline();
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results');
 const RECORDER = resolve(import.meta.dirname, 'page-recorder.js');
 if (!CHROMIUM) {
   console.warn('web-page.test: SKIPPED: no Chromium binary (/usr/bin/chromium or CHROMIUM_PATH); `apt-get install chromium` to run it');
@@ -36,51 +29,14 @@ interface PageRecord {
 }
 
 describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watch it)', () => {
-  let tmp: string;
-  let prefix: string;
-  let api: ApiApp;
-  let worker: RunningWorker;
-  let url: string;
-  let browser: HeadlessBrowser;
-
-  beforeAll(async () => {
-    tmp = await mkdtemp(join(tmpdir(), 'a2i-web-'));
-    prefix = `a2i-web-${randomBytes(6).toString('hex')}`;
-    const config = loadServerConfig({
-      A2I_PIPELINE: PIPELINE.pipeline,
-      A2I_PACK_DIR: PIPELINE.packDir,
-      A2I_REDIS_URL: REDIS_URL,
-      A2I_REDIS_PREFIX: prefix,
-      A2I_UPLOADS_DIR: join(tmp, 'uploads'),
-      A2I_RESULTS_DIR: join(tmp, 'results'),
-      A2I_LOG_LEVEL: 'silent',
-      // synthetic only: slow enough that progress and previews are there to be seen
-      A2I_SYNTHETIC_STEP_MS: '60',
-      // every step an event: the demo pack's job takes about 200 ms, within one default
-      // 200 ms throttle window, so the bar could otherwise show a single value between 0 and 1
-      A2I_PROGRESS_INTERVAL_MS: '0',
-      A2I_HEARTBEAT_INTERVAL_MS: '500',
-    });
-    const logger = pino({ level: 'silent' });
-    console.info(`web-page.test: pipeline ${PIPELINE.label}`);
-    worker = await startWorker({ config, logger });
-    api = await createApp({ config, logger });
-    url = await api.listen(0, '127.0.0.1');
-    browser = await launchChromium(CHROMIUM!);
-    await mkdir(SCREENSHOTS, { recursive: true });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await api?.close();
-    await worker?.close();
-    if (prefix) await removeKeysWithPrefix(REDIS_URL, prefix);
-    if (tmp) await rm(tmp, { recursive: true, force: true });
-  });
+  // every step an event: the demo pack's job takes about 200 ms, within one default 200 ms
+  // throttle window, so the bar could otherwise show a single value between 0 and 1
+  const run = usePageStack(CHROMIUM!, { env: { A2I_PROGRESS_INTERVAL_MS: '0' } });
+  console.info(`web-page.test: pipeline ${PIPELINE.label}`);
 
   it('shows queue state, a moving progress bar, a preview, then the final image', async () => {
-    const pack = (await (await fetch(`${url}/v1/pack`)).json()) as PackDescription;
-    const page = await browser.context.newPage();
+    const pack = (await (await fetch(`${run.stack.url}/v1/pack`)).json()) as PackDescription;
+    const page = await run.stack.browser.context.newPage();
     await page.addInitScript({ path: RECORDER });
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -88,7 +44,7 @@ describe.skipIf(!CHROMIUM)('web page in Chromium (upload a sound, generate, watc
       if (message.type() === 'error') pageErrors.push(message.text());
     });
 
-    await page.goto(url);
+    await page.goto(run.stack.url);
     await page.waitForSelector('#pack-status[data-state="ready"]', { timeout: 15_000 });
     expect(await page.textContent('#pack-label')).toContain(pack.name);
 

@@ -42,6 +42,7 @@ import { startWorker } from '@a2i/worker';
 import { freePort, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { startApiProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitFor } from '../support/wait-for.js';
+import { positiveInt } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
@@ -54,11 +55,6 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
   },
 });
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
-  return value;
-}
 const CYCLES = positiveInt('cycles', args.cycles);
 const CONCURRENT = positiveInt('concurrent', args.concurrent);
 const BACKLOG = positiveInt('backlog', args.backlog);

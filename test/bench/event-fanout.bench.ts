@@ -35,6 +35,7 @@ import { createApp, type ApiApp } from '@a2i/api';
 import { loadServerConfig, redisAnswers, redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker } from '@a2i/worker';
 import { waitFor } from '../support/wait-for.js';
+import { positiveInt } from './bench-args.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,11 +47,6 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
-  return value;
-}
 const APIS = positiveInt('apis', args.apis);
 const JOBS_PER_API = positiveInt('jobs-per-api', args['jobs-per-api']);
 const STEPS = positiveInt('steps', args.steps);

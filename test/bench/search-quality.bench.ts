@@ -26,6 +26,7 @@ import { HELD_OUT_SEED, worldPythonMissing, writeDemoWorldScenes } from '../qual
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { freePort } from '../support/redis-server.js';
+import { positiveInt } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const PACK = join(ROOT, 'models/demo');
@@ -38,15 +39,9 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
   },
 });
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
-  return value;
-}
 const COUNT = positiveInt('count', args.count);
 const SEED = positiveInt('seed', args.seed);
 const CONCURRENCY = positiveInt('concurrency', args.concurrency);
-
 
 function waitReady(url: string, processes: ServerProcess[], timeoutMs = 120_000): Promise<void> {
   return waitForReadyServer(url, {

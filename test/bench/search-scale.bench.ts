@@ -41,6 +41,7 @@ import { sampleSoundWav } from '../support/sample-sound.js';
 import { PlantedVectors, percentile } from './planted-vectors.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { freePort } from '../support/redis-server.js';
+import { positiveInt } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_MAIN = join(ROOT, 'apps/api/src/main.ts');
@@ -59,11 +60,6 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
-  return value;
-}
 const ROWS = args.rows.split(',').map((r) => positiveInt('rows', r.trim()));
 const DIM = positiveInt('dim', args.dim);
 const QUERIES = positiveInt('queries', args.queries);

@@ -41,6 +41,7 @@ import { defaultPipeline } from '../support/default-pipeline.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { freePort } from '../support/redis-server.js';
+import { positiveInt } from './bench-args.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const API_MAIN = join(ROOT, 'apps/api/src/main.ts');
@@ -55,11 +56,6 @@ const { values: args } = parseArgs({
   },
 });
 
-function positiveInt(name: string, raw: string): number {
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected a positive integer for --${name} but received ${raw}`);
-  return value;
-}
 const RUNS = positiveInt('runs', args.runs);
 const JOBS = positiveInt('jobs', args.jobs);
 const STEPS = args.steps === undefined ? undefined : positiveInt('steps', args.steps);
@@ -83,8 +79,6 @@ function latencySummary(samples: number[]) {
 }
 
 // ------------------------------------------------------------------ processes
-
-
 
 class ProcessGroup {
   private readonly children: Array<{ name: string; child: ChildProcess; log: string }> = [];

@@ -36,6 +36,7 @@ const DESCRIPTIONS: Partial<Record<ErrorCode, string>> = {
   MEDIA_EMPTY: 'An empty upload',
   MEDIA_TOO_LARGE: 'An upload over its decoded size limit',
   MEDIA_UNSUPPORTED_FORMAT: "Bytes of no format the input's modality accepts",
+  MEDIA_NEEDS_FFMPEG: 'A video or container upload (MP4, MOV, M4A, WebM, MKV, AVI, AIFF, AAC) on a server without ffmpeg',
   MEDIA_TIMEOUT: 'Decoding took too long',
   MEDIA_ABORTED: 'Decoding was aborted',
   NON_FINITE_VALUE: 'NaN or infinity in numeric input',

@@ -58,8 +58,8 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
     }
   }
   const ffmpeg = describeFfmpeg();
-  if (ffmpeg.outdated) {
-    logger.warn({ ffmpeg: ffmpeg.ffmpeg, version: ffmpeg.version }, 'ffmpeg: no ffmpeg on PATH, using the outdated npm build for video and containers; install ffmpeg or set FFMPEG_PATH/FFPROBE_PATH');
+  if (!ffmpeg.available) {
+    logger.warn({ ffmpeg: 'none' }, ffmpeg.reason);
   } else {
     logger.info({ ffmpeg: ffmpeg.ffmpeg, ffprobe: ffmpeg.ffprobe, source: ffmpeg.source, version: ffmpeg.version }, 'ffmpeg');
   }

@@ -16,4 +16,4 @@ export {
   inspectUpload, refuseUndecodableUploads, UPLOAD_MODALITIES,
   type UploadModality, type UploadLimits, type UploadInspection, type InspectUploadOptions,
 } from './upload/inspect-upload.js';
-export { describeFfmpeg, type FfmpegDescription } from './ffmpeg/binaries.js';
+export { describeFfmpeg, ffmpegBinaries, NO_FFMPEG_MESSAGE, type FfmpegDescription } from './ffmpeg/binaries.js';

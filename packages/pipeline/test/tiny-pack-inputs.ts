@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
+import { ffmpegBinaries } from '@a2i/media';
 
 /**
  * The tiny pack of @a2i/model-pack's tests (packages/model-pack/test/fixtures/make_tiny_pack.py):
@@ -72,11 +72,9 @@ export function imuCsv(samples: number): string {
   return `${rows.join('\n')}\n`;
 }
 
-const require = createRequire(import.meta.url);
-
-/** A short MP4 (ffmpeg's test pattern) made with the ffmpeg binary npm ships. */
+/** A short MP4 (ffmpeg's test pattern) made with the system's ffmpeg. */
 export async function mp4Bytes(dir: string, seconds: number): Promise<Uint8Array> {
-  const ffmpeg = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  const { ffmpeg } = ffmpegBinaries();
   const out = join(dir, 'pattern.mp4');
   await promisify(execFile)(ffmpeg, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `testsrc=duration=${seconds}:size=48x32:rate=10`, '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out]);
   return new Uint8Array(readFileSync(out));

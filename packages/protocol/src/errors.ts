@@ -77,6 +77,8 @@ export const ERROR_REGISTRY = {
   MEDIA_TOO_LARGE: input(422),
   /** The bytes are no format the input's modality accepts (a text file sent as audio): 415 at POST. */
   MEDIA_UNSUPPORTED_FORMAT: input(415),
+  /** A video or container upload on a server with no ffmpeg (the operator installs one): 415 at POST. */
+  MEDIA_NEEDS_FFMPEG: input(415),
   MEDIA_TIMEOUT: input(422),
   MEDIA_ABORTED: input(422),
   AUDIO_INVALID: input(422),

@@ -70,6 +70,7 @@ const EVERY_CODE: Record<string, string> = {
   LIMIT_EXCEEDED: 'input 400',
   MEDIA_ABORTED: 'input 422',
   MEDIA_EMPTY: 'input 422',
+  MEDIA_NEEDS_FFMPEG: 'input 415',
   MEDIA_TIMEOUT: 'input 422',
   MEDIA_TOO_LARGE: 'input 422',
   MEDIA_UNSUPPORTED_FORMAT: 'input 415',

@@ -1,30 +1,32 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
+import { MediaError } from '../media-error.js';
 
 /**
  * Where the ffmpeg and ffprobe executables are, in this order:
  * 1. FFMPEG_PATH / FFPROBE_PATH;
  * 2. the system's, found on PATH: a distribution's ffmpeg gets security fixes with the
- *    system's updates (uploaded files are untrusted input to ffmpeg's demuxers and decoders);
- * 3. last, the static builds npm ships inside @ffmpeg-installer/<platform> and
- *    @ffprobe-installer/<platform>, so a machine without ffmpeg still decodes video. That
- *    ffmpeg is a 2018 snapshot (N-47683): `describeFfmpeg` marks it outdated and the worker
- *    logs a warning. The maintained registry build (ffmpeg-static, 6.x) downloads its binary
- *    from GitHub in an install script, which npm 11 does not run by default and offline
- *    machines cannot reach, so it is not used.
- * Resolved on first use, so importing this package never fails on a platform those packages
- * do not cover.
+ *    system's updates (uploaded files are untrusted input to ffmpeg's demuxers and decoders).
+ * There is no third: with neither, video and container uploads (MP4/MOV/M4A, WebM/MKV, AVI,
+ * Ogg video, AIFF, AAC) are refused with MEDIA_NEEDS_FFMPEG (415) and everything else (WAV,
+ * FLAC, MP3, Ogg Vorbis/Opus, images, text, depth, thermal, IMU) goes on, decoded in-process.
+ * No npm package ships a current ffmpeg inside its tarball: @ffmpeg-installer/* holds a 2018
+ * snapshot (N-47683), ffmpeg-static-electron 3.1 (2016), @hakuneko/ffmpeg-binaries 4.2.1;
+ * ffmpeg-static, ffmpeg-ffprobe-static, @derhuerst/ffprobe-static and node-av download their
+ * binaries from GitHub in an install script (not run by npm 11 without allowScripts, and out of
+ * reach of offline machines); the WebAssembly builds either leave out H.264/AAC (libav.js) or
+ * are FFmpeg 5.1 for browsers (@ffmpeg/core). Decoding untrusted uploads with a years-old
+ * ffmpeg is worse than refusing them, so the server asks for the system's.
+ * Resolved on first use and cached per process.
  */
 export interface FfmpegBinaries {
   ffmpeg: string;
   ffprobe: string;
-  /** Where they came from: the environment, the system's PATH, or the npm fallback. */
-  source: 'env' | 'system' | 'npm';
+  /** Where they came from: the environment or the system's PATH. */
+  source: 'env' | 'system';
 }
 
-const require = createRequire(import.meta.url);
 let cached: FfmpegBinaries | undefined;
 
 /** The first executable `name` on `path` (the PATH variable), or undefined. */
@@ -42,46 +44,33 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   return undefined;
 }
 
-function npmBinary(envName: string, pkg: string): string {
-  try {
-    return (require(pkg) as { path: string }).path;
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`No ffmpeg on PATH and no ${pkg} binary for this platform (${reason}); install ffmpeg or set ${envName} to an executable`);
-  }
-}
+/** Why there is no ffmpeg, for the client's error and the worker's start log. */
+export const NO_FFMPEG_MESSAGE =
+  'This server has no ffmpeg: video and container uploads (MP4, MOV, M4A, WebM, MKV, AVI, AIFF, AAC) cannot be decoded; '
+  + 'WAV, FLAC, MP3 and Ogg audio can. Operators: install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH and FFPROBE_PATH';
 
+/** The binaries to run; throws MEDIA_NEEDS_FFMPEG when there are none. */
 export function ffmpegBinaries(): FfmpegBinaries {
   if (cached) return cached;
   const { FFMPEG_PATH, FFPROBE_PATH } = process.env;
-  if (FFMPEG_PATH && FFPROBE_PATH) return (cached = { ffmpeg: FFMPEG_PATH, ffprobe: FFPROBE_PATH, source: 'env' });
-  const systemFfmpeg = findOnPath('ffmpeg');
-  const systemFfprobe = findOnPath('ffprobe');
-  if (systemFfmpeg && systemFfprobe) {
-    return (cached = { ffmpeg: FFMPEG_PATH ?? systemFfmpeg, ffprobe: FFPROBE_PATH ?? systemFfprobe, source: FFMPEG_PATH || FFPROBE_PATH ? 'env' : 'system' });
-  }
-  return (cached = {
-    ffmpeg: FFMPEG_PATH ?? npmBinary('FFMPEG_PATH', '@ffmpeg-installer/ffmpeg'),
-    ffprobe: FFPROBE_PATH ?? npmBinary('FFPROBE_PATH', '@ffprobe-installer/ffprobe'),
-    source: FFMPEG_PATH || FFPROBE_PATH ? 'env' : 'npm',
-  });
+  const ffmpeg = FFMPEG_PATH || findOnPath('ffmpeg');
+  const ffprobe = FFPROBE_PATH || findOnPath('ffprobe');
+  if (!ffmpeg || !ffprobe) throw new MediaError('MEDIA_NEEDS_FFMPEG', NO_FFMPEG_MESSAGE);
+  return (cached = { ffmpeg, ffprobe, source: FFMPEG_PATH || FFPROBE_PATH ? 'env' : 'system' });
 }
 
 /** What the worker says at start about the ffmpeg it uses. */
-export interface FfmpegDescription extends FfmpegBinaries {
-  /** The first line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.9-0+deb12u1 ...". */
-  version: string;
-  /** The npm fallback: a 2018 build decoding untrusted uploads. */
-  outdated: boolean;
-}
+export type FfmpegDescription =
+  | (FfmpegBinaries & { available: true; /** The first line of `ffmpeg -version`, e.g. "ffmpeg version 5.1.9-0+deb12u1 ...". */ version: string })
+  | { available: false; source: 'none'; reason: string };
 
-/** The ffmpeg in use and its version; `version` says why when ffmpeg cannot be run. */
+/** The ffmpeg in use and its version (`version` says why when it cannot be run), or why there is none. */
 export function describeFfmpeg(): FfmpegDescription {
   let binaries: FfmpegBinaries;
   try {
     binaries = ffmpegBinaries();
   } catch (error) {
-    return { ffmpeg: '', ffprobe: '', source: 'npm', version: `unavailable: ${(error as Error).message}`, outdated: true };
+    return { available: false, source: 'none', reason: (error as Error).message };
   }
   let version: string;
   try {
@@ -89,7 +78,7 @@ export function describeFfmpeg(): FfmpegDescription {
   } catch (error) {
     version = `unavailable: ${(error as Error).message.split('\n')[0]}`;
   }
-  return { ...binaries, version, outdated: binaries.source === 'npm' };
+  return { ...binaries, available: true, version };
 }
 
 /**

@@ -8,7 +8,7 @@ import { ffmpegBinaries } from '../../src/ffmpeg/binaries.js';
 const run = promisify(execFile);
 
 /**
- * Encodes test fixtures with the ffmpeg binary npm ships (@ffmpeg-installer), in a temp dir:
+ * Encodes test fixtures with the ffmpeg the decoders run (the system's), in a temp dir:
  * `inputs` are written as in0, in1, ... (referred to as {in0} in args), the output is {out}.
  */
 export async function ffmpegEncode(args: string[], outName: string, inputs: Uint8Array[] = []): Promise<Uint8Array> {

@@ -182,12 +182,14 @@ def randomised_depth(scene: world.Scene, rng: np.random.Generator) -> np.ndarray
     d = 40.0 + 80.0 * y / (n - 1)
     angle = lambda: rng.uniform(0, np.pi)  # noqa: E731
     wave = lambda period: np.sin(2 * np.pi * (x * np.cos(a) + y * np.sin(a)) / period + rng.uniform(0, 2 * np.pi))  # noqa: E731
-    if scene.place == "sea":  # one ripple, sometimes a weaker second one across it
+    if scene.place == "sea":  # a ripple: one to three waves in any direction, as strong as each other or not
         a = angle()
-        d += rng.uniform(3, 6) * wave(rng.uniform(8, 30))
-        if rng.random() < 0.3:
+        waves = [wave(rng.uniform(6, 30))]
+        for _ in range(int(rng.choice([0, 1, 2], p=[0.35, 0.45, 0.2]))):
             a = angle()
-            d = 40.0 + 80.0 * y / (n - 1) + 0.6 * (d - 40.0 - 80.0 * y / (n - 1)) + rng.uniform(1, 2.4) * wave(rng.uniform(8, 30))
+            waves.append(rng.uniform(0.3, 1.0) * wave(rng.uniform(6, 30)))
+        ripple = np.sum(waves, axis=0)
+        d += rng.uniform(3, 6) * ripple / (np.abs(ripple).max() + 1e-9)
     elif scene.place == "meadow":
         z = rng.normal(size=(n, n)) if rng.random() < 0.5 else rng.uniform(-1, 1, size=(n, n))
         if rng.random() < 0.35:  # smoothed noise

@@ -10,15 +10,15 @@ problem: a missing file, a checksum that differs from the part's own list, the s
 with different contents in two parts, a decoder whose image embedding is not the joint
 space's dimension (e.g. a 768-d Karlo decoder behind 1024-d ImageBind-huge).
 
-decoder.embeddingNorm (the L2 norm the query is rescaled to before the noise augmentation):
-ImageBind's vision embedding is L2-normalised (scale 1), and ImageBind-huge's vision tower is
-OpenCLIP ViT-H's, whose image_embeds (CLIPVisionModelWithProjection, NOT normalised) Stable
-unCLIP-H was trained on. By default the fragment's value is kept: export_stable_unclip.py
-writes sqrt(sum(mean^2 + std^2)) of the pipeline's image normaliser, the RMS norm of the
-embeddings those statistics were measured on, so a unit ImageBind direction is put back on
-the shell of norms the decoder saw in training. `--embedding-norm N` sets another norm (the
-worker always rescales the weighted sum of the inputs' embeddings to it; Anything2Image feeds
-ImageBind's outputs as they are: vision at norm 1, audio at 20).
+The pack's `conditioning` section (models/README.md) is the ImageBind export's: `norm`, the
+mean L2 norm of ImageBind's raw vision embedding over photos, measured by export_imagebind.py
+(conditioning_norm.py). The TypeScript pipeline conditions Stable unCLIP-H with an image input
+at its raw norm (the scale of the OpenCLIP ViT-H image_embeds the decoder was trained on, as
+Anything2Image and BindDiffusion feed it) and scales every other input to `norm`. The decoder
+then rescales nothing: a `decoder.embeddingNorm` in the fragment (older exports wrote one,
+sqrt(sum(mean^2 + std^2)) of an identity normaliser, i.e. sqrt(1024) = 32, not a norm of
+image_embeds) is dropped. `--embedding-norm N` replaces the measured norm (the measurement is
+kept beside it); an ImageBind export without the section needs it.
 
 Usage:
     python3 models/recipes/assemble_pack.py --imagebind IB_DIR --unclip UNCLIP_DIR --out OUT
@@ -97,6 +97,27 @@ def referenced_files(manifest: dict) -> set[str]:
     return found
 
 
+def pack_conditioning(imagebind: dict, decoder: dict, embedding_norm: str) -> dict:
+    """The pack's conditioning section from the ImageBind export's (`embedding_norm`: "keep" or
+    a positive number that replaces the measured norm); drops decoder.embeddingNorm in place."""
+    dropped = decoder.pop("embeddingNorm", None)
+    if dropped is not None:
+        print(f"note: dropped the fragment's decoder.embeddingNorm {dropped} (the pack's conditioning section replaces it)")
+    conditioning = json.loads(json.dumps(imagebind.get("conditioning"))) if imagebind.get("conditioning") else None
+    if embedding_norm == "keep":
+        if conditioning is None:
+            raise SystemExit("the ImageBind manifest has no conditioning section (an export older than "
+                             "export_imagebind.py's measurement): export it again, or give --embedding-norm N")
+        return conditioning
+    try:
+        norm = float(embedding_norm)
+    except ValueError:
+        raise SystemExit(f"--embedding-norm must be keep or a positive number, not {embedding_norm!r}")
+    if not norm > 0 or norm == float("inf"):
+        raise SystemExit("--embedding-norm must be a positive number")
+    return {**(conditioning or {}), "norm": norm}
+
+
 def check_dims(joint_dim: int, decoder: dict, prior: dict | None) -> None:
     aug = decoder["noiseAugmentation"]
     decoder_dim = len(aug["mean"])
@@ -117,7 +138,8 @@ def main() -> None:
     ap.add_argument("--prior", help="folder with a prior section (manifest.json or manifest.fragment.json)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--name", default="imagebind-huge-stable-unclip-h")
-    ap.add_argument("--embedding-norm", default="keep", help="keep (the fragment's) or a positive number")
+    ap.add_argument("--embedding-norm", default="keep",
+                    help="keep (conditioning.norm as export_imagebind.py measured it) or a positive number to use instead")
     ap.add_argument("--copy", action="store_true", help="copy files instead of hard-linking them")
     args = ap.parse_args()
 
@@ -140,10 +162,7 @@ def main() -> None:
 
     decoder = json.loads(json.dumps(unclip["decoder"]))
     decoder["space"] = "imagebind"
-    if args.embedding_norm != "keep":
-        decoder["embeddingNorm"] = float(args.embedding_norm)
-        if not decoder["embeddingNorm"] > 0:
-            raise SystemExit("--embedding-norm must be positive")
+    conditioning = pack_conditioning(imagebind, decoder, args.embedding_norm)
     check_dims(joint_dim, decoder, prior)
     if prior is not None:
         prior["space"] = "imagebind"
@@ -156,6 +175,7 @@ def main() -> None:
         "files": {},
         "spaces": imagebind["spaces"],
         "encoders": imagebind["encoders"],
+        "conditioning": conditioning,
         "promptEncoder": unclip.get("promptEncoder"),
         "prior": prior,
         "decoder": decoder,
@@ -177,7 +197,7 @@ def main() -> None:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     total = sum((out / rel).stat().st_size for rel in sources)
     print(f"wrote {out / 'manifest.json'}: {len(sources)} files, {total / 1e9:.2f} GB, joint space {joint_dim}-d, "
-          f"prior {'yes' if prior else 'none'}, decoder.embeddingNorm {decoder.get('embeddingNorm')}")
+          f"prior {'yes' if prior else 'none'}, conditioning.norm {conditioning['norm']:.6g}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ facebookresearch/ImageBind with its requirements); nothing of it is vendored her
 
     /usr/bin/python3 models/recipes/export_imagebind.py --checkpoint imagebind_huge.pth --out PACK
     /usr/bin/python3 models/recipes/export_imagebind.py --random-weights --seed 0 --out PACK \
-        --reference-inputs models/demo/samples ../shared/real-samples
+        --reference-inputs models/demo/samples ../shared/real-samples [--conditioning-photos DIR_OR_FILES]
 
 Each ONNX file is the modality's preprocessor + trunk + head (ImageBindModel.forward up to, not
 including, its postprocessor): one row per image, clip or view, batch dimension dynamic:
@@ -24,6 +24,13 @@ saved with its weights in one external file `<modality>.onnx.data` beside it. `-
 every weight to a float16 value and stores the large ones as float16 with a Cast back to
 float32 (half the disk; inputs, outputs and arithmetic stay float32, so ONNX Runtime computes
 what the rounded PyTorch model computes).
+
+The manifest's `conditioning` section (conditioning_norm.py): the mean L2 norm of the vision
+encoder's raw output (before Normalize) over `--conditioning-photos` (default: the .assets/*.jpg
+of the ImageBind checkout the package is imported from), measured on the model the files are
+exported from; the TypeScript pipeline conditions Stable unCLIP with an image input at its raw
+norm and scales every other input to that mean. The photos and each one's norm are kept in
+OUT/reference/conditioning/ (not pack files).
 
 Checks: every export is run in onnxruntime-node against PyTorch on seeded sample tensors
 (reference/onnx/, compared by packages/model-pack/src/verify-outputs-cli.ts, which also
@@ -45,6 +52,7 @@ from reference_text import convert_real_vocab  # noqa: E402  SimpleTokenizer's v
 from imagebind_encoders import (MODALITIES, OPSET, build_model, export_encoders, imagebind_modules,  # noqa: E402
                                 round_weights_to_fp16)
 from imagebind_manifest import check_audio_constants, write_manifest  # noqa: E402
+from conditioning_norm import measure_conditioning, resolve_photos  # noqa: E402  the manifest's conditioning section
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +70,9 @@ def main() -> None:
     ap.add_argument("--architecture", choices=["huge", "tiny"], default="huge", help="tiny: 32-wide towers, to try the export path quickly")
     ap.add_argument("--reference-inputs", type=Path, nargs="*", default=[],
                     help="folders of input files: write PyTorch-pipeline embeddings of them (reference_imagebind.py)")
+    ap.add_argument("--conditioning-photos", type=Path, nargs="+", metavar="DIR_OR_FILE",
+                    help="photos to measure the mean raw vision norm on (manifest conditioning.norm); default: "
+                         "the .assets/*.jpg of the ImageBind checkout the imagebind package is imported from")
     ap.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-node check (verify-outputs-cli.ts)")
     args = ap.parse_args()
     modalities = [m.strip() for m in args.modalities.split(",") if m.strip()]
@@ -71,6 +82,7 @@ def main() -> None:
 
     _, data = imagebind_modules()
     check_audio_constants(data)
+    photos = resolve_photos(args.conditioning_photos)  # before the export: a missing photo stops it at once
     out = args.out.resolve()
     if ROOT in out.parents or out == ROOT:
         print(f"note: writing inside the repository ({out}); exported files must not be committed")
@@ -89,10 +101,11 @@ def main() -> None:
     convert_real_vocab(Path(data.return_bpe_path()), out / "tokenizer")
 
     export_encoders(model, out, modalities, args.fp16, args.seed)
+    conditioning = measure_conditioning(model, out, photos)
 
     source = "the public checkpoint" if args.checkpoint else f"RANDOM weights (seed {args.seed}): for tests only, embeddings mean nothing"
     manifest = write_manifest(
-        out, model, modalities, dim,
+        out, model, modalities, dim, conditioning,
         name=f"imagebind-{args.architecture}" + ("" if args.checkpoint else f"-random-seed{args.seed}"),
         description=f"ImageBind-{args.architecture} encoders (facebookresearch/ImageBind) exported by models/recipes/export_imagebind.py "
                     f"from {source}; {'float16 weights, ' if args.fp16 else ''}opset {OPSET}. Encoders only: an unCLIP decoder pack is merged in by the pack assembly step.",

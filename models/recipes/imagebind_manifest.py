@@ -77,10 +77,12 @@ def encoder_entry(modality: str, preprocess: dict, postprocess: dict, dim: int) 
             "preprocess": preprocess, "postprocess": postprocess}
 
 
-def write_manifest(out: Path, model: torch.nn.Module, modalities: list[str], dim: int, name: str, description: str,
-                   license_text: str) -> dict:
+def write_manifest(out: Path, model: torch.nn.Module, modalities: list[str], dim: int, conditioning: dict, name: str,
+                   description: str, license_text: str) -> dict:
     """manifest.json of an encoders-only pack: no decoder, no prior (the assembly step merges
-    a decoder in); `files` lists every file of encoders/ (external .data included) and tokenizer/."""
+    a decoder in); `files` lists every file of encoders/ (external .data included) and tokenizer/;
+    `conditioning` is conditioning_norm.py's section (the mean raw vision norm), which
+    assemble_pack.py carries into the pack."""
     preprocess = {"vision": VISION_PREPROCESS, "text": TEXT_PREPROCESS, "audio": IMAGEBIND_AUDIO,
                   "depth": gray_preprocess("depth"), "thermal": gray_preprocess("thermal"), "imu": IMU_PREPROCESS}
     encoders = {m: encoder_entry(m, preprocess[m], postprocess_of(model, m), dim) for m in modalities}
@@ -96,6 +98,7 @@ def write_manifest(out: Path, model: torch.nn.Module, modalities: list[str], dim
         "files": {str(p.relative_to(out)): sha256(p) for p in files},
         "spaces": {"imagebind": {"dim": dim}},
         "encoders": encoders,
+        "conditioning": conditioning,
         "prior": None,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")

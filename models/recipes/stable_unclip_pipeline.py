@@ -1,6 +1,6 @@
 """The diffusers side of export_stable_unclip.py: loading the pipeline with the attention
 written out, the manifest sections read from its configs (scheduler, noise augmentation,
-tokenizer, the embedding norm) and the latent-to-RGB preview projection fitted on its VAE."""
+tokenizer) and the latent-to-RGB preview projection fitted on its VAE."""
 from __future__ import annotations
 
 import math
@@ -79,15 +79,6 @@ def noise_augmentation_section(pipe) -> dict:
         "betaEnd": float(c["beta_end"]),
         "timestepEmbedding": {"dim": dim, "flipSinToCos": True, "downscaleFreqShift": 0},
     }
-
-
-def typical_embedding_norm(pipe) -> float:
-    """sqrt(sum(mean^2 + std^2)) of the image normaliser: the RMS L2 norm of the CLIP image
-    embeddings (CLIPVisionModelWithProjection.image_embeds, not normalised) whose per-dimension
-    statistics the normaliser holds, i.e. the norm the decoder was trained on."""
-    mean = pipe.image_normalizer.mean.detach().double()
-    std = pipe.image_normalizer.std.detach().double()
-    return float(torch.sqrt((mean ** 2 + std ** 2).sum()))
 
 
 def tokenizer_section(tokenizer, folder: str) -> dict:

@@ -40,6 +40,7 @@ export { postprocessRows, averageGroups } from './encoder/encoder-session.js';
 
 // embedding arithmetic and retrieval
 export { combineEmbeddings, cosineSimilarity, topK, type WeightedEmbedding, type ScoredIndex } from './embedding/embedding-math.js';
+export { decoderCondition, type DecoderConditionTerm } from './embedding/decoder-condition.js';
 
 // audio (ImageBind's audio front end)
 export * from './audio/index.js';

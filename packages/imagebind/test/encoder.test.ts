@@ -52,6 +52,24 @@ describe('createEncoder', () => {
       await enc.release();
     }
   });
+  it('runWithRaw: the same embeddings as run, and each input\'s raw rows averaged before the postprocess', async () => {
+    const rows = [
+      [1, 0, 0, 0, 0, 0],
+      [0, 0, 0, 0, 0, 9],
+    ];
+    const single = [1, 2, 3, 4, 5, 6];
+    for (const maxBatchRows of [undefined, 1]) {
+      const enc = await createEncoder(FIXTURES, 'vision', floatManifest, maxBatchRows ? { maxBatchRows } : {});
+      const inputs = [{ data: Float32Array.from(rows.flat()), rows: 2 }, { data: Float32Array.from(single) }];
+      const { embeddings, raw } = await enc.runWithRaw(inputs);
+      expect(embeddings.map((e) => Array.from(e))).toEqual((await enc.run(inputs)).map((e) => Array.from(e)));
+      // the graph's output as it is (no normalise, no x5): the mean of raw rows, then the single row
+      [0, 1, 2, 3].forEach((j) => expect(raw[0]![j]).toBeCloseTo((matmul(rows[0]!)[j]! + matmul(rows[1]!)[j]!) / 2, 5));
+      matmul(single).forEach((v, j) => expect(raw[1]![j]).toBeCloseTo(v, 5));
+      expect(Math.hypot(...raw[1]!)).toBeCloseTo(20.348, 3); // ||x W|| of that row, where the postprocess gives 5
+      await enc.release();
+    }
+  });
   it('feeds int64 token ids and fetches only the named output', async () => {
     const enc = await createEncoder(FIXTURES, 'text', intManifest, { sessionOptions: { intraOpNumThreads: 1 } });
     const [e] = await enc.run([{ data: BigInt64Array.from([1n, 2n, 3n, 0n, 4n]) }]);

@@ -140,3 +140,46 @@ describe.skipIf(!ready)('ImageBind pack: TypeScript pipeline vs PyTorch on the s
     });
   }
 });
+
+// conditioning.norm (export_imagebind.py, conditioning_norm.py): the mean raw vision norm over
+// the export's photos, which it keeps in reference/conditioning/ with each photo's PyTorch norm.
+// Recomputed here as the worker would: @a2i/media decodes the photo, this package preprocesses
+// it, the exported vision graph runs in onnxruntime-node (createEncoder's raw output, before the
+// postprocess). Preprocessing differs from PIL + torchvision by <= 1e-5 per value (the bar
+// above) and float32 kernels by summation order, so each norm and their mean must agree to
+// 1e-4 relative; the manifest's value is PyTorch's mean itself (up to float64 summation order).
+const CONDITIONING = PACK === undefined ? '' : join(PACK, 'reference', 'conditioning');
+const conditioningReady = PACK !== undefined && existsSync(join(CONDITIONING, 'index.json'));
+const NORM_TOLERANCE = 1e-4;
+
+describe.skipIf(!conditioningReady)('ImageBind pack: conditioning.norm is the mean raw vision norm over the export\'s photos', () => {
+  if (!conditioningReady) it(PACK === undefined ? skipReason : `skipped: ${join(CONDITIONING, 'index.json')} is missing (an export older than conditioning_norm.py)`, () => {});
+  it('equals PyTorch\'s measurement, and onnxruntime-node over the same photos gives it again', { timeout: 600_000 }, async () => {
+    const manifest = readJson<{ conditioning: { norm: number; measurement: { photos: string[] } }; encoders: Record<string, { preprocess: never; input: { shape: number[] } }> }>(join(PACK!, 'manifest.json'));
+    const measured = readJson<{ photos: Array<{ file: string; norm: number }> }>(join(CONDITIONING, 'index.json')).photos;
+    expect(measured.map((p) => p.file)).toEqual(manifest.conditioning.measurement.photos);
+    const pytorchMean = measured.reduce((s, p) => s + p.norm, 0) / measured.length;
+    expect(Math.abs(manifest.conditioning.norm - pytorchMean) / pytorchMean).toBeLessThan(1e-12);
+
+    const vision = manifest.encoders.vision!;
+    const encoder = await createEncoder(PACK!, 'vision', vision);
+    try {
+      const norms: number[] = [];
+      for (const photo of measured) {
+        const image = await decodeImage(new Uint8Array(readFileSync(join(CONDITIONING, photo.file))), { mode: 'rgb' });
+        const tensor = imageToTensor(image, vision.preprocess);
+        const frames = vision.input.shape.length === 5 ? vision.input.shape[2]! : 1;
+        const { raw } = await encoder.runWithRaw([{ data: frames > 1 ? imageAsClip(tensor, 3, frames) : tensor, rows: 1 }]);
+        const norm = Math.hypot(...raw[0]!);
+        console.log(`${photo.file.padEnd(24)} raw vision norm: onnxruntime-node ${norm.toPrecision(8)}, PyTorch ${photo.norm.toPrecision(8)} (relative diff ${(Math.abs(norm - photo.norm) / photo.norm).toExponential(1)})`);
+        expect(Math.abs(norm - photo.norm) / photo.norm).toBeLessThan(NORM_TOLERANCE);
+        norms.push(norm);
+      }
+      const mean = norms.reduce((a, b) => a + b, 0) / norms.length;
+      console.log(`conditioning.norm ${manifest.conditioning.norm.toPrecision(8)}, recomputed ${mean.toPrecision(8)} over ${norms.length} photos`);
+      expect(Math.abs(mean - manifest.conditioning.norm) / manifest.conditioning.norm).toBeLessThan(NORM_TOLERANCE);
+    } finally {
+      await encoder.release();
+    }
+  });
+});

@@ -10,6 +10,7 @@ export {
   encoderSchema,
   decoderSchema,
   priorSchema,
+  conditioningSchema,
   tensorSpecSchema,
   isInsidePack,
   promptEncoderSchema,
@@ -22,6 +23,7 @@ export {
   type EncoderModality,
   type DecoderSection,
   type PriorSection,
+  type ConditioningSection,
   type TensorSpecEntry,
 } from './manifest-schema.js';
 export { loadPack, readManifest, referencedFiles, manifestProblems, MANIFEST_FILE, type LoadedPack, type PackFileRef, type ManifestResult } from './load-pack.js';

@@ -90,7 +90,7 @@ const priorDefaultsSchema = z.looseObject({ scheduler: schedulerName, steps: pos
 
 export const decoderSchema = z.looseObject({
   space: z.string().min(1),
-  /** The query is rescaled to this L2 norm before conditioning. */
+  /** The decoder rescales every image embedding to this L2 norm (the demo pack: 1); absent in a pack with `conditioning`. */
   embeddingNorm: z.number().positive().nullable().optional(),
   unet: z.looseObject({
     file: packPath,
@@ -144,6 +144,17 @@ export const priorSchema = z.looseObject({
   defaultFor: z.array(z.string().min(1)).optional(),
 });
 
+/**
+ * How the pipeline builds the decoder's image embedding from the inputs (models/README.md,
+ * "conditioning"; written by export_imagebind.py, carried by assemble_pack.py): an image input
+ * at its raw vision embedding (before the postprocess), every other input as its unit
+ * direction times `norm`, the mean raw vision norm measured on photos (`measurement` says how).
+ */
+export const conditioningSchema = z.looseObject({
+  norm: z.number().positive().refine(Number.isFinite, 'Expected a finite number'),
+  measurement: z.looseObject({ photos: z.array(z.string()).optional() }).optional(),
+});
+
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'Expected a sha256 in lower-case hex (64 characters)');
 
 export const packManifestSchema = z.looseObject({
@@ -162,9 +173,16 @@ export const packManifestSchema = z.looseObject({
    * can embed and retrieve, and passes the check, but cannot generate, so the worker refuses it.
    */
   decoder: decoderSchema.nullable().optional(),
+  /** Absent (the demo pack): the inputs' unit directions are mixed and the decoder rescales to decoder.embeddingNorm. */
+  conditioning: conditioningSchema.optional(),
   /** Pack-wide defaults; `decoder.defaults` fills what is absent here. */
   defaults: decoderDefaultsSchema.partial().extend({ prior: z.enum(['on', 'off', 'auto']).optional() }).optional(),
   limits: limitsSchema.partial().optional(),
+}).superRefine((m, ctx) => {
+  // the decoder would rescale the condition conditioning builds at its own norms
+  if (m.conditioning !== undefined && typeof m.decoder?.embeddingNorm === 'number') {
+    ctx.addIssue({ code: 'custom', path: ['decoder', 'embeddingNorm'], message: 'Expected no decoder.embeddingNorm in a pack with a conditioning section (it would rescale the image embedding conditioning builds)' });
+  }
 });
 
 export type PackManifest = z.infer<typeof packManifestSchema>;
@@ -172,6 +190,7 @@ export type EncoderEntry = z.infer<typeof encoderSchema>;
 export type DecoderSection = z.infer<typeof decoderSchema>;
 export type PriorSection = z.infer<typeof priorSchema>;
 export type PromptEncoderEntry = z.infer<typeof promptEncoderSchema>;
+export type ConditioningSection = z.infer<typeof conditioningSchema>;
 export type TensorSpecEntry = z.infer<typeof tensorSpecSchema>;
 export type EncoderModality = (typeof ENCODER_MODALITIES)[number];
 

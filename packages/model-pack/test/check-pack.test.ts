@@ -133,6 +133,27 @@ describe('checkPack', () => {
     expect(report.manifest?.decoder).toBeUndefined();
   });
 
+  it('accepts a conditioning section (export_imagebind.py) in place of decoder.embeddingNorm, and refuses both or a bad norm', async () => {
+    const section = { norm: 18.25, measurement: { photos: ['bird_image.jpg', 'car_image.jpg'], min: 17.5, max: 19 } };
+    const good = await checkEdited((m) => {
+      m.conditioning = section;
+      delete m.decoder.embeddingNorm;
+    });
+    expect(good.problems).toEqual([]);
+    expect(good.manifest?.conditioning).toEqual(section);
+    const both = await checkEdited((m) => (m.conditioning = section));
+    expect(both.problems).toEqual([
+      { code: 'PACK_MANIFEST_INVALID', where: 'decoder.embeddingNorm', message: expect.stringContaining('Expected no decoder.embeddingNorm in a pack with a conditioning section') },
+    ]);
+    for (const norm of [0, -1, '18', null]) {
+      const bad = await checkEdited((m) => {
+        m.conditioning = { norm };
+        delete m.decoder.embeddingNorm;
+      });
+      expect(bad.problems.map((p) => [p.code, p.where])).toEqual([['PACK_MANIFEST_INVALID', 'conditioning.norm']]);
+    }
+  });
+
   it('refuses a file named by a section but absent from files (PACK_FILE_UNLISTED)', async () => {
     const report = await checkEdited((m) => delete m.files['prior/prior.onnx']);
     expect(report.problems).toEqual([{ code: 'PACK_FILE_UNLISTED', where: 'prior.file', message: 'prior/prior.onnx (named by prior.file) has no sha256 in the manifest\'s files' }]);

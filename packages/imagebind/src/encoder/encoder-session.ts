@@ -34,7 +34,19 @@ export interface Encoder {
    * then the mean of each input's rows. @returns one Float32Array [D] per input.
    */
   run(inputs: readonly EncoderInput[]): Promise<Float32Array[]>;
+  /**
+   * `run`'s embeddings and, from the same session run, each input's raw embedding: the mean of
+   * its rows as the graph outputs them, before the postprocess (ImageBindModel.forward with
+   * its postprocessor skipped, as Anything2Image's `normalize=False`).
+   */
+  runWithRaw(inputs: readonly EncoderInput[]): Promise<{ embeddings: Float32Array[]; raw: Float32Array[] }>;
   release(): Promise<void>;
+}
+
+/** Raw rows and group sizes of one `run`, before the postprocess. */
+interface RawRun {
+  rows: Float32Array;
+  groups: number[];
 }
 
 const product = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
@@ -115,36 +127,48 @@ export function encoderFromSession(session: ort.InferenceSession, modality: stri
     return out.data as Float32Array;
   }
 
+  /** Every input's rows through the graph (batched by maxBatchRows), checked finite. */
+  async function runRaw(inputs: readonly EncoderInput[]): Promise<RawRun> {
+    const groups = inputs.map(checkInput);
+    const total = groups.reduce((a, b) => a + b, 0);
+    if (total === 0) return { rows: new Float32Array(0), groups };
+    const Batch = m.input.dtype === 'int64' ? BigInt64Array : Float32Array;
+    const batch = new Batch(total * rowSize);
+    let offset = 0;
+    for (const input of inputs) {
+      (batch as Float32Array).set(input.data as Float32Array, offset);
+      offset += input.data.length;
+    }
+    const embeddings = new Float32Array(total * dim);
+    for (let start = 0; start < total; start += maxBatchRows) {
+      const rows = Math.min(maxBatchRows, total - start);
+      // A copy, not a view: the tensor owns a buffer that starts at its first value.
+      const chunk = rows === total ? batch : batch.slice(start * rowSize, (start + rows) * rowSize);
+      embeddings.set(await runRows(chunk, rows), start * dim);
+    }
+    for (let i = 0; i < embeddings.length; i++) {
+      if (!Number.isFinite(embeddings[i]!)) {
+        throw new ImageBindError('ENCODER_OUTPUT_NON_FINITE', `Expected finite values from the ${modality} encoder but row ${Math.floor(i / dim)} holds ${embeddings[i]}`);
+      }
+    }
+    return { rows: embeddings, groups };
+  }
+
+  /** postprocess per row, then the mean of each input's rows (changes `rows` in place). */
+  const postprocessed = ({ rows, groups }: RawRun) => averageGroups(postprocessRows(rows, dim, m.postprocess.normalize, m.postprocess.scale), dim, groups);
+
   return {
     modality,
     space: m.space,
     dim,
     rowShape,
     async run(inputs) {
-      const groups = inputs.map(checkInput);
-      const total = groups.reduce((a, b) => a + b, 0);
-      if (total === 0) return [];
-      const Batch = m.input.dtype === 'int64' ? BigInt64Array : Float32Array;
-      const batch = new Batch(total * rowSize);
-      let offset = 0;
-      for (const input of inputs) {
-        (batch as Float32Array).set(input.data as Float32Array, offset);
-        offset += input.data.length;
-      }
-      const embeddings = new Float32Array(total * dim);
-      for (let start = 0; start < total; start += maxBatchRows) {
-        const rows = Math.min(maxBatchRows, total - start);
-        // A copy, not a view: the tensor owns a buffer that starts at its first value.
-        const chunk = rows === total ? batch : batch.slice(start * rowSize, (start + rows) * rowSize);
-        embeddings.set(await runRows(chunk, rows), start * dim);
-      }
-      for (let i = 0; i < embeddings.length; i++) {
-        if (!Number.isFinite(embeddings[i]!)) {
-          throw new ImageBindError('ENCODER_OUTPUT_NON_FINITE', `Expected finite values from the ${modality} encoder but row ${Math.floor(i / dim)} holds ${embeddings[i]}`);
-        }
-      }
-      postprocessRows(embeddings, dim, m.postprocess.normalize, m.postprocess.scale);
-      return averageGroups(embeddings, dim, groups);
+      return postprocessed(await runRaw(inputs));
+    },
+    async runWithRaw(inputs) {
+      const result = await runRaw(inputs);
+      const raw = averageGroups(result.rows, dim, result.groups); // copies: the rows are postprocessed next
+      return { embeddings: postprocessed(result), raw };
     },
     release: () => session.release(),
   };

@@ -1,4 +1,4 @@
-import { combineEmbeddings, ImageBindError } from '@a2i/imagebind';
+import { combineEmbeddings, decoderCondition, ImageBindError } from '@a2i/imagebind';
 import {
   MODALITIES,
   type ConditionTerm,
@@ -29,6 +29,12 @@ export interface OnnxPipelineOptions {
 /** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
 export type OnnxPackDescription = PackDescription & { prior: PackDescription['prior'] & { defaultFor: string[] } };
 
+/** The inputs' embeddings: `vectors` postprocessed (search, `embed`), `raw` the vision graph's output of image inputs in a pack with `conditioning` (else null). */
+interface Embedded {
+  vectors: Float32Array[];
+  raw: Array<Float32Array | null>;
+}
+
 /**
  * The real pipeline (shared/design.md): inputs -> @a2i/media decoders -> @a2i/imagebind
  * preprocessing -> ImageBind encoders (ONNX) -> weighted sum -> optional DALLE-2 prior ->
@@ -39,6 +45,8 @@ export type OnnxPackDescription = PackDescription & { prior: PackDescription['pr
 export class OnnxPipeline implements GenerationPipeline {
   private readonly description: OnnxPackDescription;
   private readonly decodeContext: Omit<DecodeContext, 'signal'>;
+  /** The manifest's `conditioning` (models/README.md): absent, the decoder rescales to decoder.embeddingNorm (the demo pack). */
+  private readonly conditioning: { norm: number } | null;
 
   private constructor(
     private readonly rt: PackRuntime,
@@ -48,6 +56,7 @@ export class OnnxPipeline implements GenerationPipeline {
   ) {
     this.decodeContext = { preprocessors: rt.preprocessors, limits, dim: rt.dim, videoLayout: rt.videoLayout, visionFrames: rt.visionFrames };
     this.description = describePack(rt);
+    this.conditioning = rt.pack.manifest.conditioning ?? null;
   }
 
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
@@ -67,7 +76,7 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {
-    const vectors = await this.embedEach(inputs, signal);
+    const { vectors } = await this.embedEach(inputs, signal);
     return { vectors, combined: this.combine(inputs, vectors) };
   }
 
@@ -98,14 +107,14 @@ export class OnnxPipeline implements GenerationPipeline {
     const rt = this.rt;
     const settings = rt.pack.settings;
 
-    // 1. embed every input, then the weighted sum at the decoder's embedding norm
+    // 1. embed every input, then the weighted sum (the query), and the decoder's condition from them
     const steps = job.inputs.length;
-    const vectors = await this.embedEach(job.inputs, signal, (step) => hooks.onProgress({ stage: 'embed', step, steps }));
-    const query = this.combine(job.inputs, vectors);
+    const embedded = await this.embedEach(job.inputs, signal, (step) => hooks.onProgress({ stage: 'embed', step, steps }));
+    const query = this.combine(job.inputs, embedded.vectors);
     // 1b. retrieval-augmented: more terms (e.g. the mean of the query's nearest stored images) mixed in like inputs
     const extra = hooks.augmentCondition ? await hooks.augmentCondition(query) : [];
     signal.throwIfAborted();
-    const condition = extra.length === 0 ? query : this.combine(job.inputs, vectors, extra);
+    const condition = this.conditioning === null && extra.length === 0 ? query : this.condition(job.inputs, embedded, extra);
     const seeds = Array.from({ length: options.numImages }, (_, i) => (options.seed + i) >>> 0);
 
     // 2. the prior: query -> image embedding (one per image)
@@ -160,30 +169,64 @@ export class OnnxPipeline implements GenerationPipeline {
     await this.rt.release();
   }
 
-  /** Each input's embedding (encoder postprocess applied; raw vectors as given), in order. */
-  private async embedEach(inputs: readonly PipelineInput[], signal?: AbortSignal, onEach?: (done: number) => void): Promise<Float32Array[]> {
-    const vectors: Float32Array[] = [];
+  /**
+   * Each input's embedding (encoder postprocess applied; raw vectors as given), in order, and,
+   * in a pack with `conditioning`, an image input's raw vision embedding from the same run.
+   */
+  private async embedEach(inputs: readonly PipelineInput[], signal?: AbortSignal, onEach?: (done: number) => void): Promise<Embedded> {
+    const embedded: Embedded = { vectors: [], raw: [] };
     for (const input of inputs) {
       signal?.throwIfAborted();
       const decoded = await decodeInput(input, { ...this.decodeContext, ...(signal ? { signal } : {}) });
       if (decoded.kind === 'vector') {
-        vectors.push(decoded.vector);
+        embedded.vectors.push(decoded.vector);
+        embedded.raw.push(null);
       } else {
         const runner = this.rt.encoders.get(decoded.encoder);
         if (!runner) throw new ImageBindError('UNSUPPORTED_MODALITY', `This model pack has no ${decoded.encoder} encoder for ${input.modality} inputs`);
-        const [embedding] = await runner.run([decoded.rows]);
-        vectors.push(embedding!);
+        if (this.conditioning !== null && input.modality === 'image') {
+          const { embeddings, raw } = await runner.runWithRaw([decoded.rows]);
+          embedded.vectors.push(embeddings[0]!);
+          embedded.raw.push(raw[0]!);
+        } else {
+          const [embedding] = await runner.run([decoded.rows]);
+          embedded.vectors.push(embedding!);
+          embedded.raw.push(null);
+        }
       }
-      onEach?.(vectors.length);
+      onEach?.(embedded.vectors.length);
     }
-    return vectors;
+    return embedded;
   }
 
-  /** Embedding arithmetic over the inputs (and extra terms) that count, at the decoder's embedding norm. */
+  /**
+   * The query (`embed`'s combined, what retrieval searches with): embedding arithmetic over the
+   * inputs (and extra terms) that count, unit directions mixed by weight, at the decoder's
+   * embedding norm (1 in a pack with `conditioning`, whose decoder rescales nothing).
+   */
   private combine(inputs: readonly PipelineInput[], vectors: readonly Float32Array[], extra: readonly ConditionTerm[] = []): Float32Array {
     const items = [...inputs.map((input, i) => ({ vector: vectors[i]!, weight: input.weight })), ...extra].filter((item) => item.weight !== 0);
     if (items.length === 0) throw new ImageBindError('EMBEDDING_ZERO', 'Every input has weight 0: nothing to generate from');
-    return combineEmbeddings(items, { targetNorm: this.rt.decoder.manifest.embeddingNorm ?? 1 });
+    return combineEmbeddings(items, { targetNorm: this.conditioning === null ? (this.rt.decoder.manifest.embeddingNorm ?? 1) : 1 });
+  }
+
+  /**
+   * The decoder's image embedding. Without `conditioning`: the query with the extra terms (the
+   * decoder rescales it to decoder.embeddingNorm). With it (models/README.md): an image input at
+   * its raw vision embedding, every other input and extra term at conditioning.norm, their
+   * weighted mean (decoderCondition: Anything2Image's mix, not renormalised).
+   */
+  private condition(inputs: readonly PipelineInput[], embedded: Embedded, extra: readonly ConditionTerm[]): Float32Array {
+    if (this.conditioning === null) return this.combine(inputs, embedded.vectors, extra);
+    const terms = [
+      ...inputs.map((input, i) => {
+        const raw = embedded.raw[i];
+        return raw ? { vector: raw, weight: input.weight, atOwnNorm: true } : { vector: embedded.vectors[i]!, weight: input.weight, atOwnNorm: false };
+      }),
+      ...extra.map((term) => ({ ...term, atOwnNorm: false })),
+    ].filter((term) => term.weight !== 0);
+    if (terms.length === 0) throw new ImageBindError('EMBEDDING_ZERO', 'Every input has weight 0: nothing to generate from');
+    return decoderCondition(terms, { norm: this.conditioning.norm });
   }
 }
 

@@ -103,7 +103,8 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
     notes: () => [],
     summarize: genericSummary,
   },
-  // demo-world retrieval / arithmetic / zero-shot through the HTTP API, beside models/demo/report.json
+  // demo-world retrieval / arithmetic / zero-shot through the HTTP API on the recipe's world and the
+  // variant (an independent reading of demo-world.md), beside models/demo/report.json
   'search-quality': {
     args: (quick) => (quick ? ['--count', '100'] : ['--count', '600']),
     notes: () => [],

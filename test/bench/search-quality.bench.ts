@@ -1,10 +1,12 @@
 /**
  * Search quality on the demo world (issue #13), side by side with the pack's own figures:
  *
- *   npx tsx test/bench/search-quality.bench.ts [--count 600] [--seed 4] [--json PATH]
+ *   npx tsx test/bench/search-quality.bench.ts [--count 600] [--seed 4] [--worlds recipe,variant] [--json PATH]
  *
- * Writes `--count` held-out scenes (models/recipes/world_scenes.py, seed 4 by default: the
- * pack was trained on seed 1, evaluated on 2, its arithmetic weights chosen on 3), starts an
+ * Writes `--count` held-out scenes per world (models/recipes/world_scenes.py, seed 4 by default:
+ * the pack was trained on seed 1, evaluated on 2, its arithmetic weights chosen on 3; `recipe`
+ * is the world the pack was trained on, `variant` world_variant.py, a second reading of
+ * demo-world.md the pack never saw, issue #13's "independent reading"), starts an
  * api and a worker process (`tsx apps/*\/src/main.ts`, as `npm start` runs them) on the demo
  * pack, the ONNX pipeline and a real LanceDB in a temp folder, on a real Redis under a fresh
  * key prefix, and measures retrieval, arithmetic and zero-shot classification through the
@@ -21,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, redisAnswers, removeKeysWithPrefix } from '@a2i/protocol';
-import { measureDemoWorldSearch, type DemoWorldSearchFigures } from '../quality/demo-world-search.js';
-import { HELD_OUT_SEED, worldPythonMissing, writeDemoWorldScenes } from '../quality/demo-world-scenes.js';
+import { measureDemoWorldSearch, packArithmeticWeights, type DemoWorldSearchFigures } from '../quality/demo-world-search.js';
+import { HELD_OUT_SEED, worldPythonMissing, writeDemoWorldScenes, type DemoWorldGenerator } from '../quality/demo-world-scenes.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { freePort } from '../support/redis-server.js';
@@ -36,12 +38,17 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '600' },
     seed: { type: 'string', default: String(HELD_OUT_SEED) },
     concurrency: { type: 'string', default: '4' },
+    worlds: { type: 'string', default: 'recipe,variant' },
     json: { type: 'string' },
   },
 });
 const COUNT = positiveInt('count', args.count);
 const SEED = positiveInt('seed', args.seed);
 const CONCURRENCY = positiveInt('concurrency', args.concurrency);
+const WORLDS = args.worlds.split(',').map((w) => w.trim()) as DemoWorldGenerator[];
+for (const world of WORLDS) {
+  if (world !== 'recipe' && world !== 'variant') throw new RangeError(`Expected recipe or variant in --worlds but received ${world}`);
+}
 
 function waitReady(url: string, processes: ServerProcess[], timeoutMs = 120_000): Promise<void> {
   return waitForReadyServer(url, {
@@ -55,7 +62,10 @@ function waitReady(url: string, processes: ServerProcess[], timeoutMs = 120_000)
 
 interface Row {
   metric: string;
+  /** the first world's figure (the summary's value) */
   value: number | null;
+  /** each measured world's figure, in --worlds order */
+  worlds: Record<string, number | null>;
   /** models/demo/report.json's figure for the same measure, when it has one */
   pack: number | null;
   target: string;
@@ -64,34 +74,40 @@ interface Row {
 
 const pct = (x: number | undefined | null) => (typeof x === 'number' && Number.isFinite(x) ? Number((100 * x).toFixed(1)) : null);
 
-function rows(f: DemoWorldSearchFigures, report: any): Row[] { // eslint-disable-line @typescript-eslint/no-explicit-any
+type Measure = (f: DemoWorldSearchFigures) => number;
+
+function rows(measured: [DemoWorldGenerator, DemoWorldSearchFigures][], report: any): Row[] { // eslint-disable-line @typescript-eslint/no-explicit-any
   const out: Row[] = [];
-  const add = (metric: string, value: number, pack: number | undefined | null, target = '') => out.push({ metric, value: pct(value), pack: pct(pack), target, unit: '%' });
+  const add = (metric: string, measure: Measure, pack: number | undefined | null, target = '') => {
+    const worlds = Object.fromEntries(measured.map(([world, f]) => [world, pct(measure(f))]));
+    out.push({ metric, value: pct(measure(measured[0]![1])), worlds, pack: pct(pack), target, unit: '%' });
+  };
   const a2i = report?.retrieval?.audioToImage;
-  add('audio -> image top-1 same place+object', f.retrieval.audio.top1PlaceAndObject, a2i?.placeAndObject, '>= 95');
-  add('audio -> image top-1 same place', f.retrieval.audio.top1Place, a2i?.place);
-  add('audio -> image top-1 same object', f.retrieval.audio.top1Object, a2i?.object);
-  add('audio -> image top-5 holds the scene\'s own image', f.retrieval.audio.top5Own, null);
-  add('audio -> image top-5 holds same place+object', f.retrieval.audio.top5PlaceAndObject, null);
+  add('audio -> image top-1 same place+object', (f) => f.retrieval.audio.top1PlaceAndObject, a2i?.placeAndObject, '>= 95');
+  add('audio -> image top-1 same place', (f) => f.retrieval.audio.top1Place, a2i?.place);
+  add('audio -> image top-1 same object', (f) => f.retrieval.audio.top1Object, a2i?.object);
+  add('audio -> image top-5 holds the scene\'s own image', (f) => f.retrieval.audio.top5Own, null);
+  add('audio -> image top-5 holds same place+object', (f) => f.retrieval.audio.top5PlaceAndObject, null);
   for (const m of ['depth', 'thermal', 'text'] as const) {
-    add(`${m} -> image top-1 same place+object`, f.retrieval[m].top1PlaceAndObject, null, '>= 95');
-    add(`${m} -> image top-5 holds the scene's own image`, f.retrieval[m].top5Own, null);
-    add(`${m} -> image top-5 holds same place+object`, f.retrieval[m].top5PlaceAndObject, null);
+    add(`${m} -> image top-1 same place+object`, (f) => f.retrieval[m].top1PlaceAndObject, null, '>= 95');
+    add(`${m} -> image top-5 holds the scene's own image`, (f) => f.retrieval[m].top5Own, null);
+    add(`${m} -> image top-5 holds same place+object`, (f) => f.retrieval[m].top5PlaceAndObject, null);
   }
-  const w = f.arithmetic.weights;
-  add(`arithmetic ${w.image} image(O on A) + ${w.audio} ambience(B): top-1 O on B`, f.arithmetic.retrievedObjectOnNewPlace, report?.arithmetic?.retrievedObjectOnNewPlace, '>= 90');
-  add('arithmetic: top-1 on place B', f.arithmetic.retrievedNewPlace, report?.arithmetic?.retrievedNewPlace);
-  add('arithmetic: top-1 object O', f.arithmetic.retrievedObject, report?.arithmetic?.retrievedObject);
-  add('zero-shot audio place (POST /v1/classify, one caption per place)', f.zeroShot.classify.place, null, '>= 95');
-  add('zero-shot audio object (POST /v1/classify, one caption per object)', f.zeroShot.classify.object, null, '>= 95');
-  add('zero-shot audio place (eval_demo prompt ensemble)', f.zeroShot.ensembled.place, report?.zeroShot?.audio?.place, '>= 95');
-  add('zero-shot audio object (eval_demo prompt ensemble)', f.zeroShot.ensembled.object, report?.zeroShot?.audio?.object, '>= 95');
+  const w = measured[0]![1].arithmetic.weights;
+  add(`arithmetic ${w.image} image(O on A) + ${w.audio} ambience(B): top-1 O on B`, (f) => f.arithmetic.retrievedObjectOnNewPlace, report?.arithmetic?.retrievedObjectOnNewPlace, '>= 90');
+  add('arithmetic: top-1 on place B', (f) => f.arithmetic.retrievedNewPlace, report?.arithmetic?.retrievedNewPlace);
+  add('arithmetic: top-1 object O', (f) => f.arithmetic.retrievedObject, report?.arithmetic?.retrievedObject);
+  add('zero-shot audio place (POST /v1/classify, one caption per place)', (f) => f.zeroShot.classify.place, null, '>= 95');
+  add('zero-shot audio object (POST /v1/classify, one caption per object)', (f) => f.zeroShot.classify.object, null, '>= 95');
+  add('zero-shot audio place (eval_demo prompt ensemble)', (f) => f.zeroShot.ensembled.place, report?.zeroShot?.audio?.place, '>= 95');
+  add('zero-shot audio object (eval_demo prompt ensemble)', (f) => f.zeroShot.ensembled.object, report?.zeroShot?.audio?.object, '>= 95');
   return out;
 }
 
-function printTable(list: Row[], f: DemoWorldSearchFigures, report: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const header = ['measure', `server, HTTP (${f.scenes} scenes, seed ${f.seed})`, `pack report.json (${report?.scenes ?? '?'} scenes, seed ${report?.evalSeed ?? '?'})`, 'target %'];
-  const table = [header, ...list.map((r) => [r.metric, r.value === null ? '-' : `${r.value.toFixed(1)} %`, r.pack === null ? '-' : `${r.pack.toFixed(1)} %`, r.target])];
+function printTable(list: Row[], measured: [DemoWorldGenerator, DemoWorldSearchFigures][], report: any): void { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const header = ['measure', ...measured.map(([world, f]) => `${world} world, HTTP (${f.scenes} scenes, seed ${f.seed})`), `pack report.json (${report?.scenes ?? '?'} scenes, seed ${report?.evalSeed ?? '?'})`, 'target %'];
+  const cell = (x: number | null) => (x === null ? '-' : `${x.toFixed(1)} %`);
+  const table = [header, ...list.map((r) => [r.metric, ...measured.map(([world]) => cell(r.worlds[world] ?? null)), cell(r.pack), r.target])];
   const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   console.log(`\n${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
@@ -99,7 +115,7 @@ function printTable(list: Row[], f: DemoWorldSearchFigures, report: any): void {
 }
 
 async function main(): Promise<void> {
-  const report: Record<string, unknown> = { bench: 'search-quality', scenes: COUNT, seed: SEED };
+  const report: Record<string, unknown> = { bench: 'search-quality', scenes: COUNT, seed: SEED, worlds: WORLDS };
   const write = async () => {
     if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
   };
@@ -138,29 +154,36 @@ async function main(): Promise<void> {
   };
   const processes: ServerProcess[] = [];
   try {
-    const scenesDir = join(tmp, 'scenes');
-    await mkdir(scenesDir);
-    let t = performance.now();
-    writeDemoWorldScenes(scenesDir, COUNT, SEED);
-    console.log(`search-quality bench: wrote ${COUNT} scenes of seed ${SEED} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     processes.push(startWorkerProcess(env, 'onnx', 'pipe'), startApiProcess(env, 'pipe'));
-    t = performance.now();
+    let t = performance.now();
     await waitReady(url, processes);
     console.log(`search-quality bench: api + worker ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const figures = await measureDemoWorldSearch({ url, scenesDir, count: COUNT, concurrency: CONCURRENCY, log: (line) => console.log(`search-quality bench: ${line}`) });
+    const arithmeticWeights = await packArithmeticWeights(PACK);
+    const measured: [DemoWorldGenerator, DemoWorldSearchFigures][] = [];
+    for (const world of WORLDS) {
+      const scenesDir = join(tmp, `scenes-${world}`);
+      await mkdir(scenesDir);
+      t = performance.now();
+      writeDemoWorldScenes(scenesDir, COUNT, SEED, world);
+      console.log(`search-quality bench: wrote ${COUNT} ${world}-world scenes of seed ${SEED} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      const log = (line: string) => console.log(`search-quality bench (${world}): ${line}`);
+      measured.push([world, await measureDemoWorldSearch({ url, scenesDir, count: COUNT, concurrency: CONCURRENCY, arithmeticWeights, log })]);
+    }
     const pack = JSON.parse(await readFile(join(PACK, 'report.json'), 'utf8').catch(() => 'null'));
-    const list = rows(figures, pack);
-    printTable(list, figures, pack);
-    console.log(
-      `\ningest: ${figures.ingest.items} images in ${figures.ingest.requests} requests of <= ${figures.ingest.itemsPerRequest} (${figures.ingest.seconds.toFixed(1)} s); ` +
-        `queries: ${figures.queries.requests} requests in ${figures.queries.seconds.toFixed(1)} s`,
-    );
+    const list = rows(measured, pack);
+    printTable(list, measured, pack);
+    for (const [world, figures] of measured) {
+      console.log(
+        `${world}: ingest ${figures.ingest.items} images in ${figures.ingest.requests} requests of <= ${figures.ingest.itemsPerRequest} (${figures.ingest.seconds.toFixed(1)} s); ` +
+          `queries: ${figures.queries.requests} requests in ${figures.queries.seconds.toFixed(1)} s`,
+      );
+    }
     Object.assign(report, {
       pipeline: 'onnx on models/demo',
-      figures,
+      figures: Object.fromEntries(measured),
       pack: pack && { scenes: pack.scenes, evalSeed: pack.evalSeed, zeroShot: pack.zeroShot, retrieval: pack.retrieval, arithmetic: { weights: pack.arithmetic?.weights, retrievedObjectOnNewPlace: pack.arithmetic?.retrievedObjectOnNewPlace } },
       table: list,
-      summary: list.map((r) => ({ metric: r.metric, value: r.value, unit: r.pack === null ? '%' : `% (pack ${r.pack})` })),
+      summary: list.flatMap((r) => measured.map(([world]) => ({ metric: `${r.metric} (${world} world)`, value: r.worlds[world] ?? null, unit: r.pack === null ? '%' : `% (pack ${r.pack})` }))),
     });
     await write();
   } finally {

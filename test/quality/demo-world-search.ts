@@ -9,8 +9,8 @@
  *   arithmetic   image of O on A (weight wi) + the ambience alone of place B (weight wa), as
  *                eval_demo.py defines it (each input unit-normalised, weighted, summed: the
  *                worker's combineEmbeddings): the top-1 image other than the query image itself
- *                shows O on B. Weights: eval_demo's choice on its validation split (0.45 / 0.55,
- *                models/demo/report.json arithmetic.weights) unless given
+ *                shows O on B. Weights: eval_demo's choice on its validation split (the pack's
+ *                report.json arithmetic.weights: packArithmeticWeights) unless given
  *   zero-shot    each sound classified by POST /v1/classify against one caption per place
  *                ("in the sea", ...) and one per object ("a circle", ...); and as eval_demo.py
  *                does it (CLIP's prompt ensembling): against the mean unit embedding of every
@@ -65,8 +65,8 @@ export interface DemoWorldSearchOptions {
   apiKey?: string;
   /** Collection name (default: a fresh `world-<hex>`). */
   collection?: string;
-  /** Arithmetic weights (default eval_demo.py's choice: image 0.45, audio 0.55). */
-  arithmeticWeights?: { image: number; audio: number };
+  /** Arithmetic weights (eval_demo.py's choice: packArithmeticWeights(pack)). */
+  arithmeticWeights: { image: number; audio: number };
   /** Texts per POST /v1/embeddings (the server's A2I_MAX_INPUTS; default 8, its default). */
   inputsPerRequest?: number;
   /** Requests in flight while querying (default 4). */
@@ -105,8 +105,13 @@ export interface DemoWorldSearchFigures {
   queries: { requests: number; seconds: number };
 }
 
-/** eval_demo.py's arithmetic weights, chosen on its validation split (models/demo/report.json). */
-export const EVAL_DEMO_ARITHMETIC_WEIGHTS = { image: 0.45, audio: 0.55 } as const;
+/** eval_demo.py's arithmetic weights, chosen on its validation split: the pack's report.json `arithmetic.weights`. */
+export async function packArithmeticWeights(packDir: string): Promise<{ image: number; audio: number }> {
+  const report = JSON.parse(await readFile(join(packDir, 'report.json'), 'utf8')) as { arithmetic?: { weights?: { image?: unknown; audio?: unknown } } };
+  const { image, audio } = report.arithmetic?.weights ?? {};
+  if (typeof image !== 'number' || typeof audio !== 'number') throw new TypeError(`Expected arithmetic.weights { image, audio } in ${join(packDir, 'report.json')}`);
+  return { image, audio };
+}
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -192,7 +197,7 @@ export async function measureDemoWorldSearch(options: DemoWorldSearchOptions): P
   if (!Number.isInteger(queryCount) || queryCount < 1 || queryCount > count) {
     throw new RangeError(`Expected an integer in 1..${count} for queries but received ${queryCount}`);
   }
-  const weights = options.arithmeticWeights ?? EVAL_DEMO_ARITHMETIC_WEIGHTS;
+  const weights = options.arithmeticWeights;
   const concurrency = options.concurrency ?? 4;
   const scenes = index.scenes.slice(0, count);
   const bytes = (file: string) => readFile(join(options.scenesDir, file));

@@ -41,6 +41,7 @@ export { postprocessRows, averageGroups } from './encoder/encoder-session.js';
 // embedding arithmetic and retrieval
 export { combineEmbeddings, cosineSimilarity, topK, type WeightedEmbedding, type ScoredIndex } from './embedding/embedding-math.js';
 export { decoderCondition, type DecoderConditionTerm } from './embedding/decoder-condition.js';
+export { embeddingAtTime, slerp, smoothEmbeddings } from './embedding/embedding-path.js';
 
 // audio (ImageBind's audio front end)
 export * from './audio/index.js';

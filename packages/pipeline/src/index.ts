@@ -10,3 +10,6 @@ export { ThreadedPipeline } from './threaded-pipeline.js';
 export { PipelineError } from './pipeline-error.js';
 // The ffmpeg the pipeline's decoders run (video, containers), for the host's start log.
 export { describeFfmpeg, type FfmpegDescription } from '@a2i/media';
+// A recording to a video (issue #19): where the sound is read and where the frames fall.
+export { frameTimes, soundWindows, type SoundWindow, type SoundWindowOptions } from './video/sound-timeline.js';
+export { meanAbsoluteFrameDifference } from './video/flicker.js';

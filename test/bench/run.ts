@@ -86,6 +86,7 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
     ],
   },
   'event-fanout': { args: (quick) => (quick ? ['--steps', '10'] : []), notes: () => [], summarize: genericSummary },
+  storage: { args: (quick) => (quick ? ['--runs', '3'] : []), notes: () => [], summarize: genericSummary },
   // before = the api of a15b22a (positions read per job on every queue move, published at submit)
   connections: {
     args: (quick) => [...(quick ? ['--cycles', '1000', '--concurrent', '200', '--backlog', '60'] : []), '--before-rev', 'a15b22a'],

@@ -80,8 +80,10 @@ function firstValue(header: string | string[] | undefined): string | undefined {
  *    upgrade-insecure-requests: the api also serves plain HTTP on a LAN; TLS and HSTS belong to
  *    the proxy that terminates TLS. Cross-Origin-Resource-Policy is same-origin unless
  *    A2I_CORS_ORIGINS lists origins (then their pages may show its images).
+ *    `imageOrigins`: where else the page's images come from: the bucket's origin when
+ *    A2I_STORAGE_REDIRECT=presigned sends image requests there (image-delivery.ts).
  */
-export function securityHeaders(policy: OriginPolicy): RequestHandler[] {
+export function securityHeaders(policy: OriginPolicy, imageOrigins: readonly string[] = []): RequestHandler[] {
   const refuseForeignOrigin = (req: Request, _res: Response, next: NextFunction) => {
     if (policy.allows(req)) return next();
     next(new ApiError(ERROR_CODES.ORIGIN_NOT_ALLOWED, `Expected a request from this server's own origin or one in A2I_CORS_ORIGINS but received Origin ${JSON.stringify(req.headers.origin)}`));
@@ -99,7 +101,7 @@ export function securityHeaders(policy: OriginPolicy): RequestHandler[] {
         scriptSrc: ["'self'"],
         scriptSrcAttr: ["'none'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:', ...imageOrigins],
         mediaSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],

@@ -34,7 +34,13 @@ export interface ClientGuards {
 /** How often Node looks for connections past their header / request timeouts (its default, 30 s, would add up to that much to each). */
 const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
-export function createClientGuards(options: { config: ServerConfig; redis: Redis; logger: Logger }): ClientGuards {
+export function createClientGuards(options: {
+  config: ServerConfig;
+  redis: Redis;
+  logger: Logger;
+  /** Origins the page's images may also come from (the bucket's, with presigned redirects). */
+  imageOrigins?: readonly string[];
+}): ClientGuards {
   const { config, redis, logger } = options;
   const clients = config.clients;
   const trust = compileTrust(clients.trustProxy);
@@ -55,7 +61,7 @@ export function createClientGuards(options: { config: ServerConfig; redis: Redis
       requestTimeout: clients.requestTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
     },
-    http: [...securityHeaders(origins), bodyRateFloor({ minBytesPerSecond: clients.bodyMinBytesPerSecond, windowMs: clients.bodyRateWindowMs })],
+    http: [...securityHeaders(origins, options.imageOrigins), bodyRateFloor({ minBytesPerSecond: clients.bodyMinBytesPerSecond, windowMs: clients.bodyRateWindowMs })],
     limit: (kind) => (req, _res, next) => {
       rates.consume(kind, rates.clientKey(credentialsOf(req), clientAddress(req, trust))).then(() => next(), next);
     },

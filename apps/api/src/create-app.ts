@@ -23,6 +23,7 @@ import {
   type WebhookDelivery,
 } from '@a2i/protocol';
 import { lazyCollectionStore } from '@a2i/collections';
+import { serverStorageOf, type ServerStorage } from '@a2i/storage';
 import { GenerationService } from './generation-service.js';
 import { HistoryService } from './history-service.js';
 import { LabelEmbeddingCache } from './label-embedding-cache.js';
@@ -38,6 +39,12 @@ import { closeServing } from './graceful-close.js';
 import { ShutdownNotice } from './shutdown-notice.js';
 import { startWebhookWorker } from './webhook-worker.js';
 
+/** The origin presigned URLs of the results store point at (none for a directory). */
+async function presignedOrigin(storage: ServerStorage): Promise<string[]> {
+  const url = await storage.results.presignGet('origin-probe', { expiresInSeconds: 1 });
+  return url === null ? [] : [new URL(url).origin];
+}
+
 /** How long the api waits for Redis when it starts (then it stops with a message). */
 const REDIS_STARTUP_WAIT_MS = 10_000;
 
@@ -48,6 +55,8 @@ export interface CreateAppOptions {
   redis?: Redis;
   /** The generation queue (defaults to one on `redis`). */
   queue?: Queue<GenerationJob>;
+  /** Where uploads and results live (defaults to the configuration's, A2I_STORAGE). */
+  storage?: ServerStorage;
 }
 
 export interface ApiApp {
@@ -70,7 +79,10 @@ export interface ApiApp {
 export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   const { config, logger } = options;
   const layout = redisLayout(config.redis.prefix);
-  await mkdir(config.dirs.uploads, { recursive: true });
+  // the local folder bodies are received into; with object storage, the bucket is checked with these credentials now
+  const storage = options.storage ?? serverStorageOf(config);
+  await mkdir(storage.spoolDir, { recursive: true });
+  await storage.uploads.check();
   const owned: Array<{ quit(): Promise<unknown> } | { close(): Promise<unknown> }> = [];
   // One module builds every connection with the options of its use (@a2i/protocol redis-connections.ts):
   // the request path fails fast while Redis is away, the subscriber re-subscribes, QueueEvents waits.
@@ -125,7 +137,7 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
   await hub.start();
   // Collections: the store opens on first use (generations read it too: `item` inputs, `neighbors`).
   const collectionStore = lazyCollectionStore(config, logger);
-  const service = new GenerationService({ config, layout, redis, store, generations, embeddings, embeddingEvents, positions, pack, collections: () => collectionStore.get() });
+  const service = new GenerationService({ config, layout, redis, store, generations, embeddings, embeddingEvents, positions, pack, storage, collections: () => collectionStore.get() });
 
   const shutdown = new ShutdownNotice(config.shutdownGraceMs);
   // Ingest jobs go to the workers' `ingest` queue.
@@ -139,11 +151,14 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
     ingestQueue,
     jobs: store,
     labels: new LabelEmbeddingCache(config.collections.labelCacheSize),
+    media: storage.media,
   });
   // Per-client limits, CORS, security headers, body and connection caps (client-guards.ts).
-  const guards = createClientGuards({ config, redis, logger });
+  // presigned redirects send the page's <img> requests to the bucket: its origin, from a URL signed now
+  const imageOrigins = config.imageDelivery.mode === 'presigned' ? await presignedOrigin(storage) : [];
+  const guards = createClientGuards({ config, redis, logger, imageOrigins });
   const history = new HistoryService({ apiKeys: config.apiKeys, store, index: new OwnerJobIndex(redis, layout), service });
-  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger, shutdown, collections, guards, history });
+  const app = createHttpApp({ config, service, hub, pack, redis, metrics, logger, shutdown, collections, guards, history, storage });
   const httpLogger = pinoHttp({
     logger,
     redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers["x-job-token"]', 'req.headers["x-job-tokens"]', 'req.headers.cookie'],

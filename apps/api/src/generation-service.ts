@@ -1,5 +1,4 @@
 import { randomInt } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { collectionOwnerOf, type CollectionStore } from '@a2i/collections';
@@ -14,7 +13,8 @@ import {
   requestEchoOf,
   resolveGenerationRequest,
   resolveInputs,
-  resultPath,
+  FORMAT_MIME_TYPES,
+  resultKey,
   toGenerationStatus,
   type EmbeddingJob,
   type EmbeddingResult,
@@ -39,6 +39,7 @@ import {
   type RequestLimits,
 } from '@a2i/protocol';
 import { refuseUndecodableUploads } from '@a2i/media';
+import { readObject, type ServerStorage } from '@a2i/storage';
 import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
 import { JobWaitTimeout, waitForJob } from './job-wait.js';
@@ -51,7 +52,14 @@ import { WebhookTargets } from './webhook-target.js';
 
 /** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
 const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
-export const IMAGE_MIME: Record<ImageFormat, string> = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
+export const IMAGE_MIME: Record<ImageFormat, string> = FORMAT_MIME_TYPES;
+
+/** A stored image of a succeeded job: where it is and its media type (image-delivery.ts hands it over). */
+export interface StoredImage {
+  store: ServerStorage['results'];
+  key: string;
+  mime: string;
+}
 
 export interface GenerationServiceDeps {
   config: ServerConfig;
@@ -63,6 +71,8 @@ export interface GenerationServiceDeps {
   embeddingEvents: QueueEvents;
   positions: QueuePositions;
   pack: PackSource;
+  /** Where uploads and results live (A2I_STORAGE). */
+  storage: ServerStorage;
   /** The collection store, for `item` inputs and `neighbors` (stored-inputs.ts). */
   collections?: () => Promise<CollectionStore>;
 }
@@ -146,6 +156,8 @@ export class GenerationService {
       randomSeed: () => randomInt(0, 0xffff_ffff),
     });
     const uploads = await refuseUndecodableUploads(job.inputs, this.limits.pipeline);
+    // good: the files go where the workers read them (object storage: streamed up now)
+    if (files) job.inputs = await files.publish(job.inputs);
     const token = newJobToken();
     // the depth limit holds under concurrent requests: a place is reserved atomically first
     const admission = await this.deps.positions.reserve(config.limits.queueDepth);
@@ -218,7 +230,7 @@ export class GenerationService {
     const state = await this.unexpiredState(id, credentials);
     const status = await this.statusOf(state);
     if (options.includeImages && status.images) {
-      const bytes = await this.inlineImages(id, status.images);
+      const bytes = await this.inlineImages(id, status.images, state.attempt);
       if (bytes) status.images = status.images.map((image, i) => ({ ...image, b64_json: bytes[i]!.toString('base64') }));
       status.imagesInlined = bytes !== null;
     }
@@ -246,7 +258,7 @@ export class GenerationService {
     const removed = await generations.remove(id).catch(() => 0);
     if (removed === 0) await redis.publish(layout.cancelChannel, id);
     // Taken out of the queue before any worker held it: its uploads come back to the api (request-body.ts).
-    if (removed === 1) await removeJobUploads(config.dirs.uploads, id);
+    if (removed === 1) await removeJobUploads(this.deps.storage.uploads, id);
     if (!recorded.applied) {
       const now = await this.authorizedState(id, credentials);
       if (now.status !== 'canceled') throw new ApiError(ERROR_CODES.JOB_FINISHED, `The generation already ${now.status}`);
@@ -254,31 +266,34 @@ export class GenerationService {
     return this.status(id, credentials);
   }
 
-  /** Path and type of image `index` of a succeeded job. */
-  async image(id: string, index: number, credentials: Credentials): Promise<{ path: string; mime: string }> {
+  /** Where image `index` of a succeeded job is stored, and its type (whether it is still there: image-delivery.ts). */
+  async image(id: string, index: number, credentials: Credentials): Promise<StoredImage> {
     const state = await this.unexpiredState(id, credentials);
     if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
     if (!Number.isInteger(index) || index < 0 || index >= (state.images?.length ?? 0)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such image');
     const format = state.format as ImageFormat;
-    const path = resultPath(this.deps.config.dirs.results, id, index, format);
-    const exists = await stat(path).then(
-      () => true,
-      () => false,
-    );
-    if (!exists) throw new ApiError(ERROR_CODES.RESULT_EXPIRED, 'The image has expired');
-    return { path, mime: IMAGE_MIME[format] };
+    return { store: this.deps.storage.results, key: this.resultKeyOf(id, index, format, state.attempt), mime: IMAGE_MIME[format] };
+  }
+
+  /** The results store's key of an image; in object storage under the attempt that succeeded (the state's `attempt`). */
+  private resultKeyOf(id: string, index: number, format: ImageFormat, attempt: number): string {
+    return resultKey(id, index, format, this.deps.storage.resultsPerAttempt ? attempt : undefined);
   }
 
   /**
    * The encoded bytes of a succeeded job's images, for a job:succeeded sent with them inline:
    * null when they are over A2I_INLINE_IMAGE_BYTES in all or a file is gone (the client then
    * uses the links). The caller has already checked the subscriber may see the job.
+   * `attempt`: the one that succeeded, when the caller has the state (object storage needs it; else it is read).
    */
-  async inlineImages(id: string, images: ImageLink[]): Promise<Buffer[] | null> {
+  async inlineImages(id: string, images: ImageLink[], attempt?: number): Promise<Buffer[] | null> {
     const total = images.reduce((sum, image) => sum + image.bytes, 0);
     if (total > this.deps.config.limits.inlineImageBytes) return null;
-    const { results } = this.deps.config.dirs;
-    return Promise.all(images.map((image) => readFile(resultPath(results, id, image.index, image.format)))).catch(() => null);
+    const { storage, store } = this.deps;
+    const succeededAttempt = storage.resultsPerAttempt ? (attempt ?? (await store.get(id))?.attempt) : undefined;
+    if (storage.resultsPerAttempt && succeededAttempt === undefined) return null;
+    const bytes = await Promise.all(images.map((image) => readObject(storage.results, resultKey(id, image.index, image.format, succeededAttempt)))).catch(() => null);
+    return bytes && bytes.every((item) => item !== null) ? (bytes as Buffer[]) : null;
   }
 
   /**
@@ -304,7 +319,7 @@ export class GenerationService {
     const pack = await this.requirePack();
     if ((await this.deps.pack.workersAlive()) === 0) throw new ApiError(ERROR_CODES.NOT_READY, 'No worker is running', 5);
     await refuseUndecodableUploads(inputs, this.limits.pipeline);
-    const data: EmbeddingJob = { inputs };
+    const data: EmbeddingJob = { inputs: files ? await files.publish(inputs) : inputs };
     if (files?.uploadDir) data.uploadDir = files.uploadDir;
     // The job id is the upload folder's name: the sweeper finds the folder's owner by it.
     const job = await withinRedisTimeout(embeddings.add('embed', data, { ...(files ? { jobId: files.jobId } : {}), attempts: 1, removeOnComplete: { age: 60 }, removeOnFail: { age: 60 } }), config.redis.commandTimeoutMs, 'queueing the embedding');

@@ -10,6 +10,8 @@ import { credentialsOf, newJobId } from './job-access.js';
 import type { JobEventHub } from './job-event-hub.js';
 import type { ApiMetrics } from './metrics.js';
 import { createBodyReader, withRequestBody } from './request-body.js';
+import { sendStoredImage } from './image-delivery.js';
+import { serverStorageOf, type ServerStorage } from '@a2i/storage';
 import { mountApiDocs } from './api-docs-routes.js';
 import type { ClientGuards } from './client-guards.js';
 import type { PackSource } from './pack-source.js';
@@ -36,6 +38,8 @@ export interface RouteDeps {
   guards: ClientGuards;
   /** GET /v1/generations (history-service.ts); absent: that route is not mounted. */
   history?: HistoryService;
+  /** Where uploads and results live; absent: the configuration's (A2I_STORAGE). */
+  storage?: ServerStorage;
 }
 
 /** `?include=images` (a comma list; `images` is the one thing it knows). */
@@ -69,8 +73,10 @@ export function createHttpApp(deps: RouteDeps): express.Express {
   app.use(deps.guards.http);
   const json = express.json({ limit: config.limits.jsonBytes });
   // Owns each request's upload folder until its job is enqueued (see request-body.ts).
+  const storage = deps.storage ?? serverStorageOf(config);
   const readBody = createBodyReader({
-    uploadsDir: config.dirs.uploads,
+    spoolDir: storage.spoolDir,
+    uploads: storage.uploads,
     limits: { fileBytes: config.limits.uploadBytes, files: config.limits.uploadFiles, fieldBytes: config.limits.fieldBytes },
     budget: deps.guards.uploads,
   });
@@ -163,8 +169,7 @@ export function createHttpApp(deps: RouteDeps): express.Express {
     route(async (req, res) => {
       const index = /^\d{1,3}$/.test(String(req.params.n)) ? Number(req.params.n) : -1;
       const image = await service.image(String(req.params.id), index, credentialsOf(req));
-      res.set('cache-control', 'private, max-age=3600');
-      await new Promise<void>((resolve, reject) => res.type(image.mime).sendFile(image.path, (error) => (error ? reject(error) : resolve())));
+      await sendStoredImage(res, image, config.imageDelivery);
     }),
   );
 

@@ -1,8 +1,9 @@
 import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Request, Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { ERROR_CODES, type UploadedFiles } from '@a2i/protocol';
+import { putFile, type ObjectStore } from '@a2i/storage';
 import { ApiError } from './api-error.js';
 import { bodyCutoff, type UploadBudget } from './upload-limits.js';
 
@@ -28,6 +29,15 @@ import { bodyCutoff, type UploadBudget } from './upload-limits.js';
  * 3. Left behind (a process died between two of these steps): the worker's sweeper removes a
  *    folder older than a grace period whose job BullMQ reports finished or does not know, never
  *    one of a waiting, delayed or active job (apps/worker/src/result-sweeper.ts).
+ *
+ * With object storage (A2I_STORAGE=s3://...) the body is received the same way, into the local
+ * folder (A2I_UPLOADS_DIR, the spool), and checked there (the decoders and ffprobe read a
+ * path); once the request is valid and its files decode, `publish` streams each file up as
+ * `<jobId>/part-<n>` (one PUT each, never whole in memory) and the job's data names the
+ * objects (s3:// locations). The local copy goes with the request whatever happens; the
+ * objects follow the three steps above: the request's until handOver (dispose deletes them),
+ * then the job's. With the default directory, the spool is the uploads folder itself: nothing
+ * moves and `publish` changes nothing.
  */
 
 export interface UploadLimits {
@@ -41,6 +51,7 @@ export interface UploadLimits {
 
 /** Files a request brought, bound to the job they are for. */
 export interface ReceivedUploads extends UploadedFiles {
+  /** The job's upload folder as job data names it: its path, or its location in object storage. */
   readonly uploadDir: string;
   /** The id the job taking these files must be added under (the folder's name). */
   readonly jobId: string;
@@ -48,6 +59,12 @@ export interface ReceivedUploads extends UploadedFiles {
   handOver(): void;
   /** The job was taken back out of the queue before a worker held it: the folder is the request's again. */
   reclaim(): void;
+  /**
+   * Puts the files where workers read them (object storage: one streamed PUT each; a directory:
+   * already there) and returns `items` with each `file` (a path of `byPart`) as its location there.
+   * Called once the request is known good, before its job is queued.
+   */
+  publish<T extends { file?: string | undefined }>(items: T[]): Promise<T[]>;
 }
 
 export interface RequestBody {
@@ -87,8 +104,15 @@ const TOO_LARGE = new Set(['LIMIT_FILE_SIZE', 'LIMIT_FILE_COUNT', 'LIMIT_FIELD_V
  * - anything else: 415 UNSUPPORTED_CONTENT_TYPE.
  * A refusal while reading removes what was stored before it is thrown.
  */
-export function createBodyReader(options: { uploadsDir: string; limits: UploadLimits; budget?: UploadBudget }): ReadBody {
-  const { uploadsDir, limits } = options;
+export function createBodyReader(options: {
+  /** The local folder bodies are received into (`<spoolDir>/<jobId>/part-<n>`). */
+  spoolDir: string;
+  /** Where job uploads live: the spool folder itself, or object storage. */
+  uploads: ObjectStore;
+  limits: UploadLimits;
+  budget?: UploadBudget;
+}): ReadBody {
+  const { spoolDir, uploads, limits } = options;
   return async (req, res, jobId) => {
     if (req.is('multipart/form-data') === 'multipart/form-data') {
       // too slow a body is cut off (upload-limits.ts): its reading stops at once
@@ -96,8 +120,10 @@ export function createBodyReader(options: { uploadsDir: string; limits: UploadLi
       if (cutoff?.aborted) throw cutoff.reason;
       // room in the caps on upload bytes in flight and on disk, before a byte is stored (upload-limits.ts)
       const release = (await options.budget?.admit(req, jobId)) ?? (() => undefined);
-      const dir = join(uploadsDir, jobId);
+      const dir = join(spoolDir, jobId);
       const removeDir = () => rm(dir, { recursive: true, force: true });
+      // a directory store whose folder is the spool: the files are already where workers read them
+      const inPlace = uploads.localPath(jobId) === dir;
       let received: { body: unknown; files: Map<string, string> };
       try {
         const multipart = await receiveMultipart(req, res, dir, limits, cutoff);
@@ -114,18 +140,38 @@ export function createBodyReader(options: { uploadsDir: string; limits: UploadLi
         return { body, files: undefined, dispose: NOTHING_TO_DISPOSE };
       }
       let owned = true;
+      let published = false;
       const files: ReceivedUploads = {
         byPart: received.files,
-        uploadDir: dir,
+        uploadDir: uploads.locationOf(jobId),
         jobId,
         handOver: () => void (owned = false),
         reclaim: () => void (owned = true),
+        publish: async (items) => {
+          if (inPlace) return items;
+          published = true;
+          const locations = new Map<string, string>();
+          await Promise.all(
+            [...received.files.values()].map(async (path) => {
+              const key = `${jobId}/${basename(path)}`;
+              await putFile(uploads, key, path);
+              locations.set(path, uploads.locationOf(key));
+            }),
+          );
+          return items.map((item) => (item.file !== undefined && locations.has(item.file) ? { ...item, file: locations.get(item.file)! } : item));
+        },
       };
       return {
         body,
         files,
         dispose: async () => {
-          if (owned) await removeDir();
+          if (inPlace) {
+            if (owned) await removeDir();
+            return;
+          }
+          await removeDir();
+          // objects a failed storage call left are the sweeper's (a folder no job owns)
+          if (owned && published) await uploads.deletePrefix(`${jobId}/`).catch(() => undefined);
         },
       };
     }
@@ -138,9 +184,9 @@ export function createBodyReader(options: { uploadsDir: string; limits: UploadLi
  * Removes the uploads of a job the api took out of the queue before any worker held it
  * (ownership step 2 above). `jobId` must already be a valid job id (no path separators).
  */
-export async function removeJobUploads(uploadsDir: string, jobId: string): Promise<void> {
+export async function removeJobUploads(uploads: ObjectStore, jobId: string): Promise<void> {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(jobId)) throw new TypeError(`Expected a job id for jobId but received ${JSON.stringify(jobId)}`);
-  await rm(join(uploadsDir, jobId), { recursive: true, force: true });
+  await uploads.deletePrefix(`${jobId}/`);
 }
 
 /** Streams a multipart body into `dir`; throws ApiError (413 or 400) and leaves `dir` to the caller. */

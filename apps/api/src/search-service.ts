@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import {
   CollectionError,
   checkItemsBeforeEmbedding,
   collectionMediaFolder,
   collectionOwnerOf,
-  resolveMediaPath,
   spaceOfPack,
   type CollectionInfo,
   type CollectionStore,
@@ -41,8 +38,9 @@ import {
 } from '@a2i/protocol';
 import { refuseUndecodableUploads } from '@a2i/media';
 import { CodedError, type ErrorCode } from '@a2i/protocol/errors';
+import { checkKey, type ObjectStore } from '@a2i/storage';
 import { ApiError } from './api-error.js';
-import type { GenerationService } from './generation-service.js';
+import type { GenerationService, StoredImage } from './generation-service.js';
 import { newJobToken, sha256Hex, type Credentials } from './job-access.js';
 import type { LabelEmbeddingCache } from './label-embedding-cache.js';
 import type { ReceivedUploads } from './request-body.js';
@@ -76,6 +74,17 @@ export interface CollectionsServiceDeps {
   ingestQueue: Queue<IngestJob>;
   jobs: JobStateStore;
   labels: LabelEmbeddingCache;
+  /** Items' thumbnails (ServerStorage.media: A2I_COLLECTIONS_MEDIA_DIR or the bucket). */
+  media: ObjectStore;
+}
+
+/** The media store's key of an item's `media.uri`, or null when it is no key inside the store. */
+function mediaKeyOf(uri: string): string | null {
+  try {
+    return checkKey(uri);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -135,7 +144,7 @@ export class CollectionsService {
     await store.drop(name, owner);
     // The thumbnails of this incarnation, best effort: the collection is gone already, and a
     // worker still ingesting into it removes the folder again when its write finds it gone.
-    await rm(join(this.deps.config.collections.mediaDir, collectionMediaFolder(info)), { recursive: true, force: true, maxRetries: 3, retryDelay: 50 }).catch(() => undefined);
+    await this.deps.media.deletePrefix(`${collectionMediaFolder(info)}/`).catch(() => undefined);
   }
 
   /**
@@ -169,6 +178,8 @@ export class CollectionsService {
     });
     checkItemsBeforeEmbedding(request.items.map((item, i) => ({ id: ids[i]!, modality: item.modality, ...(item.metadata ? { metadata: item.metadata } : {}) })));
     await asItems(() => refuseUndecodableUploads(inputs, this.limits.pipeline));
+    // good: the files go where the workers read them (object storage: streamed up now)
+    const stored = files ? await files.publish(inputs) : inputs;
 
     const data: IngestJob = {
       id,
@@ -176,7 +187,7 @@ export class CollectionsService {
       collection: info.name,
       owner: info.owner,
       items: request.items.map((item, index) => {
-        const input = inputs[index]!;
+        const input = stored[index]!;
         return {
           index,
           id: ids[index]!,
@@ -246,8 +257,8 @@ export class CollectionsService {
     const item = await store.getItem(name, itemId, owner);
     if (!item) throw new ApiError(ERROR_CODES.NOT_FOUND, `No item ${JSON.stringify(itemId)} in collection ${name}`);
     await store.deleteItem(name, itemId, owner);
-    const path = item.media ? resolveMediaPath(this.deps.config.collections.mediaDir, item.media.uri) : null;
-    if (path) await rm(path, { force: true });
+    const key = item.media ? mediaKeyOf(item.media.uri) : null;
+    if (key) await this.deps.media.delete(key);
   }
 
   /**
@@ -265,15 +276,15 @@ export class CollectionsService {
     };
   }
 
-  /** The file of an item's thumbnail. */
-  async itemMedia(name: string, itemId: string, credentials: Credentials): Promise<{ path: string; mime: string }> {
+  /** Where an item's thumbnail is stored, and its type. */
+  async itemMedia(name: string, itemId: string, credentials: Credentials): Promise<StoredImage> {
     const owner = this.owner(credentials);
     const store = await this.deps.collections();
     const item = await store.getItem(name, itemId, owner);
-    const path = item?.media ? resolveMediaPath(this.deps.config.collections.mediaDir, item.media.uri) : null;
-    const exists = path !== null && (await stat(path).then((s) => s.isFile(), () => false));
-    if (!item || !path || !exists) throw new ApiError(ERROR_CODES.NOT_FOUND, `No media for item ${JSON.stringify(itemId)} in collection ${name}`);
-    return { path, mime: item.media?.mimeType ?? 'application/octet-stream' };
+    const key = item?.media ? mediaKeyOf(item.media.uri) : null;
+    const exists = key !== null && (await this.deps.media.head(key)) !== null;
+    if (!item || !key || !exists) throw new ApiError(ERROR_CODES.NOT_FOUND, `No media for item ${JSON.stringify(itemId)} in collection ${name}`);
+    return { store: this.deps.media, key, mime: item.media?.mimeType ?? 'application/octet-stream' };
   }
 
   /** `timings`, when given, receives the milliseconds spent embedding the query and in the store's search (the route's Server-Timing header). */

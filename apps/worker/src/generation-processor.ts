@@ -16,8 +16,10 @@ import {
   type PreviewFrame,
 } from '@a2i/protocol';
 import { encodePreview } from '@a2i/pipeline';
-import { placeAttemptResults, removePlacedResults } from './attempt-results.js';
+import type { ObjectStore } from '@a2i/storage';
+import { placeAttemptResults } from './attempt-results.js';
 import type { CollectionStore } from '@a2i/collections';
+import { localInputs } from './job-inputs.js';
 import { neighborMix } from './neighbor-condition.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -40,7 +42,11 @@ export interface GenerationProcessorDeps {
   pipeline: GenerationPipeline;
   store: JobStateStore;
   logger: Logger;
-  resultsDir: string;
+  /** Where results go (attempt-results.ts). */
+  results: ObjectStore;
+  /** Where the job's files are (job-inputs.ts); fetched into `scratchDir` from object storage. */
+  uploads: ObjectStore;
+  scratchDir: string;
   resultTtlSeconds: number;
   progressIntervalMs: number;
   /** The collection store, for jobs with `neighbors` (retrieval-augmented generation). */
@@ -63,7 +69,7 @@ export interface GenerationProcessorDeps {
  * - every change this run records is fenced to its attempt (JobStateStore): once a later
  *   attempt has started, its progress is refused and the run stops at the next step, and it
  *   cannot finish, fail or requeue the job; a lost lock stops it the same way (LOCK_LOST);
- * - results go in through a per-attempt staging folder (attempt-results.ts).
+ * - results go in through a per-attempt staging folder, or per-attempt keys in object storage (attempt-results.ts).
  */
 export function createGenerationProcessor(deps: GenerationProcessorDeps): Processor<GenerationJob> {
   const { pipeline, store, logger } = deps;
@@ -136,17 +142,21 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
               neighborsUsed = mix.used;
               return mix.terms;
             };
-      const output = await pipeline.generate(data, { signal: abort.signal, onProgress, onPreview, ...(augmentCondition ? { augmentCondition } : {}) });
+      // the files, where the decoders can open them (fetched from object storage for this run)
+      const inputs = await localInputs(data.inputs, deps.uploads, deps.scratchDir, `${id}-${attempt}`);
+      const output = await pipeline
+        .generate({ ...data, inputs: inputs.items }, { signal: abort.signal, onProgress, onPreview, ...(augmentCondition ? { augmentCondition } : {}) })
+        .finally(() => inputs.release());
       abort.signal.throwIfAborted();
       const elsewhere = await notOurs();
       if (elsewhere) return elsewhere;
       // A PNG says how it was made (the request echo the api stored with the job).
       const echo = data.options.format === 'png' ? await store.requestEcho(id) : null;
-      const placed = await placeAttemptResults(deps.resultsDir, id, attempt, output.images, data.options.format, echo ? (image) => pngTextOf(echo, image) : undefined);
+      const placed = await placeAttemptResults(deps.results, id, attempt, output.images, data.options.format, echo ? (image) => pngTextOf(echo, image) : undefined);
       const recorded = await store.succeeded(id, placed.images, deps.resultTtlSeconds, attempt, neighborsUsed ? { neighbors: neighborsUsed } : {});
       if (!recorded.applied) {
         // Canceled, expired or taken over meanwhile: our files go unless another attempt succeeded with that folder.
-        if ((await store.get(id))?.status !== 'succeeded') await removePlacedResults(placed);
+        if ((await store.get(id))?.status !== 'succeeded') await placed.remove();
         const finished = await notOurs();
         if (finished) return finished;
         if (recorded.reason === 'attempt') throw new AttemptLostError(`Attempt ${attempt} of ${id} lost the job before it could record its success`);

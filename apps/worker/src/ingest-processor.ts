@@ -1,5 +1,3 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import sharp from 'sharp';
@@ -19,6 +17,8 @@ import {
   type IngestResult,
   type JobStateStore,
 } from '@a2i/protocol';
+import type { ObjectStore } from '@a2i/storage';
+import { localInputs, type LocalInputs } from './job-inputs.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 
@@ -27,8 +27,11 @@ export interface IngestProcessorDeps {
   store: JobStateStore;
   collections: () => Promise<CollectionStore>;
   logger: Logger;
-  /** A2I_COLLECTIONS_MEDIA_DIR */
-  mediaDir: string;
+  /** Where the items' files are (job-inputs.ts); fetched into `scratchDir` from object storage. */
+  uploads: ObjectStore;
+  scratchDir: string;
+  /** Where thumbnails go (A2I_COLLECTIONS_MEDIA_DIR, or the bucket's collections-media/). */
+  media: ObjectStore;
   /** Modalities whose uploads keep a WebP thumbnail (A2I_COLLECTIONS_THUMBNAILS). */
   thumbnailModalities: readonly string[];
   /** Longest side of a thumbnail. */
@@ -65,6 +68,7 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
     const log = logger.child({ jobId: id, collection: data.collection });
     const written: string[] = [];
     let collection: CollectionInfo | null = null;
+    let files: LocalInputs<IngestJobItem> | null = null;
     try {
       const collections = await deps.collections();
       // 1. the collection, in the space this worker embeds into
@@ -81,7 +85,8 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
       const reporter = new ProgressReporter(deps.progressIntervalMs, () => 0, Date.now());
       const items: Array<CollectionItem & { index: number }> = [];
       const failed: IngestFailure[] = [];
-      for (const [n, item] of data.items.entries()) {
+      files = await localInputs(data.items, deps.uploads, deps.scratchDir, id);
+      for (const [n, item] of files.items.entries()) {
         try {
           const output = await pipeline.embed([ingestItemInput(item)]);
           const media = await thumbnailOf(item, info, written);
@@ -95,7 +100,7 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
       }
       // 3. one write; a metadata type that clashes with the collection's fails only its item
       const stored = await upsertAll(collections, info, items, failed);
-      for (const item of items) if (!stored.includes(item.id) && item.media) await rm(join(deps.mediaDir, item.media.uri), { force: true });
+      for (const item of items) if (!stored.includes(item.id) && item.media) await deps.media.delete(item.media.uri);
       failed.sort((a, b) => a.index - b.index);
       const result: IngestResult = { collection: data.collection, stored, failed };
       await store.ingestSucceeded(id, result, deps.resultTtlSeconds);
@@ -103,10 +108,10 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
       if (stored.length > 0) deps.afterIngest?.(data.collection, data.owner);
       return result;
     } catch (error) {
-      await Promise.all(written.map((path) => rm(path, { force: true })));
+      await Promise.all(written.map((uri) => deps.media.delete(uri).catch(() => undefined)));
       // dropped meanwhile: the api removed its media folder, perhaps before this job wrote into it
       if (collection && error instanceof CollectionError && error.code === 'COLLECTION_NOT_FOUND') {
-        await rm(join(deps.mediaDir, collectionMediaFolder(collection)), { recursive: true, force: true, maxRetries: 3 }).catch(() => undefined);
+        await deps.media.deletePrefix(`${collectionMediaFolder(collection)}/`).catch(() => undefined);
       }
       if (isInputFault(error)) {
         await store.failed(id, error.code, error.message, deps.resultTtlSeconds);
@@ -119,33 +124,31 @@ export function createIngestProcessor(deps: IngestProcessorDeps): Processor<Inge
       if (last) await store.failed(id, code, serverFaultMessage('store the items', code), deps.resultTtlSeconds);
       else await store.requeued(id);
       throw error;
+    } finally {
+      await files?.release();
     }
   };
 
   /**
    * A small WebP of an image-like upload (longest side thumbnailPx, never enlarged), written
-   * atomically under the collection's media folder; none for other modalities or a file
+   * atomically (one put) under the collection's media folder; none for other modalities or a file
    * sharp cannot read (e.g. a depth map sent as .npy). Removes an older item's thumbnail
    * when the item replacing it has none.
    */
   async function thumbnailOf(item: IngestJobItem, info: CollectionInfo, written: string[]): Promise<{ uri: string; mimeType: string } | null> {
     const uri = itemMediaPath(info, item.id);
-    const path = join(deps.mediaDir, uri);
     if (item.file === undefined || !thumbnailed.has(item.modality)) {
-      await rm(path, { force: true });
+      await deps.media.delete(uri);
       return null;
     }
     try {
       const bytes = await sharp(item.file).rotate().resize(deps.thumbnailPx, deps.thumbnailPx, { fit: 'inside', withoutEnlargement: true }).webp({ quality: 80 }).toBuffer();
-      await mkdir(dirname(path), { recursive: true });
-      const temp = `${path}.${process.pid}.tmp`;
-      await writeFile(temp, bytes);
-      await rename(temp, path);
-      written.push(path);
+      await deps.media.put(uri, bytes, { contentType: 'image/webp' });
+      written.push(uri);
       return { uri, mimeType: 'image/webp' };
     } catch (error) {
       logger.debug?.({ err: error, item: item.id }, 'no thumbnail');
-      await rm(path, { force: true });
+      await deps.media.delete(uri).catch(() => undefined);
       return null;
     }
   }

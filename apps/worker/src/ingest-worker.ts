@@ -2,6 +2,7 @@ import { Worker, type WorkerOptions } from 'bullmq';
 import type { Logger } from 'pino';
 import { lazyCollectionStore, type CollectionStore } from '@a2i/collections';
 import type { GenerationPipeline, IngestJob, IngestResult, JobStateStore, RedisLayout, ServerConfig } from '@a2i/protocol';
+import type { ObjectStore } from '@a2i/storage';
 import { IndexMaintainer } from './index-maintainer.js';
 import { createIngestProcessor } from './ingest-processor.js';
 
@@ -17,6 +18,10 @@ export function startIngestWorker(options: {
   pipeline: GenerationPipeline;
   store: JobStateStore;
   workerOptions: WorkerOptions;
+  /** Where the items' files are, and the local folder they are fetched into from object storage (job-inputs.ts). */
+  files: { uploads: ObjectStore; scratchDir: string };
+  /** Where thumbnails go (ServerStorage.media). */
+  media: ObjectStore;
   /** The process's collection store (shared with generations that read neighbours; its owner closes it); absent: one of its own. */
   collections?: { get(): Promise<CollectionStore> };
 }): { worker: Worker<IngestJob, IngestResult>; close(): Promise<void> } {
@@ -31,7 +36,9 @@ export function startIngestWorker(options: {
       store,
       collections: () => collections.get(),
       logger,
-      mediaDir: config.collections.mediaDir,
+      uploads: options.files.uploads,
+      scratchDir: options.files.scratchDir,
+      media: options.media,
       thumbnailModalities: config.collections.thumbnailModalities,
       thumbnailPx: config.collections.thumbnailPx,
       resultTtlSeconds: config.resultTtlSeconds,

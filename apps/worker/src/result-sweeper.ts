@@ -1,5 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { ObjectStore } from '@a2i/storage';
 
 /**
  * How long an upload folder no job owns is left alone. The api creates the folder before its
@@ -10,36 +9,36 @@ import { join } from 'node:path';
 export const UPLOAD_GRACE_MS = 15 * 60_000;
 
 /**
- * Deletes what has outlived its time: entries of `dir` (`<dir>/<jobId>`) older than `ttlMs`,
- * except those `isOwned` claims. Results: every folder older than the result TTL. Uploads:
- * folders left behind (a process died between the job's end and their removal) older than
- * UPLOAD_GRACE_MS whose job is finished or unknown, never one of a job that waits or runs
- * (`isOwned` = upload-cleanup.ts liveJobOwns). Age is the folder's modification time.
+ * Deletes what has outlived its time: top-level entries of `store` (`<jobId>/...`) older than
+ * `ttlMs`, except those `isOwned` claims. Results: every job's folder older than the result TTL
+ * (in object storage as in a directory: a bucket needs no lifecycle rule for the TTL to hold).
+ * Uploads: folders left behind (a process died between the job's end and their removal) older
+ * than UPLOAD_GRACE_MS whose job is finished or unknown, never one of a job that waits or runs
+ * (`isOwned` = upload-cleanup.ts liveJobOwns). Age is a folder's modification time in a
+ * directory, the newest object's LastModified under it in object storage.
  */
-export async function sweepExpired(dir: string, ttlMs: number, now: number, isOwned?: (name: string) => Promise<boolean>): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+export async function sweepExpired(store: ObjectStore, ttlMs: number, now: number, isOwned?: (name: string) => Promise<boolean>): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of names) {
-    const path = join(dir, name);
-    const info = await stat(path).catch(() => null);
-    if (!info || now - info.mtimeMs <= ttlMs) continue;
-    if (isOwned && (await isOwned(name))) continue;
-    await rm(path, { recursive: true, force: true });
-    removed.push(name);
+  for (const entry of await store.topLevel()) {
+    if (now - entry.modifiedMs <= ttlMs) continue;
+    if (isOwned && (await isOwned(entry.name))) continue;
+    await deleteEntry(store, entry.name);
+    removed.push(entry.name);
   }
   return removed;
 }
 
+/** A top-level entry: a folder (`<name>/...`), or an object of that name. */
+async function deleteEntry(store: ObjectStore, name: string): Promise<void> {
+  await store.deletePrefix(`${name}/`);
+  await store.delete(name);
+}
+
 export interface SweeperOptions {
-  targets: Array<{ dir: string; ttlMs: number; isOwned?: (name: string) => Promise<boolean> }>;
+  targets: Array<{ store: ObjectStore; ttlMs: number; isOwned?: (name: string) => Promise<boolean> }>;
   intervalMs: number;
-  onSwept?: (dir: string, removed: string[]) => void;
+  /** `root`: the store's directory or s3://bucket/prefix/. */
+  onSwept?: (root: string, removed: string[]) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -48,8 +47,8 @@ export function startSweeper(options: SweeperOptions): () => void {
   const sweep = async () => {
     for (const target of options.targets) {
       try {
-        const removed = await sweepExpired(target.dir, target.ttlMs, Date.now(), target.isOwned);
-        if (removed.length > 0) options.onSwept?.(target.dir, removed);
+        const removed = await sweepExpired(target.store, target.ttlMs, Date.now(), target.isOwned);
+        if (removed.length > 0) options.onSwept?.(target.store.root, removed);
       } catch (error) {
         options.onError?.(error);
       }

@@ -1,6 +1,5 @@
-import { rm } from 'node:fs/promises';
-import { relative, resolve, isAbsolute } from 'node:path';
 import type { Job, JobState, Queue, Worker } from 'bullmq';
+import type { ObjectStore } from '@a2i/storage';
 
 /**
  * The worker's part in the life of an upload folder (the whole life is written at the top of
@@ -16,14 +15,14 @@ import type { Job, JobState, Queue, Worker } from 'bullmq';
  */
 
 /**
- * Removes a finished job's upload folder, but only one inside the uploads root: the path
- * comes from job data, and job data is input.
+ * Removes a finished job's upload folder (a path, or an s3:// location: the store's
+ * locationOf), but only one inside the uploads store: it comes from job data, and job data is input.
  */
-export async function removeUploadDir(uploadsRoot: string, uploadDir: string | undefined): Promise<void> {
+export async function removeUploadDir(uploads: ObjectStore, uploadDir: string | undefined): Promise<void> {
   if (uploadDir === undefined) return;
-  const inside = relative(resolve(uploadsRoot), resolve(uploadDir));
-  if (inside === '' || inside.startsWith('..') || isAbsolute(inside)) return;
-  await rm(uploadDir, { recursive: true, force: true });
+  const key = uploads.keyOf(uploadDir);
+  if (key === null) return;
+  await uploads.deletePrefix(`${key}/`);
 }
 
 /** True once BullMQ has recorded the job's last outcome: completed, or failed without a retry. */
@@ -37,13 +36,13 @@ function reachedFinalState(job: Job, outcome: 'completed' | 'failed'): boolean {
  */
 export function removeUploadsWhenFinal<D extends { uploadDir?: string | undefined }, R>(
   worker: Worker<D, R>,
-  uploadsRoot: string,
+  uploads: ObjectStore,
   onError: (error: unknown, jobId: string | undefined) => void,
 ): void {
   const remove = (job: Job<D, R> | undefined, outcome: 'completed' | 'failed') => {
     if (!job || !reachedFinalState(job, outcome)) return;
     const uploadDir = typeof job.data?.uploadDir === 'string' ? job.data.uploadDir : undefined;
-    removeUploadDir(uploadsRoot, uploadDir).catch((error: unknown) => onError(error, job.id));
+    removeUploadDir(uploads, uploadDir).catch((error: unknown) => onError(error, job.id));
   };
   worker.on('completed', (job) => remove(job, 'completed'));
   worker.on('failed', (job) => remove(job, 'failed'));

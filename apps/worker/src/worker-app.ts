@@ -15,6 +15,7 @@ import {
   type WebhookDelivery,
 } from '@a2i/protocol';
 import { lazyCollectionStore } from '@a2i/collections';
+import { FileStore, serverStorageOf, type ServerStorage } from '@a2i/storage';
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { startIngestWorker } from './ingest-worker.js';
 import { createGenerationProcessor, LOCK_LOST } from './generation-processor.js';
@@ -39,10 +40,15 @@ export interface RunningWorker {
  * the generation and embedding queues until closed. Cancel requests arrive on
  * `<prefix>:cancel`; each worker aborts the job only if it holds it.
  */
-export async function startWorker({ config, logger }: { config: ServerConfig; logger: Logger }): Promise<RunningWorker> {
+export async function startWorker({ config, logger, storage: given }: { config: ServerConfig; logger: Logger; storage?: ServerStorage }): Promise<RunningWorker> {
   const layout = redisLayout(config.redis.prefix);
-  await mkdir(config.dirs.results, { recursive: true });
-  await mkdir(config.dirs.uploads, { recursive: true });
+  // uploads and results (A2I_STORAGE): the two folders, or the bucket (checked with these credentials now)
+  const storage = given ?? serverStorageOf(config);
+  await storage.results.check();
+  await storage.uploads.check();
+  // the local folder inputs fetched from object storage go to (the uploads folder itself for a directory)
+  await mkdir(storage.spoolDir, { recursive: true });
+  const files = { uploads: storage.uploads, scratchDir: storage.spoolDir };
 
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
   const description = servedDescription(pipeline.describe(), config.worker.modalities);
@@ -93,16 +99,17 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
       pipeline,
       store,
       logger,
-      resultsDir: config.dirs.results,
+      results: storage.results,
+      ...files,
       resultTtlSeconds: config.resultTtlSeconds,
       progressIntervalMs: config.worker.progressIntervalMs,
       collections: () => collections.get(),
     }),
     { ...workerOptions, concurrency: config.worker.concurrency },
   );
-  const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, logger), { ...workerOptions, concurrency: 2 });
+  const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, files, logger), { ...workerOptions, concurrency: 2 });
   // Collections: ingest jobs (item writes happen only here) and index upkeep (ingest-worker.ts).
-  const ingest = startIngestWorker({ config, logger, layout, pipeline, store, workerOptions, collections });
+  const ingest = startIngestWorker({ config, logger, layout, pipeline, store, workerOptions, collections, files, media: storage.media });
 
   // BullMQ re-emits its connections' errors (its own duplicates of `connection` too): those are
   // logged once per state change by the connections, anything else here.
@@ -112,9 +119,9 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   for (const worker of [generations, embeddings, ingest.worker]) worker.on('error', queueError);
   // A job owns its upload folder until BullMQ has recorded its final state (apps/api/src/request-body.ts).
   const uploadNotRemoved = (error: unknown, jobId: string | undefined) => logger.warn({ err: error, jobId }, 'upload not removed');
-  removeUploadsWhenFinal(generations, config.dirs.uploads, uploadNotRemoved);
-  removeUploadsWhenFinal(embeddings, config.dirs.uploads, uploadNotRemoved);
-  removeUploadsWhenFinal(ingest.worker, config.dirs.uploads, uploadNotRemoved);
+  removeUploadsWhenFinal(generations, storage.uploads, uploadNotRemoved);
+  removeUploadsWhenFinal(embeddings, storage.uploads, uploadNotRemoved);
+  removeUploadsWhenFinal(ingest.worker, storage.uploads, uploadNotRemoved);
   // A job whose workers kept dying is failed by BullMQ when a worker next takes it, outside any processor (lost-job.ts).
   generations.on('failed', (job) => {
     if (job?.id && lostByItsWorkers(job, config.worker.maxStalledCount)) {
@@ -142,11 +149,15 @@ export async function startWorker({ config, logger }: { config: ServerConfig; lo
   // The sweeper asks BullMQ whether a job still owns an upload folder (named after its job id).
   const uploadOwners = [layout.generationQueue, layout.embeddingQueue, layout.ingestQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
   for (const queue of [...uploadOwners, webhookQueue]) queue.on('error', queueError);
+  const isOwned = liveJobOwns(uploadOwners);
+  const targets = [
+    { store: storage.results, ttlMs: config.resultTtlSeconds * 1000 },
+    { store: storage.uploads, ttlMs: UPLOAD_GRACE_MS, isOwned },
+  ];
+  // object storage: the local folder too (bodies an api on this machine was receiving, inputs fetched by a run that died)
+  if (storage.uploads.kind !== 'file') targets.push({ store: new FileStore(storage.spoolDir), ttlMs: UPLOAD_GRACE_MS, isOwned });
   const stopSweeper = startSweeper({
-    targets: [
-      { dir: config.dirs.results, ttlMs: config.resultTtlSeconds * 1000 },
-      { dir: config.dirs.uploads, ttlMs: UPLOAD_GRACE_MS, isOwned: liveJobOwns(uploadOwners) },
-    ],
+    targets,
     intervalMs: config.sweepIntervalSeconds * 1000,
     onSwept: (dir, removed) => logger.info({ dir, removed: removed.length }, 'expired files removed'),
     onError: (error) => logger.warn({ err: error }, 'sweep failed'),

@@ -17,6 +17,7 @@ import {
   type RedisLayout,
 } from '@a2i/protocol';
 import { SyntheticPipeline } from '@a2i/pipeline';
+import { FileStore } from '@a2i/storage';
 import { createGenerationProcessor } from '../src/generation-processor.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 
@@ -101,7 +102,7 @@ describe('a job runs to completion once, as its clients see it', () => {
 
   function startWorker(pipeline: GenerationPipeline, options: Partial<WorkerOptions> = {}): Worker<GenerationJob> {
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const processor = createGenerationProcessor({ pipeline, store, logger: silent, resultsDir: results, resultTtlSeconds: 600, progressIntervalMs: 0 });
+    const processor = createGenerationProcessor({ pipeline, store, logger: silent, results: new FileStore(results), uploads: new FileStore(join(tmp, 'uploads')), scratchDir: join(tmp, 'uploads'), resultTtlSeconds: 600, progressIntervalMs: 0 });
     const worker = new Worker<GenerationJob>(layout.generationQueue, processor, { connection, prefix, ...options });
     worker.on('error', () => undefined); // a run that lost its lock cannot move its job: BullMQ says so here
     closers.push(async () => {

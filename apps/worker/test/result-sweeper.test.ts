@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileStore } from '@a2i/storage';
 import { sweepExpired } from '../src/index.js';
 
 describe('sweepExpired', () => {
@@ -24,11 +25,11 @@ describe('sweepExpired', () => {
       const time = new Date(now - ageMs);
       await utimes(join(dir, name), time, time);
     }
-    expect(await sweepExpired(dir, 3_600_000, now)).toEqual(['old']);
+    expect(await sweepExpired(new FileStore(dir), 3_600_000, now)).toEqual(['old']);
     expect(await readdir(dir)).toEqual(['fresh']);
   });
 
   it('treats a missing folder as empty', async () => {
-    expect(await sweepExpired(join(dir, 'nope'), 1, Date.now())).toEqual([]);
+    expect(await sweepExpired(new FileStore(join(dir, 'nope')), 1, Date.now())).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JobStateStore, redisLayout, removeKeysWithPrefix, type GenerationJob, type GenerationPipeline, type RedisLayout } from '@a2i/protocol';
 import { SyntheticPipeline } from '@a2i/pipeline';
+import { FileStore } from '@a2i/storage';
 import { createGenerationProcessor } from '../src/generation-processor.js';
 import { sweepExpired } from '../src/result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from '../src/upload-cleanup.js';
@@ -74,9 +75,9 @@ describe('a generation job owns its upload folder until BullMQ records its final
   }
 
   function startWorker(pipeline: GenerationPipeline, jobStore: JobStateStore = store): Worker<GenerationJob> {
-    const processor = createGenerationProcessor({ pipeline, store: jobStore, logger: silent, resultsDir: join(tmp, 'results'), resultTtlSeconds: 600, progressIntervalMs: 0 });
+    const processor = createGenerationProcessor({ pipeline, store: jobStore, logger: silent, results: new FileStore(join(tmp, 'results')), uploads: new FileStore(uploads), scratchDir: uploads, resultTtlSeconds: 600, progressIntervalMs: 0 });
     worker = new Worker<GenerationJob>(layout.generationQueue, processor, { connection, prefix });
-    removeUploadsWhenFinal(worker, uploads, (error) => errors.push(error));
+    removeUploadsWhenFinal(worker, new FileStore(uploads), (error) => errors.push(error));
     return worker;
   }
 
@@ -150,7 +151,7 @@ describe('a generation job owns its upload folder until BullMQ records its final
 
       const old = new Date(now - 2 * grace);
       for (const name of ['waiting-job', 'embed-waiting', 'finished-job', 'never-enqueued', 'not a job id']) await utimes(join(uploads, name), old, old);
-      const removed = await sweepExpired(uploads, grace, now, liveJobOwns([queue, embeddings]));
+      const removed = await sweepExpired(new FileStore(uploads), grace, now, liveJobOwns([queue, embeddings]));
       // Old and owned by no live job: a finished job's, a request's whose job never came, a stray name.
       expect(removed.sort()).toEqual(['finished-job', 'never-enqueued', 'not a job id']);
       // A waiting job's folder stays however old it is; an ownerless one stays within the grace period.

@@ -89,7 +89,7 @@ export const classifyRequestSchema = z
   .strict();
 export type ClassifyRequest = z.infer<typeof classifyRequestSchema>;
 
-/** One item of an ingest job, as the worker receives it: the file as a path on the uploads disk. */
+/** One item of an ingest job, as the worker receives it: the file as a path or an s3:// location (the uploads store's). */
 export const ingestJobItemSchema = z.object({
   index: z.number().int().nonnegative(),
   id: z.string().min(1).max(512),

@@ -173,6 +173,12 @@ export const ERROR_REGISTRY = {
   /** The storage under the collections (LanceDB, disk) failed. */
   STORAGE_FAILURE: server(),
 
+  // ---- uploads and results in object storage (@a2i/storage, A2I_STORAGE)
+  /** The object store (S3 API) did not answer or refused a call: network, 5xx, credentials, a missing bucket. */
+  OBJECT_STORE_UNAVAILABLE: server(503),
+  /** A job's uploaded file is no longer in storage (removed before the job ran, e.g. by a lifecycle rule shorter than the wait). */
+  UPLOAD_MISSING: server(),
+
   // ---- the server itself
   /** An A2I_* variable the server cannot run with. */
   CONFIG_INVALID: server(),

@@ -4,7 +4,8 @@ import { IMAGE_FORMATS, PRIORITIES } from './generation-request.js';
 
 /**
  * The job data the api enqueues and the worker validates again before it runs anything:
- * every default resolved against the pack, files as paths on the shared uploads disk.
+ * every default resolved against the pack, files where the uploads store keeps them (a path in
+ * the uploads folder, or an s3:// location in object storage: @a2i/storage, README "Storage").
  */
 
 const finite = z.number().refine(Number.isFinite, 'Expected a finite number');
@@ -13,7 +14,7 @@ const finite = z.number().refine(Number.isFinite, 'Expected a finite number');
 export const pipelineInputSchema = z.object({
   modality: modalitySchema,
   weight: finite,
-  /** Absolute path of the uploaded file (file modalities). */
+  /** The uploaded file (file modalities): its absolute path, or its s3:// location (the worker fetches it). */
   file: z.string().min(1).optional(),
   text: z.string().optional(),
   vector: z.array(finite).optional(),
@@ -65,7 +66,7 @@ export const generationJobSchema = z.object({
   inputs: z.array(pipelineInputSchema).min(1),
   options: generationOptionsSchema,
   neighbors: neighborsJobSchema.optional(),
-  /** Folder holding this job's uploads, named after the job's id; removed once its final state is recorded (apps/api/src/request-body.ts). */
+  /** Folder holding this job's uploads (a path or an s3:// location), named after the job's id; removed once its final state is recorded (apps/api/src/request-body.ts). */
   uploadDir: z.string().optional(),
 });
 export type GenerationJob = z.infer<typeof generationJobSchema>;

@@ -90,8 +90,21 @@ export function imageUrl(id: string, index: number): string {
 
 /** File extension of each result format (the worker writes them, the api serves them). */
 export const FORMAT_EXTENSIONS: Record<ImageFormat, string> = { png: 'png', webp: 'webp', jpeg: 'jpg' };
+/** Media type of each result format (the api's answers, the stored objects' Content-Type). */
+export const FORMAT_MIME_TYPES: Record<ImageFormat, string> = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
 /** Where image `index` of a job lives: `<resultsDir>/<jobId>/<index>.<ext>`. */
 export function resultPath(resultsDir: string, jobId: string, index: number, format: ImageFormat): string {
   return join(resultsDir, jobId, `${index}.${FORMAT_EXTENSIONS[format]}`);
+}
+
+/**
+ * The key of image `index` in the results store: `<jobId>/<index>.<ext>` in a directory, where
+ * an attempt places the job's whole folder in one rename; `<jobId>/<attempt>/<index>.<ext>` in
+ * object storage, which has no rename: each attempt writes under its own folder and the job's
+ * state (`attempt` of a succeeded job) says which one won (apps/worker/src/attempt-results.ts).
+ */
+export function resultKey(jobId: string, index: number, format: ImageFormat, attempt?: number): string {
+  const name = `${index}.${FORMAT_EXTENSIONS[format]}`;
+  return attempt === undefined ? `${jobId}/${name}` : `${jobId}/${attempt}/${name}`;
 }

@@ -112,6 +112,7 @@ export { webhookEventsOf, webhookDeliveryId } from './webhook-notifier.js';
 export { WebhookNotifier, type WebhookQueue, type WebhookNotifierOptions } from './webhook-notifier.js';
 export { parseAllowEntry, webhookAddressPolicy, isSpecialPurposeAddress, canonicalAddress, type AllowEntry, type WebhookAddressPolicy } from './webhook-allow-list.js';
 export { type WebhookConfig } from './webhook-config.js';
+export { parseStorageUri, type StorageConfig, type StorageLocation, type ImageDelivery } from './storage-config.js';
 export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelope } from './event-envelope.js';
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { DEFAULT_TOMBSTONE_TTL_SECONDS, JobStateStore, type JobTombstone, type NewJobState, type RecordOutcome } from './job-state-store.js';
@@ -133,7 +134,7 @@ export {
   type RedisConnectionSettings,
   type RedisUse,
 } from './redis-connections.js';
-export { FORMAT_EXTENSIONS, resultPath } from './generation-status.js';
+export { FORMAT_EXTENSIONS, FORMAT_MIME_TYPES, resultPath, resultKey } from './generation-status.js';
 export { ingestResultSchema, ingestFailureSchema, type IngestResult, type IngestFailure } from './ingest-result.js';
 export {
   COLLECTION_NAME_PATTERN,

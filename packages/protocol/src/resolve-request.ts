@@ -25,7 +25,7 @@ export const DEFAULT_MAX_NEIGHBORS = 16;
 export type StoredItemVectors = ReadonlyMap<number, { vector: readonly number[]; modality: string }>;
 
 export interface UploadedFiles {
-  /** Multipart part name -> absolute path on the uploads disk. */
+  /** Multipart part name -> absolute path of the received file (the api's local copy). */
   readonly byPart: ReadonlyMap<string, string>;
   readonly uploadDir?: string;
 }

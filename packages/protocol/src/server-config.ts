@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from './errors.js';
 import { modalitySchema } from './modalities.js';
+import { storageConfigOf, storageEnvShape } from './storage-config.js';
 import type { PipelineLimits } from './pipeline.js';
 import type { RequestLimits } from './resolve-request.js';
 import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
@@ -17,7 +18,15 @@ import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
  *  A2I_REDIS_PREFIX                 a2i                      prefix of every key, queue and channel
  *  A2I_REDIS_COMMAND_TIMEOUT_MS     2000                     the api's bound on a Redis command: past it (or at once while
  *                                                            Redis is away) a request answers 503 NOT_READY with Retry-After
- *  A2I_UPLOADS_DIR / A2I_RESULTS_DIR var/uploads / var/results  (relative to the working dir)
+ *  A2I_STORAGE                      file:var                 where uploads and results live: file:<dir> (relative to the working
+ *                                                            dir) or s3://<bucket>[/<prefix>] (storage-config.ts, README "Storage")
+ *  A2I_UPLOADS_DIR / A2I_RESULTS_DIR <dir>/uploads / <dir>/results  one folder each (relative to the working dir); with s3:
+ *                                                            A2I_UPLOADS_DIR holds only bodies being received and inputs a
+ *                                                            worker fetched (var/uploads), A2I_RESULTS_DIR is unused
+ *  A2I_S3_ENDPOINT / A2I_S3_REGION  (AWS S3) / (AWS_REGION)  an S3-compatible service (MinIO, R2, GCS) and its signing region
+ *  A2I_S3_FORCE_PATH_STYLE          on with an endpoint      bucket in the URL's path instead of its host name
+ *  A2I_STORAGE_REDIRECT             off                      presigned: GET .../images/:n answers 307 to a presigned URL (s3 only)
+ *  A2I_STORAGE_PRESIGN_SECONDS      300                      how long a presigned URL works
  *  A2I_PACK_DIR                     models/demo              model pack the worker loads
  *  A2I_PIPELINE                     onnx                     `onnx` (the pack in A2I_PACK_DIR), `synthetic` (a model-free
  *                                                            stand-in for tests) or the path of a module exporting createPipeline
@@ -172,8 +181,9 @@ const envSchema = z.object({
   A2I_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   A2I_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.' or '-'").default('a2i'),
   A2I_REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2000),
-  A2I_UPLOADS_DIR: z.string().min(1).default('var/uploads'),
-  A2I_RESULTS_DIR: z.string().min(1).default('var/results'),
+  ...storageEnvShape,
+  A2I_UPLOADS_DIR: z.string().min(1).optional(),
+  A2I_RESULTS_DIR: z.string().min(1).optional(),
   A2I_PACK_DIR: z.string().min(1).default('models/demo'),
   A2I_PIPELINE: z.string().min(1).default('onnx'),
   A2I_WEB_DIR: z.string().min(1).default('apps/web/public'),
@@ -272,10 +282,20 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (e.A2I_REQUEST_TIMEOUT_MS !== 0 && e.A2I_REQUEST_TIMEOUT_MS < e.A2I_HEADERS_TIMEOUT_MS) {
     throw new ConfigError(`Expected A2I_REQUEST_TIMEOUT_MS (${e.A2I_REQUEST_TIMEOUT_MS}) to be 0 or at least A2I_HEADERS_TIMEOUT_MS (${e.A2I_HEADERS_TIMEOUT_MS})`);
   }
+  const stored = storageConfigOf(e, cwd);
+  if (stored.error !== null) throw new ConfigError(stored.error);
+  // one PutObject per upload: S3's limit for a single PUT is 5 GiB
+  if (stored.storage.kind === 's3' && e.A2I_MAX_UPLOAD_BYTES > 5 * 1024 ** 3) {
+    throw new ConfigError(`Expected A2I_MAX_UPLOAD_BYTES (${e.A2I_MAX_UPLOAD_BYTES}) to be at most 5 GiB with A2I_STORAGE=s3://... (one PUT per file)`);
+  }
   return {
     http: { host: e.A2I_HOST, port: e.A2I_PORT },
     redis: { url: e.A2I_REDIS_URL, prefix: e.A2I_REDIS_PREFIX, commandTimeoutMs: e.A2I_REDIS_COMMAND_TIMEOUT_MS },
-    dirs: { uploads: resolve(cwd, e.A2I_UPLOADS_DIR), results: resolve(cwd, e.A2I_RESULTS_DIR), pack: resolve(cwd, e.A2I_PACK_DIR), web: resolve(cwd, e.A2I_WEB_DIR) },
+    dirs: { uploads: stored.uploadsDir, results: stored.resultsDir, pack: resolve(cwd, e.A2I_PACK_DIR), web: resolve(cwd, e.A2I_WEB_DIR) },
+    /** Where uploads and results live (storage-config.ts): the two dirs above, or an S3 bucket. */
+    storage: stored.storage,
+    /** How GET .../images/:n hands an image over. */
+    imageDelivery: stored.imageDelivery,
     pipeline: e.A2I_PIPELINE,
     /** How the ONNX pipeline runs its sessions (plain data: it crosses into the pipeline thread). */
     runtime: {

@@ -1,0 +1,46 @@
+import { pipeline } from 'node:stream/promises';
+import type { Response } from 'express';
+import { ERROR_CODES, type ImageDelivery } from '@a2i/protocol';
+import { ApiError } from './api-error.js';
+import type { StoredImage } from './generation-service.js';
+
+/** Cache-Control of an image answer: private (it needs the job's token), and a result does not change. */
+const IMAGE_CACHE_CONTROL = 'private, max-age=3600';
+
+/**
+ * Hands a stored image over to the client (GET /v1/generations/:id/images/:n; an item's
+ * thumbnail, always streamed), by the store and A2I_STORAGE_REDIRECT:
+ * - a file in a directory: sent from disk (express's sendFile: Range, conditional GET);
+ * - object storage, `off` (the default): streamed from the bucket through the api, so a
+ *   client that cannot reach the bucket (it is private, or on another network) still gets it;
+ * - object storage, `presigned`: 307 to a presigned GET of the object that works for
+ *   A2I_STORAGE_PRESIGN_SECONDS, the image's bytes never pass through the api (the bucket
+ *   answers with the image's Content-Type and Cache-Control). The redirect itself is not cached.
+ * An image no longer stored (swept, expired) is 410 RESULT_EXPIRED.
+ */
+export async function sendStoredImage(res: Response, image: StoredImage, delivery: ImageDelivery, cacheControl = IMAGE_CACHE_CONTROL): Promise<void> {
+  const { store, key, mime } = image;
+  const path = store.localPath(key);
+  if (path !== null) {
+    if (!(await store.head(key))) throw expired();
+    res.set('cache-control', cacheControl);
+    await new Promise<void>((resolve, reject) => res.type(mime).sendFile(path, (error) => (error ? reject(error) : resolve())));
+    return;
+  }
+  if (delivery.mode === 'presigned') {
+    if (!(await store.head(key))) throw expired();
+    const url = await store.presignGet(key, { expiresInSeconds: delivery.presignSeconds, contentType: mime, cacheControl });
+    if (url !== null) {
+      res.set('cache-control', 'no-store').redirect(307, url);
+      return;
+    }
+  }
+  const object = await store.get(key);
+  if (!object) throw expired();
+  res.status(200).set({ 'cache-control': cacheControl, 'content-type': mime, 'content-length': String(object.size) });
+  await pipeline(object.body, res);
+}
+
+function expired(): ApiError {
+  return new ApiError(ERROR_CODES.RESULT_EXPIRED, 'The image has expired');
+}

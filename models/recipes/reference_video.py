@@ -24,7 +24,7 @@ checkpoint (train_encoders.load_clip(), DEMO_WORK / clip.pt) on the rows, then t
 postprocess per row (L2-normalise, scale) and the mean over all rows (ImageBind averages
 views after postprocessing).
 
-Decoding: the ffmpeg binary the TypeScript side runs (@ffmpeg-installer, or FFMPEG_PATH), all
+Decoding: the ffmpeg binary the TypeScript side runs (the system's, or FFMPEG_PATH), all
 frames of the first video stream to rgb24 with the same conversion arguments as
 decodeVideoFrames, so decoder / colour-conversion differences are out of the comparison (PyAV
 or decord link other libswscale builds and flags: a different RGB by a few levels). The frames
@@ -83,12 +83,12 @@ VARIANTS = [
 
 
 def binaries() -> tuple[str, str]:
-    """ffmpeg / ffprobe as @a2i/media resolves them: FFMPEG_PATH / FFPROBE_PATH, else the npm packages."""
-    ffmpeg = os.environ.get("FFMPEG_PATH") or str(ROOT / "node_modules/@ffmpeg-installer/linux-x64/ffmpeg")
-    ffprobe = os.environ.get("FFPROBE_PATH") or str(ROOT / "node_modules/@ffprobe-installer/linux-x64/ffprobe")
-    for path in (ffmpeg, ffprobe):
-        if not Path(path).is_file():
-            raise SystemExit(f"no executable at {path}: run npm install, or set FFMPEG_PATH / FFPROBE_PATH")
+    """ffmpeg / ffprobe as @a2i/media resolves them: FFMPEG_PATH / FFPROBE_PATH, else the system's on PATH."""
+    ffmpeg = os.environ.get("FFMPEG_PATH") or shutil.which("ffmpeg")
+    ffprobe = os.environ.get("FFPROBE_PATH") or shutil.which("ffprobe")
+    for name, path in (("ffmpeg", ffmpeg), ("ffprobe", ffprobe)):
+        if not path or not Path(path).is_file():
+            raise SystemExit(f"no {name}: install ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH / FFPROBE_PATH")
     return ffmpeg, ffprobe
 
 

@@ -192,8 +192,8 @@ def randomised_depth(scene: world.Scene, rng: np.random.Generator) -> np.ndarray
         d += rng.uniform(3, 6) * ripple / (np.abs(ripple).max() + 1e-9)
     elif scene.place == "meadow":
         z = rng.normal(size=(n, n)) if rng.random() < 0.5 else rng.uniform(-1, 1, size=(n, n))
-        if rng.random() < 0.35:  # smoothed noise
-            k = int(rng.integers(2, 4))
+        if rng.random() < 0.6:  # smoothed noise: a k x k box blur (2..4) keeps it noise, not a ripple
+            k = int(rng.integers(2, 5))
             z = sps.convolve2d(z, np.ones((k, k)) / k ** 2, mode="same", boundary="symm")
         d += rng.uniform(3, 6) * z / (np.abs(z).max() + 1e-9)
     elif scene.place == "desert":

@@ -29,7 +29,7 @@ AUGMENTED_SHARE = 0.5
 AMBIENCE_SHARE = 0.4
 FBANK_AUGMENTED_SHARE = 0.6
 # the share of depth maps taken from the re-drawn backgrounds (augment.randomised_depth)
-DEPTH_AUGMENTED_SHARE = 0.3
+DEPTH_AUGMENTED_SHARE = 0.7
 
 
 # ---------------------------------------------------------------- clip

@@ -11,13 +11,22 @@ import { S3Store, S3_CALLS, createS3Client, readObject } from '../src/index.js';
  * GetObject the client sends itself). Run against a real S3-protocol server on loopback.
  */
 
-/** The S3 operations a client sent and got an answer to, in order (a middleware at the SDK's deserialize step). */
+/**
+ * The S3 operations a client sent and got an answer to, in order (a middleware at the SDK's
+ * deserialize step, which a presigned URL never reaches). Once per command: the retry middleware
+ * sits above this step, so a call the SDK retried under load would show once per attempt; its
+ * attempts share one context, counted once.
+ */
 export function recordS3Calls(client: S3Client): string[] {
   const calls: string[] = [];
+  const counted = new WeakSet<object>();
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const answer = await next(args);
-      calls.push(String(context.commandName).replace(/Command$/, ''));
+      if (!counted.has(context)) {
+        counted.add(context);
+        calls.push(String(context.commandName).replace(/Command$/, ''));
+      }
       return answer;
     },
     { step: 'deserialize', name: 'a2iRecordS3Calls' },

@@ -20,10 +20,13 @@ Export details: opset 14, the TorchScript exporter on torch 1.13 and 2.x alike (
 passes dynamo=False where torch takes it: 2.9's default dynamo exporter would ignore the batch
 axis and the opset); traced with autograd on (torch 1.13's nn.MultiheadAttention fast
 path has no ONNX symbolic and is taken only with grad off); a file whose weights pass 2 GB is
-saved with its weights in one external file `<modality>.onnx.data` beside it. `--fp16` rounds
-every weight to a float16 value and stores the large ones as float16 with a Cast back to
-float32 (half the disk; inputs, outputs and arithmetic stay float32, so ONNX Runtime computes
-what the rounded PyTorch model computes).
+saved with its weights in one external file `<modality>.onnx.data` beside it. `--precision
+fp16-weights` (the old `--fp16`, still accepted) rounds every weight to a float16 value and
+stores the large ones as float16 with a Cast back to float32 (half the disk; inputs, outputs and
+arithmetic stay float32, so ONNX Runtime computes what the rounded PyTorch model computes).
+`--precision fp16` computes in float16 (fp16_graphs.py, onnxruntime's float16 converter: `pip
+install onnxruntime`), the attention scores and softmax float32, inputs and outputs float32;
+PyTorch runs the rounded weights in float32 and each check case carries the wider float16 bound.
 
 The manifest's `conditioning` section (conditioning_norm.py): the mean L2 norm of the vision
 encoder's raw output (before Normalize) over `--conditioning-photos` (default: the .assets/*.jpg
@@ -65,7 +68,10 @@ def main() -> None:
     weights.add_argument("--random-weights", action="store_true", help="seeded random weights (tests)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random weights and sample tensors")
     ap.add_argument("--out", type=Path, required=True, help="pack folder to write (encoders/, tokenizer/, manifest.json)")
-    ap.add_argument("--fp16", action="store_true", help="store weights as float16 (float32 inputs, outputs and arithmetic)")
+    ap.add_argument("--precision", choices=("fp32", "fp16-weights", "fp16"), default="fp32",
+                    help="fp32; fp16-weights: float16 storage, float32 arithmetic; fp16: float16 compute "
+                         "(needs onnxruntime's Python package)")
+    ap.add_argument("--fp16", action="store_true", help="the same as --precision fp16-weights (kept for old scripts)")
     ap.add_argument("--modalities", default=",".join(MODALITIES), help="comma-separated subset to export (default: all six)")
     ap.add_argument("--architecture", choices=["huge", "tiny"], default="huge", help="tiny: 32-wide towers, to try the export path quickly")
     ap.add_argument("--reference-inputs", type=Path, nargs="*", default=[],
@@ -75,6 +81,9 @@ def main() -> None:
                          "the .assets/*.jpg of the ImageBind checkout the imagebind package is imported from")
     ap.add_argument("--no-verify", action="store_true", help="skip the onnxruntime-node check (verify-outputs-cli.ts)")
     args = ap.parse_args()
+    if args.fp16 and args.precision not in ("fp32", "fp16-weights"):
+        ap.error("--fp16 is --precision fp16-weights: give one of them")
+    precision = "fp16-weights" if args.fp16 else args.precision
     modalities = [m.strip() for m in args.modalities.split(",") if m.strip()]
     unknown = sorted(set(modalities) - set(MODALITIES))
     if unknown:
@@ -90,7 +99,7 @@ def main() -> None:
 
     started = time.time()
     model = build_model(args.checkpoint, args.seed, args.architecture)
-    if args.fp16:
+    if precision != "fp32":
         round_weights_to_fp16(model)
     params = sum(p.numel() for p in model.parameters())
     print(f"built imagebind_{args.architecture} ({params / 1e6:.0f} M parameters, "
@@ -100,7 +109,7 @@ def main() -> None:
     shutil.rmtree(out / "tokenizer", ignore_errors=True)
     convert_real_vocab(Path(data.return_bpe_path()), out / "tokenizer")
 
-    export_encoders(model, out, modalities, args.fp16, args.seed)
+    export_encoders(model, out, modalities, precision, args.seed)
     conditioning = measure_conditioning(model, out, photos)
 
     source = "the public checkpoint" if args.checkpoint else f"RANDOM weights (seed {args.seed}): for tests only, embeddings mean nothing"
@@ -108,7 +117,7 @@ def main() -> None:
         out, model, modalities, dim, conditioning,
         name=f"imagebind-{args.architecture}" + ("" if args.checkpoint else f"-random-seed{args.seed}"),
         description=f"ImageBind-{args.architecture} encoders (facebookresearch/ImageBind) exported by models/recipes/export_imagebind.py "
-                    f"from {source}; {'float16 weights, ' if args.fp16 else ''}opset {OPSET}. Encoders only: an unCLIP decoder pack is merged in by the pack assembly step.",
+                    f"from {source}; {'' if precision == 'fp32' else precision + ', '}opset {OPSET}. Encoders only: an unCLIP decoder pack is merged in by the pack assembly step.",
         license_text="CC BY-NC-SA 4.0 (ImageBind model and weights)" if args.checkpoint else "CC BY-NC-SA 4.0 (ImageBind model code); random weights")
     print(f"wrote {out / 'manifest.json'} ({len(manifest['files'])} files)")
 

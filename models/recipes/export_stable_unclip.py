@@ -13,19 +13,29 @@ Graphs (batch dimension dynamic, opset 17 by default, 14 at least):
 - prompt_encoder/text_encoder.onnx: input_ids int64 [B,77] -> last_hidden_state f32 [B,77,W]
   (what the pipeline's encode_prompt feeds the UNet: CLIPTextModel(...)[0]).
 Files over 2 GB keep their weights in `<file>.data` beside them (ONNX external data).
-`--fp16` rounds every weight to a float16 value (in PyTorch too, so the check compares like
-with like) and stores the large ones as float16 with a Cast to float32 in front of their
-users: inputs, outputs and arithmetic stay float32, the files are half the size.
+`--precision` (inputs and outputs stay float32 in every case):
+- fp32 (default): float32 weights and arithmetic.
+- fp16-weights (the old `--fp16`, still accepted): every weight rounded to a float16 value and
+  the large ones stored as float16 with a Cast to float32 in front of their users; the
+  arithmetic stays float32, the files are half the size.
+- fp16: float16 weights and activations (fp16_graphs.py: onnxruntime's float16 converter, so
+  this needs `pip install onnxruntime`), the attention scores and softmax and the UNet's
+  timestep embedding kept float32 as SD 2.x does. For a GPU; onnxruntime's CPU provider runs
+  most float16 ops through Casts to float32 (slower than fp32 there). `--fp32-graphs vae`
+  leaves graphs float32 (e.g. the VAE decoder, should a checkpoint overflow in float16).
+Under both fp16 precisions PyTorch runs the rounded weights too, so that the check compares
+like with like; under fp16 each graph's check has its own, wider bound (FP16_COMPUTE_TOLERANCE).
+For fused attention on a GPU, export fp32 and run optimize_unclip_graphs.py on the result.
 
 Each graph is traced with the attention written out (diffusers' AttnProcessor, transformers'
 eager attention), so the export does not depend on the PyTorch version's fused kernels. The
 script saves sample inputs and PyTorch's outputs in OUT/reference/onnx/ (raw little-endian
-tensors + index.json, not part of the pack's files); ONNX Runtime runs in Node (there is no
-onnxruntime for Python here):
+tensors + index.json, not part of the pack's files); ONNX Runtime runs them in Node:
     npx tsx packages/model-pack/src/verify-outputs-cli.ts OUT
 
 Usage (needs diffusers and transformers: pip install diffusers transformers):
-    python3 models/recipes/export_stable_unclip.py --model DIR --out OUT [--fp16]
+    python3 models/recipes/export_stable_unclip.py --model DIR --out OUT
+        [--precision fp32|fp16-weights|fp16] [--fp32-graphs unet,vae,text_encoder]
         [--preview-images DIR] [--device cuda]
 DIR is a local copy of the pipeline (from_pretrained(DIR), e.g. a clone of
 stabilityai/stable-diffusion-2-1-unclip).
@@ -39,11 +49,12 @@ from pathlib import Path
 
 import torch
 from pack_files import sha256
-from stable_unclip_onnx import (TextEncoderExport, UnetExport, VaeDecoderExport, export_graph, round_weights_to_fp16,
-                                save_check)
+from fp16_graphs import FP16_COMPUTE_TOLERANCE, UNCLIP_GRAPHS, graph_precisions
+from stable_unclip_onnx import (PRECISIONS, TextEncoderExport, UnetExport, VaeDecoderExport, export_graph,
+                                round_weights_to_fp16, save_check)
 from stable_unclip_pipeline import (fit_preview, image_files, load_pipeline, noise_augmentation_section, pair,
-                                    scheduler_section, synthetic_images, tokenize, tokenizer_section,
-                                    vae_scale_factor)
+                                    save_bpe_files, scheduler_section, synthetic_images, tokenize,
+                                    tokenizer_section, vae_scale_factor)
 
 # This script runs the export; the graphs and their ONNX files are stable_unclip_onnx.py's, the
 # pipeline, the manifest sections read from it and the preview projection stable_unclip_pipeline.py's.
@@ -59,6 +70,10 @@ SCHEDULER_NAMES = {
     "EulerDiscreteScheduler": "euler", "DPMSolverMultistepScheduler": "dpmsolver++",
 }
 PROMPT = "a photograph of a dog barking in the rain"
+# |onnx - torch| <= absolute * max(1, max |torch|) for float32 arithmetic (fp32, fp16-weights:
+# PyTorch runs the same rounded weights): measured ~1e-6 on a tiny pipeline. fp16 graphs' cases
+# carry fp16_graphs.FP16_COMPUTE_TOLERANCE.
+FLOAT32_TOLERANCE = {"absolute": 1e-3, "relativeToMaxAbs": True}
 
 
 def scheduler_name_of(scheduler) -> str:
@@ -75,6 +90,15 @@ def scheduler_name_of(scheduler) -> str:
     return SCHEDULER_NAMES[kind]
 
 
+def precision_note(precision: dict[str, str]) -> str:
+    """' (unet fp16, vae fp32, ...)' for the description, '' when every graph is fp32."""
+    if all(p == "fp32" for p in precision.values()):
+        return ""
+    if len(set(precision.values())) == 1:
+        return f" ({next(iter(precision.values()))})"
+    return " (" + ", ".join(f"{g} {p}" for g, p in precision.items()) + ")"
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -82,7 +106,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="local folder of the diffusers pipeline")
     ap.add_argument("--out", required=True, help="output folder (the decoder half of a pack)")
-    ap.add_argument("--fp16", action="store_true", help="store weights as float16 (float32 inputs and outputs)")
+    ap.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                    help="fp32; fp16-weights: float16 storage, float32 arithmetic; fp16: float16 compute "
+                         "(needs onnxruntime's Python package)")
+    ap.add_argument("--fp16", action="store_true", help="the same as --precision fp16-weights (kept for old scripts)")
+    ap.add_argument("--fp32-graphs", default="",
+                    help=f"comma list of graphs kept fp32 whatever --precision says ({', '.join(UNCLIP_GRAPHS)})")
     ap.add_argument("--opset", type=int, default=17)
     ap.add_argument("--device", default="cpu", help="device PyTorch traces on (cpu or cuda)")
     ap.add_argument("--preview-images", help="folder of images to fit the latent-to-RGB preview on "
@@ -94,6 +123,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.opset < 14:
         raise SystemExit("opset 14 or later")
+    if args.fp16 and args.precision not in ("fp32", "fp16-weights"):
+        raise SystemExit("--fp16 is --precision fp16-weights: give one of them")
+    precision = graph_precisions("fp16-weights" if args.fp16 else args.precision, args.fp32_graphs)
     torch.manual_seed(0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,8 +133,8 @@ def main() -> None:
     device = args.device
 
     pipe = load_pipeline(args.model, device)
-    if args.fp16:
-        for part in (pipe.unet, pipe.vae, pipe.text_encoder):
+    for graph, part in (("unet", pipe.unet), ("vae", pipe.vae), ("text_encoder", pipe.text_encoder)):
+        if precision[graph] != "fp32":
             round_weights_to_fp16(part)
     unet, vae, text_encoder, tokenizer = pipe.unet, pipe.vae, pipe.text_encoder, pipe.tokenizer
     embed_dim = int(pipe.image_normalizer.mean.shape[-1])
@@ -118,9 +150,7 @@ def main() -> None:
     if unet.config.cross_attention_dim != width:
         raise SystemExit(f"text width {width} != UNet cross_attention_dim {unet.config.cross_attention_dim}")
     scaling = float(vae.config.scaling_factor)
-    # |onnx - torch| <= absolute * max(1, max |torch|); with --fp16 PyTorch runs the rounded
-    # weights too (measured on a tiny pipeline: ~1e-6 either way)
-    tolerance = {"absolute": 1e-3, "relativeToMaxAbs": True}
+    tolerance = {g: FP16_COMPUTE_TOLERANCE if p == "fp16" else None for g, p in precision.items()}
     cases: list = []
 
     # 1. text encoder: the prompt and the unconditional prompt "" (batch 2)
@@ -129,14 +159,10 @@ def main() -> None:
         hidden = TextEncoderExport(text_encoder)(ids)
     started = time.time()
     export_graph(TextEncoderExport(text_encoder), (ids,), out / "prompt_encoder/text_encoder.onnx",
-                 ["input_ids"], ["last_hidden_state"], args.opset, args.fp16)
+                 ["input_ids"], ["last_hidden_state"], args.opset, precision["text_encoder"])
     save_check(check_dir, out, "text_encoder", "prompt_encoder/text_encoder.onnx", {"input_ids": ids},
-               {"last_hidden_state": hidden}, time.time() - started, cases)
-    (out / "prompt_encoder/tokenizer").mkdir(parents=True, exist_ok=True)
-    written = tokenizer.save_vocabulary(str(out / "prompt_encoder/tokenizer"))
-    for path in written:  # vocab.json, merges.txt under those names
-        if Path(path).name not in ("vocab.json", "merges.txt"):
-            raise SystemExit(f"unexpected tokenizer file {path}")
+               {"last_hidden_state": hidden}, time.time() - started, cases, tolerance["text_encoder"])
+    save_bpe_files(tokenizer, out / "prompt_encoder/tokenizer")
 
     # 2. UNet: batch 2 = [unconditional; conditional] rows as the sampler feeds them
     # a standard normal sample (norm about sqrt(D)): the check compares ONNX with PyTorch on it;
@@ -153,10 +179,11 @@ def main() -> None:
         out_sample = UnetExport(unet)(*unet_args)
     started = time.time()
     export_graph(UnetExport(unet), unet_args, out / "decoder/unet.onnx",
-                 ["sample", "timestep", "encoder_hidden_states", "class_labels"], ["out_sample"], args.opset, args.fp16)
+                 ["sample", "timestep", "encoder_hidden_states", "class_labels"], ["out_sample"], args.opset,
+                 precision["unet"], timestep_input="timestep")
     save_check(check_dir, out, "unet", "decoder/unet.onnx",
                dict(zip(["sample", "timestep", "encoder_hidden_states", "class_labels"], unet_args)),
-               {"out_sample": out_sample}, time.time() - started, cases)
+               {"out_sample": out_sample}, time.time() - started, cases, tolerance["unet"])
 
     # 3. VAE decoder on latents / scaling_factor
     latent = torch.randn(1, channels, h, w, device=device) / scaling
@@ -164,10 +191,10 @@ def main() -> None:
         image = VaeDecoderExport(vae)(latent)
     started = time.time()
     export_graph(VaeDecoderExport(vae), (latent,), out / "decoder/vae_decoder.onnx", ["latent"], ["image"],
-                 args.opset, args.fp16)
+                 args.opset, precision["vae"])
     save_check(check_dir, out, "vae", "decoder/vae_decoder.onnx", {"latent": latent}, {"image": image},
-               time.time() - started, cases)
-    (check_dir / "index.json").write_text(json.dumps({"tolerance": tolerance, "cases": cases}, indent=1))
+               time.time() - started, cases, tolerance["vae"])
+    (check_dir / "index.json").write_text(json.dumps({"tolerance": FLOAT32_TOLERANCE, "cases": cases}, indent=1))
 
     # 4. the latent-to-RGB preview
     size = (h * factor, w * factor)
@@ -210,13 +237,13 @@ def main() -> None:
         "format": "imagebind-unclip-pack/1",
         "name": args.name,
         "description": f"Stable unCLIP decoder exported from {Path(args.model).name}"
-                       f"{' (float16 weights)' if args.fp16 else ''}; merge with an ImageBind pack (assemble_pack.py).",
+                       f"{precision_note(precision)}; merge with an ImageBind pack (assemble_pack.py).",
         "files": {p.relative_to(out).as_posix(): sha256(p) for p in files},
         "promptEncoder": prompt_encoder,
         "decoder": decoder,
         "defaults": {"prior": "auto", "scheduler": scheduler_name, **DECODER_DEFAULTS},
         "limits": dict(LIMITS),
-        "export": {"fp16": args.fp16, "opset": args.opset, "previewMeanAbsError": round(preview["meanAbsError"], 6),
+        "export": {"precision": precision, "opset": args.opset, "previewMeanAbsError": round(preview["meanAbsError"], 6),
                    "previewImages": preview["images"]},
     }
     (out / "manifest.fragment.json").write_text(json.dumps(fragment, indent=1))

@@ -1,7 +1,8 @@
 """The model and ONNX side of export_imagebind.py: ImageBind built from the installed package
 (the public checkpoint or seeded random weights), one modality of it as the module each ONNX
 file is traced from, the seeded sample inputs, the export (one file, or a file + `.data` past
-2 GB; float16 weight storage under --fp16) and the check tensors verify-outputs-cli.ts reads."""
+2 GB; float16 weight storage under --precision fp16-weights, float16 compute under fp16) and the
+check tensors verify-outputs-cli.ts reads."""
 from __future__ import annotations
 
 import json
@@ -19,6 +20,7 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_audio import IMAGEBIND_AUDIO  # noqa: E402  ImageBind's audio constants
 from onnx_export import export_torchscript  # noqa: E402  the TorchScript exporter on torch 1.13 and 2.x
+from fp16_graphs import FP16_COMPUTE_TOLERANCE, fp16_compute_graph  # noqa: E402  --precision fp16
 
 OPSET = 14
 MODALITIES = ("vision", "text", "audio", "depth", "thermal", "imu")
@@ -155,9 +157,11 @@ def weight_bytes(model: onnx.ModelProto) -> int:
     return int(total)
 
 
-def export_encoder(encoder: ModalityEncoder, path: Path, fp16: bool) -> list[Path]:
+def export_encoder(encoder: ModalityEncoder, path: Path, precision: str) -> list[Path]:
     """torch.onnx.export into a scratch folder (torch writes one file per weight past 2 GB),
-    then one .onnx, with one external .data file when the weights pass 2 GB. Returns the files."""
+    then one .onnx, with one external .data file when the weights pass 2 GB, in `precision`
+    (fp32; fp16-weights: float16 storage, float32 arithmetic; fp16: float16 compute with the
+    attention scores and softmax float32, fp16_graphs.py). Returns the files."""
     input_name, _, _ = INPUTS[encoder.modality]
     example = sample_input(encoder.modality, 2, torch.Generator().manual_seed(0))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +174,9 @@ def export_encoder(encoder: ModalityEncoder, path: Path, fp16: bool) -> list[Pat
             export_torchscript(encoder, (example,), raw, input_names=[input_name], output_names=["embedding"],
                                dynamic_axes={input_name: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=OPSET)
         model = onnx.load(str(raw))  # reads torch's external weight files, if any
-    if fp16:
+        if precision == "fp16":
+            model = fp16_compute_graph(model, Path(scratch))
+    if precision == "fp16-weights":
         store_weights_fp16(model)
     if weight_bytes(model) > EXTERNAL_DATA_BYTES:
         onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
@@ -192,7 +198,7 @@ def save_tensor(folder: Path, name: str, tensor: torch.Tensor) -> dict:
     return {"path": f"{name}.bin", "shape": list(array.shape), "dtype": dtype[0]}
 
 
-def export_encoders(model: torch.nn.Module, out: Path, modalities: list[str], fp16: bool, seed: int) -> None:
+def export_encoders(model: torch.nn.Module, out: Path, modalities: list[str], precision: str, seed: int) -> None:
     """Every modality to encoders/<modality>.onnx, and the check tensors beside the pack:
     reference/onnx/<modality>.*.bin (seeded inputs; PyTorch's raw outputs through the model's
     own forward) + index.json, which verify-outputs-cli.ts reads."""
@@ -204,7 +210,7 @@ def export_encoders(model: torch.nn.Module, out: Path, modalities: list[str], fp
         encoder = ModalityEncoder(model, modality).eval()
         path = out / "encoders" / f"{modality}.onnx"
         t0 = time.time()
-        files = export_encoder(encoder, path, fp16)
+        files = export_encoder(encoder, path, precision)
         seconds = time.time() - t0
         size = sum(f.stat().st_size for f in files)
         rows_per_input = IMAGEBIND_AUDIO["clipsPerInput"] if modality == "audio" else 1
@@ -215,7 +221,8 @@ def export_encoders(model: torch.nn.Module, out: Path, modalities: list[str], fp
         cases.append({"modality": modality, "file": f"encoders/{modality}.onnx", "rowsPerInput": rows_per_input,
                       "bytes": size, "exportSeconds": round(seconds, 1),
                       "inputs": {input_name: save_tensor(check_dir, f"{modality}.{input_name}", x)},
-                      "outputs": {"embedding": save_tensor(check_dir, f"{modality}.embedding", y)}})
+                      "outputs": {"embedding": save_tensor(check_dir, f"{modality}.embedding", y)},
+                      **({"tolerance": FP16_COMPUTE_TOLERANCE} if precision == "fp16" else {})})
         print(f"{modality}: {', '.join(f.name for f in files)} ({size / 1e6:.1f} MB) exported in {seconds:.0f} s")
     # float32 kernels of PyTorch and ONNX Runtime differ in summation order only: 1e-4 of the
     # output's scale (the demo pack's bar, models/demo parity tests).

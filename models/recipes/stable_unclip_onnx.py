@@ -1,7 +1,8 @@
 """The ONNX side of export_stable_unclip.py: the modules traced for each graph (the pipeline's
 calls), the export itself (one file, or a file + `.data` past protocol buffers' 2 GiB), the
-float16 weight storage of --fp16 and the rounding of the PyTorch weights that matches it, and
-the sample inputs + PyTorch outputs saved for packages/model-pack/src/verify-outputs.ts."""
+precisions (float32; float16 weight storage; float16 compute through fp16_graphs.py), the
+rounding of the PyTorch weights that matches float16 weights, and the sample inputs + PyTorch
+outputs saved for packages/model-pack/src/verify-outputs.ts."""
 from __future__ import annotations
 
 import tempfile
@@ -12,13 +13,17 @@ import onnx
 import torch
 from onnx import helper, numpy_helper
 
+from fp16_graphs import fp16_compute_graph
 from onnx_export import export_torchscript
+from onnx_files import save_graph
 
-# Protocol buffers cannot serialise a message over 2 GiB; stay well below it.
-EXTERNAL_DATA_THRESHOLD = 1_800_000_000
 FP16_MAX = 65504.0
-# Float initializers smaller than this stay float32 under --fp16 (constants, masks, scales).
+# Float initializers smaller than this stay float32 under fp16-weights (constants, masks, scales).
 FP16_MIN_ELEMENTS = 1024
+# What a graph computes in (export_stable_unclip.py --precision):
+# fp32; fp16-weights: float16 storage, a Cast to float32 in front of each weight's users, float32
+# arithmetic (the old --fp16); fp16: float16 weights and activations (fp16_graphs.py).
+PRECISIONS = ("fp32", "fp16-weights", "fp16")
 
 
 # ---------------------------------------------------------------- graphs
@@ -59,8 +64,12 @@ class TextEncoderExport(torch.nn.Module):
 
 
 def export_graph(model: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], opset: int,
-                 fp16: bool) -> None:
-    """torch.onnx.export into a scratch folder, then saved as one file, or a file + `.data`."""
+                 precision: str, timestep_input: str | None = None) -> None:
+    """torch.onnx.export into a scratch folder, then saved as one file, or a file + `.data`, in
+    `precision` (PRECISIONS). Under fp16 the timestep embedding that starts at `timestep_input`
+    stays float32 with the attention scores (fp16_graphs.py)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: one of {', '.join(PRECISIONS)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     axes = {n: {0: "batch"} for n in inputs + outputs}
     with tempfile.TemporaryDirectory() as scratch:
@@ -70,30 +79,11 @@ def export_graph(model: torch.nn.Module, args: tuple, path: Path, inputs: list[s
             export_torchscript(model.eval(), args, raw, input_names=inputs, output_names=outputs,
                                dynamic_axes=axes, opset_version=opset)
         graph = onnx.load(str(raw))  # loads any external data torch wrote for a large model
-    if fp16:
+        if precision == "fp16":
+            graph = fp16_compute_graph(graph, Path(scratch), timestep_input)
+    if precision == "fp16-weights":
         weights_to_fp16(graph)
-    for stale in (path, path.with_name(path.name + ".data")):
-        stale.unlink(missing_ok=True)
-    if initializer_bytes(graph) > EXTERNAL_DATA_THRESHOLD:
-        onnx.save_model(graph, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=path.name + ".data", size_threshold=1024)
-    else:
-        onnx.save_model(graph, str(path))
-    onnx.checker.check_model(str(path))
-
-
-def initializer_bytes(graph: onnx.ModelProto) -> int:
-    total = 0
-    for t in graph.graph.initializer:
-        count = int(np.prod(t.dims)) if len(t.dims) else 1
-        total += count * np.dtype(np_dtype(t.data_type)).itemsize
-    return total
-
-
-def np_dtype(tensor_type: int):
-    if hasattr(onnx.helper, "tensor_dtype_to_np_dtype"):  # onnx >= 1.13
-        return onnx.helper.tensor_dtype_to_np_dtype(tensor_type)
-    return onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[tensor_type]
+    save_graph(graph, path)
 
 
 def weights_to_fp16(graph: onnx.ModelProto) -> None:
@@ -130,12 +120,15 @@ def round_weights_to_fp16(module: torch.nn.Module) -> None:
 
 
 def save_check(check_dir: Path, out: Path, name: str, file: str, inputs: dict, outputs: dict, seconds: float,
-               cases: list) -> None:
+               cases: list, tolerance: dict | None = None) -> None:
     """Sample inputs and PyTorch's outputs as raw little-endian tensors, one case of the index
-    packages/model-pack/src/verify-outputs.ts reads."""
+    packages/model-pack/src/verify-outputs.ts reads (with its own `tolerance` when given, else
+    the index's)."""
     check_dir.mkdir(parents=True, exist_ok=True)
     case = {"modality": name, "file": file, "inputs": {}, "outputs": {}, "exportSeconds": round(seconds, 1),
             "bytes": sum(p.stat().st_size for p in (out / file).parent.glob(Path(file).name + "*"))}
+    if tolerance is not None:
+        case["tolerance"] = tolerance
     for kind, tensors in (("inputs", inputs), ("outputs", outputs)):
         for key, value in tensors.items():
             array = value.detach().cpu().numpy()

@@ -93,6 +93,19 @@ def tokenizer_section(tokenizer, folder: str) -> dict:
     }
 
 
+def save_bpe_files(tokenizer, folder: Path) -> None:
+    """vocab.json and merges.txt, the two files tokenizer_section names: transformers 4's
+    CLIPTokenizer copies its own (save_vocabulary); transformers 5's (backed by `tokenizers`,
+    with no vocab file to copy) has its BPE model write the same two files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if getattr(tokenizer, "vocab_file", None):
+        written = tokenizer.save_vocabulary(str(folder))
+    else:
+        written = tokenizer.backend_tokenizer.model.save(str(folder))
+    if sorted(Path(p).name for p in written) != ["merges.txt", "vocab.json"]:
+        raise SystemExit(f"unexpected tokenizer files {written}")
+
+
 def tokenize(tokenizer, prompts: list[str]) -> torch.Tensor:
     ids = tokenizer(prompts, padding="max_length", max_length=tokenizer.model_max_length, truncation=True,
                     return_tensors="pt").input_ids

@@ -8,6 +8,7 @@ import { readManifest, referencedFiles } from './load-pack.js';
 import type { PackProblem } from './pack-error.js';
 import type { PackManifest } from './manifest-schema.js';
 import { resolvePackSettings } from './pack-settings.js';
+import { checkSessionOptions, providerOf, sessionFailureMessage } from './session-providers.js';
 
 export interface CheckPackOptions {
   /** Hash every file listed in `files` (default true; seconds per GB). */
@@ -53,7 +54,7 @@ export async function checkPack(dir: string, options: CheckPackOptions = {}): Pr
   problems.push(...checkSpaces(manifest));
 
   if (openSessions) {
-    const sessionOptions: ort.InferenceSession.SessionOptions = options.sessionOptions ?? { intraOpNumThreads: 1, interOpNumThreads: 1, enableCpuMemArena: false };
+    const sessionOptions: ort.InferenceSession.SessionOptions = options.sessionOptions ?? checkSessionOptions('cpu');
     for (const signature of graphSignatures(manifest)) {
       const path = resolve(absolute, signature.file);
       if (!existsSync(path)) continue; // reported as PACK_FILE_MISSING
@@ -61,7 +62,7 @@ export async function checkPack(dir: string, options: CheckPackOptions = {}): Pr
       try {
         session = await ort.InferenceSession.create(path, sessionOptions);
       } catch (error) {
-        problems.push({ code: 'PACK_SESSION_FAILED', where: signature.file, message: `onnxruntime could not open ${signature.file} (${signature.part}): ${(error as Error).message}` });
+        problems.push({ code: 'PACK_SESSION_FAILED', where: signature.file, message: `onnxruntime could not open ${signature.file} (${signature.part}): ${sessionFailureMessage(error, providerOf(sessionOptions))}` });
         continue;
       }
       checked.sessions++;

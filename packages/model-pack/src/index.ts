@@ -33,3 +33,4 @@ export { checkFiles, sha256File } from './check-files.js';
 export { checkSpaces } from './check-spaces.js';
 export { graphSignatures, compareSignature, type GraphSignature, type ExpectedTensor, type SessionLike } from './graph-signatures.js';
 export { formatPackReport } from './format-report.js';
+export { CUDA_ONLY_OPS, checkSessionOptions, providerOf, sessionFailureMessage } from './session-providers.js';

@@ -3,17 +3,20 @@ import { parseArgs } from 'node:util';
 import { verifyOutputs, type OutputCheckResult } from './verify-outputs.js';
 
 /**
- * `tsx packages/model-pack/src/verify-outputs-cli.ts [--index FILE] [--runs N] DIR`: runs a
+ * `tsx packages/model-pack/src/verify-outputs-cli.ts [--index FILE] [--runs N] [--provider cpu|cuda] DIR`: runs a
  * pack's ONNX files in onnxruntime-node on the reference tensors a recipe saved (default
  * DIR/reference/onnx/index.json, as export_imagebind.py writes it), prints per file the max abs
  * difference from the framework's outputs and the latency of batch 1 and of one input's rows
  * (audio: its clips); exit 0 when every file is
  * within tolerance, 1 otherwise, 2 on a usage error.
  */
-const usage = 'Usage: verify-outputs-cli.ts [--index FILE] [--runs N] <pack folder>';
+const usage = 'Usage: verify-outputs-cli.ts [--index FILE] [--runs N] [--provider cpu|cuda] <pack folder>';
 let parsed;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { index: { type: 'string' }, runs: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: { index: { type: 'string' }, runs: { type: 'string' }, provider: { type: 'string', default: 'cpu' }, help: { type: 'boolean', short: 'h' } },
+  });
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${usage}\n`);
   process.exit(2);
@@ -28,6 +31,12 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.stderr.write(`Expected --runs to be a positive integer but received ${values.runs}\n`);
   process.exit(2);
 }
+if (values.provider !== 'cpu' && values.provider !== 'cuda') {
+  process.stderr.write(`Expected --provider to be cpu or cuda but received ${values.provider}\n`);
+  process.exit(2);
+}
+// cpu: onnxruntime's defaults (every core, the memory arena), as the timings have always been taken
+const providerOptions = values.provider === 'cuda' ? { executionProviders: [{ name: 'cuda', deviceId: 0 }] } : {};
 const pack = positionals[0]!;
 const row = (r: OutputCheckResult) =>
   [
@@ -45,6 +54,7 @@ const row = (r: OutputCheckResult) =>
 process.stdout.write(`${['modality', 'size'.padStart(10), 'export'.padStart(7), 'load'.padStart(9), 'batch 1'.padStart(11), 'one input'.padStart(19), 'max |diff|'.padStart(10), 'bound'.padStart(10), 'max |ref|'.padStart(10), ''].join('  ')}\n`);
 const results = await verifyOutputs(pack, values.index ?? join(pack, 'reference', 'onnx', 'index.json'), {
   timedRuns: runs,
+  sessionOptions: providerOptions,
   onResult: (r) => process.stdout.write(`${row(r)}\n`),
 });
 const failed = results.filter((r) => !r.ok);

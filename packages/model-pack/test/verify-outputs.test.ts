@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyOutputs, type OutputCheckIndex } from '../src/verify-outputs.js';
+import { verifyOutputs, type OutputCheckIndex, type OutputTolerance } from '../src/verify-outputs.js';
 import { TINY_PACK } from './tiny-pack.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'a2i-verify-'));
@@ -23,7 +23,7 @@ async function exactOutput(): Promise<Float32Array> {
   return Float32Array.from(out.embedding!.data as Float32Array);
 }
 
-function writeIndex(name: string, reference: Float32Array, tolerance: OutputCheckIndex['tolerance']): string {
+function writeIndex(name: string, reference: Float32Array, tolerance: OutputCheckIndex['tolerance'], caseTolerance?: OutputTolerance): string {
   writeFileSync(join(dir, `${name}.in.bin`), Buffer.from(input.buffer));
   writeFileSync(join(dir, `${name}.out.bin`), Buffer.from(reference.buffer));
   const index: OutputCheckIndex = {
@@ -34,6 +34,7 @@ function writeIndex(name: string, reference: Float32Array, tolerance: OutputChec
       rowsPerInput: 2,
       inputs: { pixel_values: { path: `${name}.in.bin`, shape: [rows, 3, 16, 16], dtype: 'float32' } },
       outputs: { embedding: { path: `${name}.out.bin`, shape: [rows, reference.length / rows], dtype: 'float32' } },
+      ...(caseTolerance ? { tolerance: caseTolerance } : {}),
     }],
   };
   const path = join(dir, `${name}.json`);
@@ -67,5 +68,16 @@ describe('verifyOutputs', () => {
     const [relative] = await verifyOutputs(TINY_PACK, writeIndex('relative', reference, { absolute: 1e-4, relativeToMaxAbs: true }), { timedRuns: 1 });
     expect(absolute!.ok).toBe(false);
     expect(relative!.ok).toBe(true);
+  });
+
+  it("holds a case to its own tolerance when it has one (a float16 graph's wider bound), else to the index's", async () => {
+    const reference = await exactOutput();
+    reference[1]! += 5e-3;
+    const [indexBound] = await verifyOutputs(TINY_PACK, writeIndex('index-bound', reference, { absolute: 1e-3 }), { timedRuns: 1 });
+    const [caseBound] = await verifyOutputs(TINY_PACK, writeIndex('case-bound', reference, { absolute: 1e-3 }, { absolute: 1e-2 }), { timedRuns: 1 });
+    const [tighter] = await verifyOutputs(TINY_PACK, writeIndex('case-tighter', reference, { absolute: 1e-2 }, { absolute: 1e-3 }), { timedRuns: 1 });
+    expect([indexBound!.ok, indexBound!.bound]).toEqual([false, 1e-3]);
+    expect([caseBound!.ok, caseBound!.bound]).toEqual([true, 1e-2]);
+    expect([tighter!.ok, tighter!.bound]).toEqual([false, 1e-3]);
   });
 });

@@ -173,6 +173,26 @@ describe('sampleDecoder batching, progress, previews, cancel', () => {
     expect(spy.calls).toHaveLength(0);
   });
 
+  it('a non-finite model output (a float16 overflow) fails the run at that step, naming the model', async () => {
+    let calls = 0;
+    const overflowing = new Proxy(unetInt64, {
+      get(target, prop) {
+        if (prop === 'run') {
+          return async (...args: unknown[]) => {
+            const out = await (target.run as (...a: unknown[]) => Promise<Record<string, ort.Tensor>>)(...args);
+            if (++calls === 2) (Object.values(out)[0]!.data as Float32Array)[5] = Number.POSITIVE_INFINITY;
+            return out;
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    await expect(sampleDecoder(decoderOptions(base, { unet: overflowing, steps: 4 })))
+      .rejects.toMatchObject({ code: 'MODEL_OUTPUT_INVALID', message: expect.stringMatching(/UNet model's output .* non-finite value \(Infinity at index 5\)/) as string });
+    expect(calls).toBe(2);
+  });
+
   it('reads the timestep type from the model: float32 for unet-float, refused fractions for int64', async () => {
     const spy = recording(unetFloat);
     await sampleDecoder(decoderOptions(base, { unet: spy.session, vae: null, steps: 2 }));

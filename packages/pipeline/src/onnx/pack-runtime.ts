@@ -16,6 +16,7 @@ import {
   loadPack,
   PackError,
   promptSource,
+  sessionFailureMessage,
   type DecoderSettings,
   type EncoderEntry,
   type LoadedPack,
@@ -178,7 +179,7 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     try {
       session = await ort.InferenceSession.create(pack.resolve(signature.file), options);
     } catch (error) {
-      problems.push({ code: 'PACK_SESSION_FAILED', where: signature.file, message: `onnxruntime could not open ${signature.file} (${signature.part}, ${config.executionProvider}): ${(error as Error).message}` });
+      problems.push({ code: 'PACK_SESSION_FAILED', where: signature.file, message: `onnxruntime could not open ${signature.file} (${signature.part}, ${config.executionProvider}): ${sessionFailureMessage(error, config.executionProvider)}` });
       continue;
     }
     sessions.set(signature.part, session);

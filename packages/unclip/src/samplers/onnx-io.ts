@@ -67,7 +67,11 @@ export function floatTensor(data: Float32Array, dims: readonly number[]): Tensor
   return new Tensor('float32', data, dims);
 }
 
-/** Runs the session and returns its named float32 output, checking its size. */
+/**
+ * Runs the session and returns its named float32 output, checking its size and that every value
+ * is finite: a NaN or an infinity (a float16 graph that overflowed, say) would otherwise go on
+ * through the sampler into a black or garbled image.
+ */
 export async function runFloat(
   session: InferenceSession,
   feeds: Record<string, Tensor>,
@@ -87,7 +91,20 @@ export async function runFloat(
       `Expected ${expectedLength} values from the ${what} model's output "${output}" but received ${data.length} (dims ${tensor.dims.join('x')})`,
     );
   }
+  const bad = firstNonFinite(data);
+  if (bad >= 0) {
+    throw new UnclipError(
+      'MODEL_OUTPUT_INVALID',
+      `The ${what} model's output "${output}" has a non-finite value (${data[bad]} at index ${bad}): in a float16 graph, an overflow; export that graph in float32 (models/README.md, "float16 compute")`,
+    );
+  }
   return data;
+}
+
+/** Index of the first NaN or infinity in `data`, -1 when there is none. */
+export function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i]!)) return i;
+  return -1;
 }
 
 // ---- The feeds of a denoiser call (was denoiser-call.ts): sample, timestep and constant feeds per step ----

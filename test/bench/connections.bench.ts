@@ -41,6 +41,7 @@ import { decodeEnvelope, loadServerConfig, redisLayout, type ServerConfig } from
 import { startWorker } from '@a2i/worker';
 import { freePort, startOwnRedis, type OwnRedis } from '../support/redis-server.js';
 import { startApiProcess, type ServerProcess } from '../support/server-processes.js';
+import { shardChannels } from '../support/shard-channels.js';
 import { waitFor } from '../support/wait-for.js';
 import { positiveInt } from './bench-args.js';
 
@@ -203,7 +204,7 @@ async function memoryScenario(redis: OwnRedis): Promise<Record<string, unknown>>
     const afterCyclesRss = await measuredRss(api, inspectPort);
     const subscribersAfterCycles = await gauge(url, 'a2i_event_subscribers');
     const inspector = new Redis(redis.url);
-    const shardChannelsAfterCycles = ((await inspector.call('PUBSUB', 'SHARDCHANNELS', `${layout.prefix}:*`)) as string[]).length;
+    const shardChannelsAfterCycles = (await shardChannels(inspector, layout.prefix)).length;
     await inspector.quit();
     console.log(`memory: ${CYCLES} connect/close cycles in ${cyclesSeconds.toFixed(1)} s (${JSON.stringify(outcomes)}); RSS ${afterCyclesRss} MB, subscribers ${subscribersAfterCycles}`);
 

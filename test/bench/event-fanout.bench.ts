@@ -6,7 +6,7 @@
  *
  * `--apis` api instances and one worker run in this process (createApp, startWorker, each api
  * on its own Redis connections, as separate processes would be) on a real Redis (A2I_REDIS_URL,
- * default 127.0.0.1:6379) under a fresh key prefix deleted at the end, with the synthetic
+ * default 127.0.0.1:6379; a redis+cluster:// URL runs it on a Redis Cluster) under a fresh key prefix deleted at the end, with the synthetic
  * pipeline (A2I_PIPELINE=synthetic: previews are its 64 x 64 WebP frames; progress on every
  * step, A2I_PROGRESS_INTERVAL_MS=0, the worst case for the event path). `apis x jobs-per-api`
  * jobs, each followed by one socket.io client on one instance (`jobs-per-api` per instance).
@@ -28,11 +28,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import pino from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { createApp, type ApiApp } from '@a2i/api';
-import { loadServerConfig, redisAnswers, redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
+import { createRedisConnection, loadServerConfig, parseRedisTarget, redisAnswers, redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker } from '@a2i/worker';
 import { waitFor } from '../support/wait-for.js';
 import { positiveInt } from './bench-args.js';
@@ -84,7 +83,13 @@ async function main(): Promise<void> {
     A2I_WORKER_CONCURRENCY: String(Math.min(JOBS, 8)),
     A2I_MAX_QUEUE_DEPTH: String(Math.max(JOBS, 100)),
   });
-  const report: Record<string, unknown> = { bench: 'event-fanout', pipeline: 'synthetic', pipelineLabel: 'synthetic stand-in (64 x 64 WebP previews)', node: process.version };
+  const report: Record<string, unknown> = {
+    bench: 'event-fanout',
+    pipeline: 'synthetic',
+    pipelineLabel: 'synthetic stand-in (64 x 64 WebP previews)',
+    node: process.version,
+    redis: parseRedisTarget(config.redis.url).kind,
+  };
   const finish = async () => {
     if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
   };
@@ -99,8 +104,10 @@ async function main(): Promise<void> {
   const apis: ApiApp[] = [];
   const urls: string[] = [];
   const sockets: Socket[] = [];
-  const counter = new Redis(config.redis.url);
-  const queueConnection = new Redis(config.redis.url, { maxRetriesPerRequest: null });
+  // ioredis's client of A2I_REDIS_URL's kind: one node, or a Redis Cluster (each job's channel on its own shard)
+  const connections = { url: config.redis.url, commandTimeoutMs: 5000, logger };
+  const counter = createRedisConnection('subscriber', 'bench-counter', connections);
+  const queueConnection = createRedisConnection('blocking', 'bench-queue', connections);
   const queue = new Queue(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
   try {
     for (let i = 0; i < APIS; i++) {
@@ -131,7 +138,8 @@ async function main(): Promise<void> {
       everything.messages += 1;
       everything.bytes += globalChannelBytes + message.length;
     });
-    await counter.ssubscribe(...jobs.map((job) => layout.jobEventsChannel(job.id)));
+    // one by one: on a Cluster the channels are in different slots
+    for (const job of jobs) await counter.ssubscribe(layout.jobEventsChannel(job.id));
     const succeeded = new Set<string>();
     const snapshots = new Set<string>();
     for (const job of jobs) {

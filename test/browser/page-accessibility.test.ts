@@ -51,12 +51,13 @@ async function tabTo(page: Page, id: string, limit = 40): Promise<boolean> {
 describe.skipIf(!CHROMIUM)('accessibility of the page', () => {
   const run = usePageStack(CHROMIUM!);
 
-  it('axe-core: no serious or critical violation on Generate (before and after a job) and on Search', async () => {
+  it('axe-core: no serious or critical violation on Generate (before and after a job), on Search and on Live', async () => {
     const page = await run.stack.browser.context.newPage();
     await serveAxe(page);
     await openPage(page, run.stack.url);
     await page.click('#more-inputs summary');
     await page.click('#options summary');
+    await page.click('#video-options summary');
     const report: Record<string, Violation[]> = {};
     report.generate = await axeViolations(page);
 
@@ -68,12 +69,15 @@ describe.skipIf(!CHROMIUM)('accessibility of the page', () => {
     await page.click('#tab-search');
     await page.waitForSelector('#search-collection option', { state: 'attached' });
     report.search = await axeViolations(page);
+    await page.click('#tab-live');
+    report.live = await axeViolations(page);
     for (const [where, violations] of Object.entries(report)) {
       console.info(`axe ${where}: ${violations.map((v) => `${v.id} (${v.impact}) ${v.nodes.join(', ')}`).join('; ') || 'none'}`);
     }
     expect(serious(report.generate!)).toEqual([]);
     expect(serious(report.generateDone!)).toEqual([]);
     expect(serious(report.search!)).toEqual([]);
+    expect(serious(report.live!)).toEqual([]);
     await page.close();
   }, 60_000);
 

@@ -37,7 +37,9 @@ const COMMAND_TIMEOUT_MS = 1000;
 const MARGIN_MS = 1000;
 const READYZ_DOWN_MS = 250;
 const READY_AGAIN_MS = 10_000;
-const FOLLOWERS_DONE_MS = 30_000;
+// Jobs still queued when Redis returns run after it: on a 2-core CI box shared with other test
+// files, a follower waited more than 30 s for its terminal event once (the test passed alone).
+const FOLLOWERS_DONE_MS = 60_000;
 /** Append-only case: times the api's subscriber connection is killed (CLIENT KILL), 250 ms apart, after Redis is back. */
 const SUBSCRIBER_BLIPS = 10;
 

@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, describe, expect, it } from 'vitest';
-import { removeKeysWithPrefix, resultPath, type ImageFormat } from '@a2i/protocol';
+import { redisLayout, removeKeysWithPrefix, resultPath, type ImageFormat } from '@a2i/protocol';
 import { freePort } from '../support/redis-server.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
@@ -98,7 +98,7 @@ describe('workers killed and paused under load (real api and worker processes)',
     }
 
     const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue('generations', { connection: queueConnection, prefix });
+    const queue = new Queue('generations', { connection: queueConnection, prefix: redisLayout(prefix).prefix });
     try {
       const heldBy = async (name: string) => (await queue.getActive()).find((job) => job.processedBy === name)?.id;
 

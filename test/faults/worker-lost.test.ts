@@ -52,7 +52,7 @@ describe('a job whose workers keep dying (real worker processes)', () => {
     const redis = new Redis(REDIS_URL);
     const events = new Redis(REDIS_URL);
     const queueConnection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const queue = new Queue<GenerationJob>(layout.generationQueue, { connection: queueConnection, prefix });
+    const queue = new Queue<GenerationJob>(layout.generationQueue, { connection: queueConnection, prefix: layout.prefix });
     const store = new JobStateStore(redis, layout);
     try {
       // One job with an uploaded sound, as the api leaves it; about 4 s of steps, so it is held when killed.

@@ -1,12 +1,13 @@
 // The test S3 server's own process (test/support/s3-server.ts starts it): s3rver on 127.0.0.1, a
 // free port, objects in argv[2], one bucket argv[3]; prints `LISTENING <port>` and stops when its
-// standard input closes (the test process ended, however it ended).
+// standard input closes (the test process ended, however it ended). argv[4] and argv[5], when
+// given, are the address and port to listen on (the multi-host run's storage host).
 // Run with --openssl-legacy-provider: s3rver encrypts ListObjectsV2 continuation tokens with
 // DES, which OpenSSL 3 (Node >= 17) leaves to its legacy provider.
 import { createRequire } from 'node:module';
 
 const S3rver = createRequire(import.meta.url)('@20minutes/s3rver');
-const [directory, bucket] = process.argv.slice(2);
+const [directory, bucket, host = '127.0.0.1', port = '0'] = process.argv.slice(2);
 
 /**
  * s3rver checks a SigV4 signature against the path it rebuilds from the bucket and key it
@@ -23,7 +24,7 @@ function signBucketPathAsSent(ctx, next) {
   return next();
 }
 
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: process.env.S3RVER_LOG !== '1', directory, configureBuckets: [{ name: bucket }], vhostBuckets: false });
+const server = new S3rver({ address: host, port: Number(port), silent: process.env.S3RVER_LOG !== '1', directory, configureBuckets: [{ name: bucket }], vhostBuckets: false });
 // before s3rver's router (the last middleware), which authenticates
 server.middleware.splice(server.middleware.length - 1, 0, signBucketPathAsSent);
 const address = await server.run();

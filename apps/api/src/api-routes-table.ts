@@ -162,7 +162,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
     description: 'Inputs are mixed by weight into one embedding, which conditions the image decoder. Follow the job with the events stream, socket.io, or its status.',
     body: { schema: 'GenerationRequest', multipart: true },
     responses: { 202: json('queued: keep the token, it is the only way to see the job without the API key', 'GenerationCreated', ['Location']) },
-    errors: [...KEY, ...INPUTS, E.PRIORITY_NOT_ALLOWED, E.PRIOR_UNAVAILABLE, E.QUEUE_FULL, E.COLLECTION_NOT_FOUND, E.INVALID_FILTER, E.SPACE_MISMATCH, ...WEBHOOK],
+    errors: [...KEY, ...INPUTS, E.PRIORITY_NOT_ALLOWED, E.PRIOR_UNAVAILABLE, E.QUEUE_FULL, E.COLLECTION_NOT_FOUND, E.INVALID_FILTER, E.SPACE_MISMATCH, ...WEBHOOK, E.VIDEO_NEEDS_AUDIO, E.MORPH_NEEDS_INPUTS],
   },
   {
     method: 'get', path: '/v1/generations', operationId: 'listGenerations', summary: "The caller's generations, newest first, a page at a time", tag: 'Generations', access: 'apiKey',
@@ -182,6 +182,11 @@ export const API_ROUTES: readonly ApiRoute[] = [
   {
     method: 'get', path: '/v1/generations/:id/images/:n', operationId: 'getGenerationImage', summary: 'One image of a succeeded generation', tag: 'Generations', access: 'job',
     responses: { 200: { description: 'the encoded image', mediaTypes: ['image/png', 'image/webp', 'image/jpeg'] } }, errors: [...JOB, E.RESULT_NOT_READY],
+  },
+  {
+    method: 'get', path: '/v1/generations/:id/video', operationId: 'getGenerationVideo', summary: 'The MP4 of a succeeded video generation (`output` video or morph)', tag: 'Generations', access: 'job',
+    description: 'H.264 (yuv420p) with the recording\'s sound as AAC (a morph has none); Range requests are answered where the results are local files.',
+    responses: { 200: { description: 'the MP4', mediaTypes: ['video/mp4'] } }, errors: [...JOB, E.RESULT_NOT_READY],
   },
   {
     method: 'get', path: '/v1/generations/:id/events', operationId: 'generationEvents', summary: "Server-Sent Events of one job (a generation's or an ingest job's)", tag: 'Generations', access: 'job',

@@ -80,7 +80,7 @@ function firstValue(header: string | string[] | undefined): string | undefined {
  *    upgrade-insecure-requests: the api also serves plain HTTP on a LAN; TLS and HSTS belong to
  *    the proxy that terminates TLS. Cross-Origin-Resource-Policy is same-origin unless
  *    A2I_CORS_ORIGINS lists origins (then their pages may show its images).
- *    `imageOrigins`: where else the page's images come from: the bucket's origin when
+ *    `imageOrigins`: where else the page's images (and videos) come from: the bucket's origin when
  *    A2I_STORAGE_REDIRECT=presigned sends image requests there (image-delivery.ts).
  */
 export function securityHeaders(policy: OriginPolicy, imageOrigins: readonly string[] = []): RequestHandler[] {
@@ -102,7 +102,7 @@ export function securityHeaders(policy: OriginPolicy, imageOrigins: readonly str
         scriptSrcAttr: ["'none'"],
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:', 'blob:', ...imageOrigins],
-        mediaSrc: ["'self'", 'blob:'],
+        mediaSrc: ["'self'", 'blob:', ...imageOrigins],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],

@@ -1,6 +1,6 @@
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import type { Logger } from 'pino';
 import type { ServerConfig } from '@a2i/protocol';
 import { credentialsOf } from './job-access.js';
@@ -36,7 +36,7 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 
 export function createClientGuards(options: {
   config: ServerConfig;
-  redis: Redis;
+  redis: RedisClient;
   logger: Logger;
   /** Origins the page's images may also come from (the bucket's, with presigned redirects). */
   imageOrigins?: readonly string[];

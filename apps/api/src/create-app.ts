@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Server as SocketServer } from 'socket.io';
@@ -13,6 +13,7 @@ import {
   createRedisConnection,
   isRedisUnavailable,
   redisLayout,
+  requestLimitsOf,
   untilRedisReady,
   type EmbeddingJob,
   type EmbeddingResult,
@@ -38,6 +39,9 @@ import { createClientGuards } from './client-guards.js';
 import { closeServing } from './graceful-close.js';
 import { ShutdownNotice } from './shutdown-notice.js';
 import { startWebhookWorker } from './webhook-worker.js';
+import { createLivePainter } from './live-painter.js';
+import { attachLiveSound } from './live-socket.js';
+import { LiveStreams } from './live-streams.js';
 
 /** The origin presigned URLs of the results store point at (none for a directory). */
 async function presignedOrigin(storage: ServerStorage): Promise<string[]> {
@@ -52,7 +56,7 @@ export interface CreateAppOptions {
   config: ServerConfig;
   logger: Logger;
   /** Command connection (defaults to a new one from config.redis.url). */
-  redis?: Redis;
+  redis?: RedisClient;
   /** The generation queue (defaults to one on `redis`). */
   queue?: Queue<GenerationJob>;
   /** Where uploads and results live (defaults to the configuration's, A2I_STORAGE). */
@@ -178,6 +182,28 @@ export async function createApp(options: CreateAppOptions): Promise<ApiApp> {
     app(req, res);
   });
   const io = attachSocketServer(server, { service, hub, metrics, logger, shutdown, guards: guards.sockets });
+  // Live sound (README "Live sound"): pictures of streamed windows, as `live` jobs on the generations queue.
+  // Its QueueEvents (every event of the generations queue) are opened on the first live picture only.
+  let liveEvents: { connection: ReturnType<typeof createRedisConnection>; events: QueueEvents } | null = null;
+  const openLiveEvents = (): QueueEvents => {
+    if (!liveEvents) {
+      const connection = createRedisConnection('blocking', 'api-live-events', connections);
+      const events = new QueueEvents(layout.generationQueue, { connection, prefix: layout.prefix });
+      events.on('error', queueError);
+      liveEvents = { connection, events };
+    }
+    return liveEvents.events;
+  };
+  const liveStreams = new LiveStreams(config.live, createLivePainter({ queue: generations, events: openLiveEvents, timeoutMs: config.embedTimeoutMs }), logger);
+  attachLiveSound(io, { streams: liveStreams, service, pack, requestLimits: requestLimitsOf(config), live: config.live, rates: guards.rates, trust: guards.trust, logger });
+  owned.unshift({ close: async () => liveStreams.close() });
+  owned.push({
+    close: async () => {
+      if (!liveEvents) return;
+      await liveEvents.events.close();
+      await liveEvents.connection.quit();
+    },
+  });
 
   return {
     server,

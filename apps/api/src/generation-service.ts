@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { Queue, QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import { collectionOwnerOf, type CollectionStore } from '@a2i/collections';
 import {
   ERROR_CODES,
@@ -14,6 +14,10 @@ import {
   resolveGenerationRequest,
   resolveInputs,
   FORMAT_MIME_TYPES,
+  QUEUE_PRIORITY,
+  VIDEO_JOB_NAME,
+  checkVideoLength,
+  type JobOutput,
   resultKey,
   toGenerationStatus,
   type EmbeddingJob,
@@ -38,7 +42,7 @@ import {
   type PipelineLimits,
   type RequestLimits,
 } from '@a2i/protocol';
-import { refuseUndecodableUploads } from '@a2i/media';
+import { inspectUpload, refuseUndecodableUploads } from '@a2i/media';
 import { readObject, type ServerStorage } from '@a2i/storage';
 import { CodedError, faultOf, parseJobFailureReason } from '@a2i/protocol/errors';
 import { ApiError } from './api-error.js';
@@ -50,8 +54,6 @@ import { removeJobUploads, type ReceivedUploads } from './request-body.js';
 import { checkNeighbors, lookUpItemInputs } from './stored-inputs.js';
 import { WebhookTargets } from './webhook-target.js';
 
-/** BullMQ priorities (1 runs first). Every job gets one, so all wait in one ordered set. */
-const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
 export const IMAGE_MIME: Record<ImageFormat, string> = FORMAT_MIME_TYPES;
 
 /** A stored image of a succeeded job: where it is and its media type (image-delivery.ts hands it over). */
@@ -64,7 +66,7 @@ export interface StoredImage {
 export interface GenerationServiceDeps {
   config: ServerConfig;
   layout: RedisLayout;
-  redis: Redis;
+  redis: RedisClient;
   store: JobStateStore;
   generations: Queue<GenerationJob>;
   embeddings: Queue<EmbeddingJob, EmbeddingResult>;
@@ -155,7 +157,9 @@ export class GenerationService {
       ...(files ? { files } : {}),
       randomSeed: () => randomInt(0, 0xffff_ffff),
     });
-    const uploads = await refuseUndecodableUploads(job.inputs, this.limits.pipeline);
+    // a video's sound may be as long as A2I_VIDEO_MAX_SECONDS (its frames are checked once its length is known)
+    const uploads = await refuseUndecodableUploads(job.inputs, job.output?.type === 'video' ? { ...this.limits.pipeline, maxAudioSeconds: config.video.maxSeconds } : this.limits.pipeline);
+    if (job.output?.type === 'video') await this.requireVideoLength(job, job.output);
     // good: the files go where the workers read them (object storage: streamed up now)
     if (files) job.inputs = await files.publish(job.inputs);
     const token = newJobToken();
@@ -178,9 +182,9 @@ export class GenerationService {
         config.jobStateTtlSeconds,
       );
       // BullMQ's add, bounded like every request-path Redis call (503 NOT_READY past it).
-      const added = generations.add('generate', job, {
+      const added = generations.add(job.output ? VIDEO_JOB_NAME : 'generate', job, {
         jobId: id,
-        priority: PRIORITY[job.options.priority],
+        priority: QUEUE_PRIORITY[job.options.priority],
         attempts: config.worker.attempts,
         backoff: { type: 'exponential', delay: 1000 },
         removeOnComplete: { age: config.resultTtlSeconds },
@@ -201,6 +205,17 @@ export class GenerationService {
     // nobody can follow the job before this answer, and a subscription's snapshot has its position.
     await this.deps.redis.spublish(this.deps.layout.queueMovedChannel, id);
     return { id, token, links: generationLinks(id) };
+  }
+
+  /**
+   * Refuses a video whose sound's header states a length over A2I_VIDEO_MAX_SECONDS or too many
+   * frames (checkVideoLength); a header that states none leaves it to the worker, which decodes.
+   */
+  private async requireVideoLength(job: GenerationJob, output: Extract<JobOutput, { type: 'video' }>): Promise<void> {
+    const file = job.inputs[output.sound]?.file;
+    if (file === undefined) return;
+    const inspection = await inspectUpload(file, 'audio', { ...this.limits.pipeline, maxAudioSeconds: this.deps.config.video.maxSeconds });
+    if (inspection.durationSeconds !== undefined) checkVideoLength(inspection.durationSeconds, output, this.deps.config.video);
   }
 
   /** The job's state if the caller may see it, else NOT_FOUND. */
@@ -230,7 +245,7 @@ export class GenerationService {
     const state = await this.unexpiredState(id, credentials);
     const status = await this.statusOf(state);
     if (options.includeImages && status.images) {
-      const bytes = await this.inlineImages(id, status.images, state.attempt);
+      const bytes = await this.inlineImages(id, status.images, state.attempt, { video: state.video !== undefined, resultsFolder: state.resultsFolder });
       if (bytes) status.images = status.images.map((image, i) => ({ ...image, b64_json: bytes[i]!.toString('base64') }));
       status.imagesInlined = bytes !== null;
     }
@@ -272,7 +287,17 @@ export class GenerationService {
     if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
     if (!Number.isInteger(index) || index < 0 || index >= (state.images?.length ?? 0)) throw new ApiError(ERROR_CODES.NOT_FOUND, 'No such image');
     const format = state.format as ImageFormat;
+    // a video job's frames (asked for with output.frames) are PNGs in the folder its success names
+    if (state.resultsFolder !== undefined) return { store: this.deps.storage.results, key: `${state.resultsFolder}/frames/${index}.png`, mime: IMAGE_MIME.png };
     return { store: this.deps.storage.results, key: this.resultKeyOf(id, index, format, state.attempt), mime: IMAGE_MIME[format] };
+  }
+
+  /** Where the MP4 of a succeeded video job is stored (GET /v1/generations/:id/video). */
+  async video(id: string, credentials: Credentials): Promise<StoredImage> {
+    const state = await this.unexpiredState(id, credentials);
+    if (state.status !== 'succeeded') throw new ApiError(ERROR_CODES.RESULT_NOT_READY, `The generation is ${state.status}, not succeeded`);
+    if (state.video === undefined || state.resultsFolder === undefined) throw new ApiError(ERROR_CODES.NOT_FOUND, 'This generation made images, not a video');
+    return { store: this.deps.storage.results, key: `${state.resultsFolder}/video.mp4`, mime: 'video/mp4' };
   }
 
   /** The results store's key of an image; in object storage under the attempt that succeeded (the state's `attempt`). */
@@ -285,14 +310,20 @@ export class GenerationService {
    * null when they are over A2I_INLINE_IMAGE_BYTES in all or a file is gone (the client then
    * uses the links). The caller has already checked the subscriber may see the job.
    * `attempt`: the one that succeeded, when the caller has the state (object storage needs it; else it is read).
+   * `options.video`: a video job's frames, in the folder its state names (`resultsFolder`; read when not given).
    */
-  async inlineImages(id: string, images: ImageLink[], attempt?: number): Promise<Buffer[] | null> {
+  async inlineImages(id: string, images: ImageLink[], attempt?: number, options: { video?: boolean; resultsFolder?: string | undefined } = {}): Promise<Buffer[] | null> {
+    if (images.length === 0) return [];
     const total = images.reduce((sum, image) => sum + image.bytes, 0);
     if (total > this.deps.config.limits.inlineImageBytes) return null;
     const { storage, store } = this.deps;
-    const succeededAttempt = storage.resultsPerAttempt ? (attempt ?? (await store.get(id))?.attempt) : undefined;
-    if (storage.resultsPerAttempt && succeededAttempt === undefined) return null;
-    const bytes = await Promise.all(images.map((image) => readObject(storage.results, resultKey(id, image.index, image.format, succeededAttempt)))).catch(() => null);
+    // a video job's frames live in the folder its success names (read from the state)
+    const folder = options.video ? (options.resultsFolder ?? (await store.get(id))?.resultsFolder) : undefined;
+    if (options.video && folder === undefined) return null;
+    const succeededAttempt = storage.resultsPerAttempt && folder === undefined ? (attempt ?? (await store.get(id))?.attempt) : undefined;
+    if (storage.resultsPerAttempt && folder === undefined && succeededAttempt === undefined) return null;
+    const keyOf = (image: ImageLink) => (folder !== undefined ? `${folder}/frames/${image.index}.png` : resultKey(id, image.index, image.format, succeededAttempt));
+    const bytes = await Promise.all(images.map((image) => readObject(storage.results, keyOf(image)))).catch(() => null);
     return bytes && bytes.every((item) => item !== null) ? (bytes as Buffer[]) : null;
   }
 

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import type { Logger } from 'pino';
 import { ERROR_CODES, REDIS_RETRY_AFTER_SECONDS, TERMINAL_EVENT_TYPES, errorBody, type ServerConfig } from '@a2i/protocol';
 import { ApiError, errorAnswer } from './api-error.js';
@@ -27,7 +27,7 @@ export interface RouteDeps {
   service: GenerationService;
   hub: JobEventHub;
   pack: PackSource;
-  redis: Redis;
+  redis: RedisClient;
   metrics: ApiMetrics;
   logger: Logger;
   /** SSE streams end with `server:shutdown` when the instance stops. */
@@ -167,9 +167,16 @@ export function createHttpApp(deps: RouteDeps): express.Express {
   v1.get(
     '/generations/:id/images/:n',
     route(async (req, res) => {
-      const index = /^\d{1,3}$/.test(String(req.params.n)) ? Number(req.params.n) : -1;
+      const index = /^\d{1,5}$/.test(String(req.params.n)) ? Number(req.params.n) : -1;
       const image = await service.image(String(req.params.id), index, credentialsOf(req));
       await sendStoredImage(res, image, config.imageDelivery);
+    }),
+  );
+
+  v1.get(
+    '/generations/:id/video',
+    route(async (req, res) => {
+      await sendStoredImage(res, await service.video(String(req.params.id), credentialsOf(req)), config.imageDelivery);
     }),
   );
 

@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import {
   ERROR_CODES,
@@ -72,7 +73,7 @@ export class JobEventHub {
   private subscriberDown = false;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly layout: RedisLayout,
     private readonly store: JobStateStore,
     private readonly positions: QueuePositions,
@@ -89,13 +90,21 @@ export class JobEventHub {
     this.subscriber.on('smessageBuffer', (channel: Buffer, message: Buffer) => this.receive(channel, message));
     // Events published while the subscriber was away are lost to it: once it is back, every
     // followed job's state is read again and what is newer than each follower saw is sent.
-    this.subscriber.on('reconnecting', () => (this.subscriberDown = true));
-    this.subscriber.on('ready', () => {
-      if (!this.subscriberDown || this.closed) return;
-      this.subscriberDown = false;
+    const resyncNow = () => {
+      if (this.closed) return;
       this.reconnects += 1;
       void this.resync(this.reconnects);
+    };
+    this.subscriber.on('reconnecting', () => (this.subscriberDown = true));
+    this.subscriber.on('ready', () => {
+      if (!this.subscriberDown) return;
+      this.subscriberDown = false;
+      resyncNow();
     });
+    // On a Redis Cluster, a failover silences the shard of the failed master alone until ioredis
+    // has read the new slots and moved that shard's subscriptions to its new master; it then says
+    // its subscribers are ready, with no sign before that can be relied on: catch up each time.
+    if (this.subscriber instanceof Cluster) this.subscriber.on('subscribersReady', resyncNow);
     // Subscriptions come and go with subscribers; the connection is checked now, not at the first one.
     await this.subscriber.ping();
   }

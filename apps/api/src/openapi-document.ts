@@ -12,6 +12,7 @@ import {
   type ErrorCode,
 } from '@a2i/protocol';
 import { socketAckSchema } from './api-answers.js';
+import { liveChunkSchema, liveEndedEventSchema, liveImageEventSchema, liveStartAnswerSchema, liveStartSchema, liveStopSchema } from '@a2i/protocol';
 import { API_ROUTES, API_SCHEMAS, PATH_PARAMETERS, type Access, type ApiRoute, type ApiSchemaName } from './api-routes-table.js';
 import { errorCodeDescription } from './error-descriptions.js';
 import { toOpenApiSchema, type JsonSchema } from './openapi-schemas.js';
@@ -60,6 +61,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
   schemas.SubscribeRequest = toOpenApiSchema(subscribeRequestSchema, 'input');
   schemas.UnsubscribeRequest = toOpenApiSchema(subscribeRequestSchema.pick({ id: true }), 'input');
   schemas.SocketAck = toOpenApiSchema(socketAckSchema, 'output');
+  // live sound (README "Live sound")
+  schemas.LiveStartRequest = toOpenApiSchema(liveStartSchema, 'input');
+  schemas.LiveStartAck = { oneOf: [toOpenApiSchema(liveStartAnswerSchema, 'output'), ref('ErrorBody')] };
+  schemas.LiveChunk = toOpenApiSchema(liveChunkSchema, 'input');
+  schemas.LiveStopRequest = toOpenApiSchema(liveStopSchema, 'input');
+  schemas.LiveImageEvent = toOpenApiSchema(liveImageEventSchema, 'output');
+  schemas.LiveEndedEvent = toOpenApiSchema(liveEndedEventSchema, 'output');
 
   const paths: OpenApiDocument['paths'] = {};
   for (const route of API_ROUTES) (paths[openApiPath(route.path)] ??= {})[route.method] = operation(route);
@@ -182,10 +190,19 @@ function socketIoDescription(): JsonSchema {
     path: '/socket.io',
     description:
       'socket.io (v4) on the same port. Handshake `auth` may carry `{ jobId, token }` (subscribe at once; a wrong pair refuses the connection with `err.data = { code, message }`), `apiKey`, and `inlineImages`. ' +
-      'The same events as the SSE stream; previews carry binary bytes. Each client message is acknowledged with `{ ok: true }` or `{ error: { code, message } }`.',
+      'The same events as the SSE stream; previews carry binary bytes. Each client message is acknowledged with `{ ok: true }` or `{ error: { code, message } }` (live:chunk excepted). ' +
+      'Live sound (live:start, live:chunk, live:stop; live:image, live:ended): a stream of 16-bit PCM chunks answered with pictures of its newest window.',
     handshakeAuth: ref('HandshakeAuth'),
-    serverToClient: Object.fromEntries([...JOB_EVENT_TYPES, SERVER_SHUTDOWN_EVENT].map((type) => [type, ref(eventSchemaName(type))])),
-    clientToServer: { 'job:subscribe': request('SubscribeRequest'), 'job:unsubscribe': request('UnsubscribeRequest'), 'job:cancel': request('SubscribeRequest') },
+    serverToClient: Object.fromEntries([...JOB_EVENT_TYPES, SERVER_SHUTDOWN_EVENT, 'live:image', 'live:ended'].map((type) => [type, ref(eventSchemaName(type))])),
+    clientToServer: {
+      'job:subscribe': request('SubscribeRequest'),
+      'job:unsubscribe': request('UnsubscribeRequest'),
+      'job:cancel': request('SubscribeRequest'),
+      // live sound: a chunk has no acknowledgement (a bad one ends its stream with live:ended)
+      'live:start': { request: ref('LiveStartRequest'), ack: ref('LiveStartAck') },
+      'live:chunk': { request: ref('LiveChunk') },
+      'live:stop': request('LiveStopRequest'),
+    },
     connectErrorCodes: ['INVALID_REQUEST', 'NOT_READY', 'NOT_FOUND', 'RESULT_EXPIRED', 'ORIGIN_NOT_ALLOWED', 'RATE_LIMITED', 'TOO_MANY_CONNECTIONS', 'CONNECTIONS_FULL'] satisfies ErrorCode[],
   };
 }

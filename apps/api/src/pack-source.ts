@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import { packDescriptionSchema, type PackDescription, type RedisLayout } from '@a2i/protocol';
 
 /**
@@ -10,7 +10,7 @@ export class PackSource {
   private cached: { description: PackDescription; warmUpMs: number | null; at: number } | null = null;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly layout: RedisLayout,
     private readonly heartbeatIntervalMs: number,
     private readonly cacheMs = 2000,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 
 /**
  * BullMQ has no queue-position API, so it is read from its keys (bullmq 5/6 layout,
@@ -28,7 +28,7 @@ export class QueuePositions {
   private readonly reservationsKey: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     queueName: string,
     /**

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { isIPv6 } from 'node:net';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import type { Logger } from 'pino';
 import proxyaddr from 'proxy-addr';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
@@ -86,7 +86,7 @@ export class RateLimits {
   private readonly knownKeys: Set<string>;
   private readonly logger: Logger;
 
-  constructor(options: { redis: Redis; prefix: string; rates: Record<RateKind, Rate>; apiKeys: string[]; logger: Logger }) {
+  constructor(options: { redis: RedisClient; prefix: string; rates: Record<RateKind, Rate>; apiKeys: string[]; logger: Logger }) {
     this.knownKeys = new Set(options.apiKeys.map(sha256Hex));
     for (const [kind, rate] of Object.entries(options.rates) as Array<[RateKind, Rate]>) {
       if (!rate) continue;

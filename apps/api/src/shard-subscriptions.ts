@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 
 /**
  * Reference-counted sharded subscriptions on one connection (SSUBSCRIBE / SUNSUBSCRIBE): a
@@ -16,7 +16,7 @@ export class ShardSubscriptions {
   /** The last change queued per channel. */
   private readonly pending = new Map<string, Promise<void>>();
 
-  constructor(private readonly redis: Redis) {}
+  constructor(private readonly redis: RedisClient) {}
 
   /** Takes a hold on `channel`; resolves once its subscription is active. */
   acquire(channel: string): Promise<void> {

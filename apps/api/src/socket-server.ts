@@ -80,7 +80,7 @@ export function attachSocketServer(
         if (!(socket.data.inlineImages && event.type === 'job:succeeded')) return void emit(event);
         // The terminal event: nothing follows it, so it may wait for the files.
         const { images } = event.payload;
-        service.inlineImages(id, images).then(
+        service.inlineImages(id, images, undefined, { video: event.payload.video !== undefined }).then(
           (bytes) => emit(bytes ? { ...event, payload: { ...event.payload, images: images.map((image, i) => ({ ...image, data: bytes[i]! })) } } : event),
           () => emit(event),
         );

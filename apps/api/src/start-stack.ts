@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { loadServerConfig, redisAnswers } from '@a2i/protocol';
+import { loadServerConfig, parseRedisTarget, redisAnswers } from '@a2i/protocol';
 import { localApiUrl, seedDemoCollection } from './demo-collection.js';
 
 /**
@@ -50,7 +50,8 @@ function stopAll(code: number): void {
 }
 
 if (!(await redisAnswers(config.redis.url))) {
-  const redis = await startLocalRedis(new URL(config.redis.url));
+  // a local redis-server stands in for one node only, never for a Cluster or Sentinel URL
+  const redis = parseRedisTarget(config.redis.url).kind === 'node' ? await startLocalRedis(new URL(config.redis.url)) : null;
   if (!redis) {
     say(`No Redis answers at ${config.redis.url}, and none could be started here.`);
     say('Install one and run it: Debian/Ubuntu `apt-get install redis-server`, macOS `brew install redis && redis-server`,');

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@a2i/protocol';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { isCodedError } from '@a2i/protocol/errors';
@@ -43,7 +43,7 @@ export async function attemptDelivery(delivery: WebhookDelivery, targets: Webhoo
  * (or holds up) a generation, and every instance takes deliveries from the one `webhooks`
  * queue. Retries are BullMQ's (A2I_WEBHOOK_ATTEMPTS, exponential backoff from A2I_WEBHOOK_BACKOFF_MS).
  */
-export function startWebhookWorker(options: { config: WebhookConfig & { secret: string }; layout: RedisLayout; connection: Redis; logger: Logger; targets?: WebhookTargets }): Worker<WebhookDelivery> {
+export function startWebhookWorker(options: { config: WebhookConfig & { secret: string }; layout: RedisLayout; connection: RedisClient; logger: Logger; targets?: WebhookTargets }): Worker<WebhookDelivery> {
   const { config, layout, connection, logger } = options;
   const targets = options.targets ?? new WebhookTargets(config);
   const signer = new Webhook(config.secret);

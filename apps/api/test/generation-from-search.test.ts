@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { openCollectionStoreFromConfig } from '@a2i/collections';
+import { redisLayout } from '@a2i/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIS_URL, json, postJson, startStack, waitFor, type Stack, send, multipart, withTwoKeyApp } from './harness.js';
 
@@ -138,7 +139,7 @@ describe('generation from search on the demo pack', () => {
   it('a neighbours collection dropped after the request was accepted fails the job COLLECTION_NOT_FOUND', async () => {
     expect((await send(`${url}/v1/collections`, 'POST', { name: 'brief' })).status).toBe(201);
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const generations = new Queue('generations', { connection, prefix: stack.config.redis.prefix });
+    const generations = new Queue('generations', { connection, prefix: redisLayout(stack.config.redis.prefix).prefix });
     try {
       await generations.pause();
       const created = await postJson(`${url}/v1/generations`, { inputs: [{ modality: 'text', text: 'sea' }], neighbors: { collection: 'brief' }, ...FAST });

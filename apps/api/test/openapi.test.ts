@@ -90,8 +90,8 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(((sse.responses as Record<string, JsonSchema>)['200']!.content as object))).toEqual(['text/event-stream']);
     expect(Object.keys(sse['x-events'] as object)).toEqual([...JOB_EVENT_TYPES, 'server:shutdown']);
     const socket = doc['x-socketio'] as { serverToClient: object; clientToServer: object };
-    expect(Object.keys(socket.serverToClient)).toEqual([...JOB_EVENT_TYPES, 'server:shutdown']);
-    expect(Object.keys(socket.clientToServer)).toEqual(['job:subscribe', 'job:unsubscribe', 'job:cancel']);
+    expect(Object.keys(socket.serverToClient)).toEqual([...JOB_EVENT_TYPES, 'server:shutdown', 'live:image', 'live:ended']);
+    expect(Object.keys(socket.clientToServer)).toEqual(['job:subscribe', 'job:unsubscribe', 'job:cancel', 'live:start', 'live:chunk', 'live:stop']);
   });
 });
 

@@ -5,7 +5,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { webhookAddressPolicy, type WebhookDelivery } from '@a2i/protocol';
+import { redisLayout, webhookAddressPolicy, type WebhookDelivery } from '@a2i/protocol';
 import { REDIS_URL, postJson, send, useStack, waitFor } from './harness.js';
 import { attemptDelivery } from '../src/webhook-worker.js';
 import { WebhookTargets } from '../src/webhook-target.js';
@@ -71,7 +71,7 @@ describe('webhooks to a loopback receiver the allow-list names', () => {
   let connection: Redis;
   beforeAll(() => {
     connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    webhooks = new Queue<WebhookDelivery>('webhooks', { connection, prefix: run.stack.config.redis.prefix });
+    webhooks = new Queue<WebhookDelivery>('webhooks', { connection, prefix: redisLayout(run.stack.config.redis.prefix).prefix });
   });
   afterAll(async () => {
     await webhooks.close();

@@ -4,7 +4,7 @@ import { MODALITIES } from '@a2i/protocol';
 type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean; short?: string };
 type OptionSpecs = Record<string, OptionSpec>;
 
-export const COMMANDS = ['generate', 'embed', 'search', 'classify', 'index'] as const;
+export const COMMANDS = ['generate', 'video', 'embed', 'search', 'classify', 'index'] as const;
 export type Command = (typeof COMMANDS)[number];
 const isCommand = (value: string | undefined): value is Command => (COMMANDS as readonly string[]).includes(value ?? '');
 
@@ -34,9 +34,14 @@ const GENERATION: OptionSpecs = {
   neighbors: str,
 };
 
+/** `a2i video`: the request options a video takes (one video, no previews of steps), and its output's. */
+const { local: _local, images: _images, format: _format, 'preview-every': _previewEvery, neighbors: _neighbors, ...VIDEO_REQUEST } = GENERATION;
+const VIDEO: OptionSpecs = { ...VIDEO_REQUEST, fps: str, window: str, hop: str, smoothing: str, frames: str, morph: flag, duration: str };
+
 /** Each command's flags: a flag another command takes is an unknown option here. */
 export const COMMAND_OPTIONS: Record<Command, OptionSpecs> = {
   generate: { ...COMMON, ...INPUTS, ...GENERATION },
+  video: { ...COMMON, ...INPUTS, ...VIDEO },
   embed: { ...COMMON, ...INPUTS, local: flag },
   search: { ...COMMON, ...INPUTS, json: flag, k: { type: 'string', short: 'k' }, filter: many, modality: str },
   classify: { ...COMMON, ...INPUTS, json: flag, labels: many },
@@ -54,6 +59,8 @@ const INPUT_HELP = `Inputs (repeatable; append @<weight> to weigh one, default 1
 
 export const USAGE = `Usage: a2i <command> [options]     (a2i <command> --help for its options)
   a2i generate [inputs] [options]   make images (progress bar on stderr; saved paths on stdout)
+  a2i video --audio FILE [inputs] [--out FILE.mp4]
+                                    a video that follows the sound (or --morph --duration S between the inputs)
   a2i embed [inputs] [--local]      print each input's embedding and their weighted sum (JSON)
   a2i search NAME [inputs] [-k N] [--filter k=v]... [--modality M[,M]] [--json]
                                     the items of collection NAME nearest to the inputs' weighted sum
@@ -87,6 +94,28 @@ Output:
   --out DIR              where the images go (default .)
   --quiet                no progress bar
   --local                run the pipeline in this process (A2I_PIPELINE, A2I_PACK_DIR; no server)
+${CONNECTION}`,
+  video: `Usage: a2i video --audio FILE [inputs] [options] [--out FILE.mp4]
+       a2i video --morph --duration S [inputs] [options] [--out FILE.mp4]
+  Sends a video request, follows it (progress bar on stderr: the sound's windows, the frames,
+  the encode), saves the MP4 (H.264 + the sound as AAC); prints the saved paths.
+  The one --audio input is the sound the pictures follow (a video file's soundtrack works too);
+  the other inputs (an --image, a --text, with their @weights) are weighed in on every frame.
+  --morph: no sound; the video moves from the first input to the last over --duration seconds.
+
+${INPUT_HELP}
+Video (README "Sound to video"; the server's defaults when left out):
+  --fps N                frames per second (default 8)
+  --window S             seconds of sound per embedding (default 2: one ImageBind clip)
+  --hop S                seconds between windows (default 0.5)
+  --smoothing S          time constant of the smoothing over windows; 0: none (default 0.5)
+  --frames DIR           also save every frame as DIR/<n>.png
+  --morph                move between the inputs instead (with --duration S)
+Request options (as a2i generate): --steps --seed --guidance --prior --prompt --scheduler
+  --noise-level --priority --webhook --webhook-events
+Output:
+  --out FILE             the MP4 (default <id>.mp4)
+  --quiet                no progress bar
 ${CONNECTION}`,
   embed: `Usage: a2i embed [inputs] [--local]
   Prints { dim, vectors, combined }: each input's embedding and their weighted sum, as JSON.

@@ -6,3 +6,5 @@ export { requestOptionsOf, parseNeighbors } from './request-options.js';
 export { collectIndexFiles, parseKeyValues, type IndexFile } from './index-files.js';
 export { addToIndex, type IndexAddReport } from './index-add.js';
 export { formatTable, searchTable, classifyTable } from './result-tables.js';
+export { videoOutputOf } from './video-options.js';
+export { videoRemote } from './video-remote.js';

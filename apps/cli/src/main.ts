@@ -9,6 +9,8 @@ import { embedLocal, generateLocal } from './local.js';
 import { clientFilesOf } from './request-files.js';
 import { numberFlag, requestOptionsOf, type RequestOptions } from './request-options.js';
 import { runSearchCommand } from './search-commands.js';
+import { videoOutputOf } from './video-options.js';
+import { videoRemote } from './video-remote.js';
 
 type Run = Extract<Invocation, { kind: 'run' }>;
 
@@ -57,6 +59,14 @@ async function execute(run: Run): Promise<number> {
     const built = inputRequest(run);
     const answer = local ? await embedLocal(built) : await client().embed({ inputs: built.request.inputs }, await clientFilesOf(built.files));
     process.stdout.write(`${JSON.stringify(answer)}\n`);
+    return 0;
+  }
+  if (command === 'video') {
+    const built = inputRequest(run, { ...requestOptionsOf(values), output: videoOutputOf(values) });
+    const framesDir = stringFlag(values, 'frames');
+    const out = stringFlag(values, 'out');
+    const saved = await videoRemote(client(), built, { progress, ...(out !== undefined ? { out } : {}), ...(framesDir !== undefined ? { framesDir } : {}) });
+    process.stdout.write(`${saved.join('\n')}\n`);
     return 0;
   }
   const options = requestOptionsOf(values);

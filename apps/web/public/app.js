@@ -10,6 +10,7 @@ import { fieldsInServerMessage } from './request-checks.js';
 import { Gallery } from './gallery.js';
 import { holdJob } from './held-jobs.js';
 import { applyEcho } from './settings-reuse.js';
+import { LiveView } from './live-view.js';
 
 const PACK_RETRY_MS = 3000;
 
@@ -33,8 +34,11 @@ let pack = null;
 // first generation with one; a server that refuses them gets the items' vectors instead.
 let serverTakesItems = null;
 
+const live = new LiveView();
 const tabs = new Tabs(document.querySelector('[role=tablist]'), (panel) => {
   if (panel === 'search-view') search.loadCollections();
+  // leaving the Live tab stops listening
+  if (panel !== 'live-view') live.end();
 });
 const search = new SearchView({
   onPick(item) {
@@ -89,7 +93,7 @@ form.form.addEventListener('submit', async (event) => {
     formError.textContent = 'Nothing sent: fix the marked field.';
     return;
   }
-  const view = jobs.add(pack?.prior.available === true);
+  const view = jobs.add(pack?.prior.available === true, built.request.output?.type);
   showResultCard(view.root);
   try {
     const hasItems = form.items.length > 0;

@@ -14,7 +14,7 @@ export class JobList {
   }
 
   /** A new card, first in the list, for a request about to be sent. */
-  add(usesPrior) {
+  add(usesPrior, output = 'image') {
     this.count += 1;
     const view = new JobView({
       list: this.list,
@@ -26,7 +26,7 @@ export class JobList {
         if (view.job) client.cancel(view.job.id, view.job.token).catch(() => undefined);
       },
     });
-    view.reset(usesPrior);
+    view.reset(usesPrior, output);
     this.idle.hidden = true;
     return view;
   }
@@ -47,7 +47,7 @@ export class JobList {
       'job:started': ({ attempt }) => view.started(attempt),
       'job:progress': (progress) => view.progressed(progress),
       'job:preview': (preview) => view.preview(preview),
-      'job:succeeded': ({ images }) => this.onSucceeded(view.succeeded(images, token), view.job),
+      'job:succeeded': ({ images, video }) => (video ? view.succeededVideo(video, token) : this.onSucceeded(view.succeeded(images, token), view.job)),
       'job:failed': ({ code, message }) => view.failed(code, message),
       'job:canceled': () => view.canceled(),
     };

@@ -12,7 +12,8 @@ const BADGES = {
   failed: 'Failed',
   canceled: 'Canceled',
 };
-const STAGE_NAMES = { embed: 'Embedding the inputs', prior: 'Running the prior', decode: 'Painting' };
+const STAGE_NAMES = { embed: 'Embedding the inputs', prior: 'Running the prior', decode: 'Painting', frames: 'Making the frames', encode: 'Writing the video' };
+const STAGE_ORDER = ['queued', 'embed', 'prior', 'decode', 'frames', 'encode', 'done'];
 const IMAGE_TYPES = { png: 'image/png', webp: 'image/webp', jpeg: 'image/jpeg' };
 
 /** The parts of a card, by class. */
@@ -26,6 +27,7 @@ function cardParts(card) {
     progress: part('progress'),
     previews: part('.previews'),
     images: part('.images'),
+    videos: part('.videos'),
     placeholder: part('.placeholder'),
     stages: part('.steps'),
     cancel: part('.cancel'),
@@ -55,15 +57,23 @@ export class JobView {
     this.fraction = 0;
   }
 
-  /** Stage ranges of the overall bar: the prior only takes a share when it runs. */
-  reset(usesPrior) {
-    this.ranges = usesPrior ? { embed: [0, 0.08], prior: [0.08, 0.3], decode: [0.3, 1] } : { embed: [0, 0.08], prior: [0.08, 0.08], decode: [0.08, 1] };
+  /**
+   * Stage ranges of the overall bar: the prior only takes a share when it runs. A video
+   * (`output` video or morph) goes embed -> frames -> encode instead.
+   */
+  reset(usesPrior, output = 'image') {
+    const video = output === 'video' || output === 'morph';
+    this.video = video;
+    if (video) this.ranges = { embed: [0, 0.08], frames: [0.08, 0.95], encode: [0.95, 1] };
+    else this.ranges = usesPrior ? { embed: [0, 0.08], prior: [0.08, 0.3], decode: [0.3, 1] } : { embed: [0, 0.08], prior: [0.08, 0.08], decode: [0.08, 1] };
+    for (const stage of ['decode', 'frames', 'encode']) this.stages.querySelector(`[data-stage=${stage}]`).hidden = (stage === 'decode') === video;
+    this.videos.replaceChildren();
     for (const url of this.previewByIndex.values()) URL.revokeObjectURL(url.src);
     this.previewByIndex.clear();
     this.previews.replaceChildren();
     this.images.replaceChildren();
     this.placeholder.hidden = false;
-    this.stages.querySelector('[data-stage=prior]').hidden = !usesPrior;
+    this.stages.querySelector('[data-stage=prior]').hidden = !usesPrior || video;
     this.setFraction(0, true);
     this.eta.textContent = '';
     this.markStage(null);
@@ -97,10 +107,9 @@ export class JobView {
   }
 
   markStage(current) {
-    const order = ['queued', 'embed', 'prior', 'decode', 'done'];
-    const at = current ? order.indexOf(current) : -1;
+    const at = current ? STAGE_ORDER.indexOf(current) : -1;
     for (const item of this.stages.children) {
-      const index = order.indexOf(item.dataset.stage);
+      const index = STAGE_ORDER.indexOf(item.dataset.stage);
       item.classList.toggle('done', index < at);
       item.classList.toggle('current', index === at);
     }
@@ -125,7 +134,7 @@ export class JobView {
     const [from, to] = this.ranges[stage] ?? [0, 1];
     this.setFraction(from + ((to - from) * step) / steps);
     this.markStage(stage);
-    this.setState('running', `${STAGE_NAMES[stage] ?? stage} · step ${step} of ${steps}`);
+    this.setState('running', `${STAGE_NAMES[stage] ?? stage} · ${stage === 'frames' ? 'frame' : 'step'} ${step} of ${steps}`);
     this.announce(stage, STAGE_NAMES[stage] ?? stage);
     this.eta.textContent = etaMs != null ? `about ${Math.max(1, Math.ceil(etaMs / 1000))} s left` : '';
   }
@@ -174,6 +183,34 @@ export class JobView {
     });
     this.images.replaceChildren(...figures);
     return figures.map((figure) => figure.querySelector('img').src);
+  }
+
+  /** A video job's MP4, played here, with a download link. */
+  succeededVideo(video, token) {
+    this.setFraction(1);
+    this.markStage('done');
+    this.eta.textContent = '';
+    this.setState('succeeded', `Your video is ready: ${video.frames} frames, ${video.durationSec.toFixed(1)} s`);
+    this.announce('succeeded', this.status.textContent);
+    this.placeholder.hidden = true;
+    this.previews.replaceChildren();
+    const src = `${video.url}?token=${encodeURIComponent(token)}`;
+    const player = document.createElement('video');
+    player.className = 'final';
+    player.controls = true;
+    player.loop = true;
+    player.playsInline = true;
+    player.src = src;
+    player.setAttribute('aria-label', `video of result ${this.number}`);
+    const download = document.createElement('a');
+    download.href = src;
+    download.download = `sound-to-video-${this.root.dataset.jobId ?? 'result'}.mp4`;
+    download.textContent = 'Download the MP4';
+    const figure = document.createElement('figure');
+    const caption = document.createElement('figcaption');
+    caption.append(`${video.width}×${video.height}, ${video.fps} fps${video.audio ? ', with its sound' : ''}`, download);
+    figure.append(player, caption);
+    this.videos.replaceChildren(figure);
   }
 
   failed(code, message) {

@@ -253,6 +253,27 @@ export class RequestForm {
     if (form.noiseLevel.value !== '') request.noiseLevel = Number(form.noiseLevel.value);
     if (form.scheduler.value !== '') request.scheduler = form.scheduler.value;
     if (form.prompt.value.trim() !== '') request.prompt = form.prompt.value.trim();
+    const output = this.output(inputs);
+    if (output.error) return output;
+    if (output.type) {
+      // one video: no batch of images
+      request.output = output;
+      delete request.numImages;
+    }
     return { request, files, inputFields };
+  }
+
+  /** The request's `output` ("Make a video": README "Sound to video"), `{}` for images, or `{ error }`. */
+  output(inputs) {
+    const { form } = this;
+    const type = form.outputType.value;
+    if (type === 'image') return {};
+    const fps = Number(form.outputFps.value);
+    if (type === 'video') {
+      if (!inputs.some((input) => input.modality === 'audio')) return { error: 'A video follows a sound: choose or record one first.' };
+      return { type: 'video', fps };
+    }
+    if (inputs.filter((input) => input.weight !== 0).length < 2) return { error: 'A morph moves between inputs: give it at least two (a sound, an image, some text).' };
+    return { type: 'morph', fps, duration: Number(form.outputDuration.value) };
   }
 }

@@ -23,6 +23,7 @@ import { localInputs } from './job-inputs.js';
 import { neighborMix } from './neighbor-condition.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
+import { HANDED_BACK } from './hand-back.js';
 
 /**
  * The abort reason a worker gives a job whose BullMQ lock it could not renew (worker-app.ts,
@@ -70,6 +71,8 @@ export interface GenerationProcessorDeps {
  *   attempt has started, its progress is refused and the run stops at the next step, and it
  *   cannot finish, fail or requeue the job; a lost lock stops it the same way (LOCK_LOST);
  * - results go in through a per-attempt staging folder, or per-attempt keys in object storage (attempt-results.ts).
+ * Handed back by its stopping worker (HANDED_BACK, hand-back.ts): `job:queued` again, and the
+ * run stops; the wrapper puts the job back in the queue for its next attempt.
  */
 export function createGenerationProcessor(deps: GenerationProcessorDeps): Processor<GenerationJob> {
   const { pipeline, store, logger } = deps;
@@ -175,6 +178,12 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
         if (reason === LOCK_LOST) {
           log.warn('generation stopped: its lock was lost');
           throw new AttemptLostError(`Attempt ${attempt} of ${id} lost its lock`);
+        }
+        if (reason === HANDED_BACK) {
+          // its worker is stopping (hand-back.ts): back in the queue for another worker, not canceled
+          await store.requeued(id, attempt);
+          log.info('generation handed back: its worker is stopping');
+          throw new AttemptLostError(`Attempt ${attempt} of ${id} was handed back by its stopping worker`);
         }
         if (reason === SUPERSEDED) {
           const finished = await notOurs();

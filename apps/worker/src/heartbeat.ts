@@ -1,4 +1,5 @@
-import type { Redis } from 'ioredis';
+import { writeFile } from 'node:fs/promises';
+import type { RedisClient } from '@a2i/protocol';
 import type { Modality, PackDescription, RedisLayout } from '@a2i/protocol';
 
 /** What the worker publishes with its pack description: its warm-up's time (null: it ran none). */
@@ -12,9 +13,21 @@ export interface Readiness {
  * the api validates requests against, with `warmUpMs` beside it (apps/api pack-source.ts).
  * The api counts a worker as alive for 3 intervals.
  */
-export function startHeartbeat(redis: Redis, layout: RedisLayout, name: string, description: PackDescription, intervalMs: number, readiness: Readiness = { warmUpMs: null }) {
+export function startHeartbeat(
+  redis: RedisClient,
+  layout: RedisLayout,
+  name: string,
+  description: PackDescription,
+  intervalMs: number,
+  readiness: Readiness = { warmUpMs: null },
+  /** A2I_HEARTBEAT_FILE: touched after each beat Redis took, for a container's health check (its age says the worker is alive and reaches Redis). */
+  file?: string,
+) {
   const published = JSON.stringify({ ...description, warmUpMs: readiness.warmUpMs });
-  const beat = () => redis.multi().set(layout.packKey, published).zadd(layout.workersKey, Date.now(), name).exec();
+  const beat = async () => {
+    await redis.multi().set(layout.packKey, published).zadd(layout.workersKey, Date.now(), name).exec();
+    if (file !== undefined) await writeFile(file, `${Date.now()}\n`);
+  };
   const timer = setInterval(() => void beat().catch(() => undefined), intervalMs);
   timer.unref();
   return {

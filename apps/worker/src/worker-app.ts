@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import {
   ERROR_CODES,
@@ -9,8 +9,13 @@ import {
   isRedisUnavailable,
   redisLayout,
   untilRedisReady,
+  LIVE_JOB_NAME,
+  VIDEO_JOB_NAME,
+  VIDEO_PART_JOB_NAME,
+  type LiveJob,
   type GenerationJob,
   type GenerationPipeline,
+  type VideoPartJob,
   type ServerConfig,
   type WebhookDelivery,
 } from '@a2i/protocol';
@@ -19,12 +24,17 @@ import { FileStore, serverStorageOf, type ServerStorage } from '@a2i/storage';
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { startIngestWorker } from './ingest-worker.js';
 import { createGenerationProcessor, LOCK_LOST } from './generation-processor.js';
+import { HandBack } from './hand-back.js';
 import { servedDescription, startHeartbeat } from './heartbeat.js';
 import { warmUpPipeline } from './warm-up.js';
 import { lostByItsWorkers } from './lost-job.js';
 import { describeFfmpeg, pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from './upload-cleanup.js';
+import { RunningVideoParts } from './running-video-parts.js';
+import { createVideoProcessor } from './video-processor.js';
+import { createVideoPartProcessor } from './video-part-processor.js';
+import { createLiveProcessor } from './live-processor.js';
 
 /** How long a worker waits for Redis when it starts (then it stops with a message). */
 const REDIS_STARTUP_WAIT_MS = 10_000;
@@ -51,7 +61,9 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const files = { uploads: storage.uploads, scratchDir: storage.spoolDir };
 
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
-  const description = servedDescription(pipeline.describe(), config.worker.modalities);
+  const ffmpeg = describeFfmpeg();
+  // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
+  const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
   logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities }, 'pipeline loaded');
   // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
   let warmUpMs: number | null = null;
@@ -63,7 +75,6 @@ export async function startWorker({ config, logger, storage: given }: { config: 
       throw error;
     }
   }
-  const ffmpeg = describeFfmpeg();
   if (!ffmpeg.available) {
     logger.warn({ ffmpeg: 'none' }, ffmpeg.reason);
   } else {
@@ -93,21 +104,49 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   };
   // One collection store per process, opened on first use: ingest jobs write it, generations with `neighbors` search it.
   const collections = lazyCollectionStore(config, logger);
+  const generate = createGenerationProcessor({
+    pipeline,
+    store,
+    logger,
+    results: storage.results,
+    ...files,
+    resultTtlSeconds: config.resultTtlSeconds,
+    progressIntervalMs: config.worker.progressIntervalMs,
+    collections: () => collections.get(),
+  });
+  // Videos (README "Sound to video"): the video's job plans and encodes, its parts (BullMQ children) make the frames.
+  const videoParts = new Queue(layout.generationQueue, { connection: redis, prefix: layout.prefix });
+  const runningParts = new RunningVideoParts();
+  const video = createVideoProcessor({
+    pipeline,
+    store,
+    logger,
+    results: storage.results,
+    ...files,
+    resultTtlSeconds: config.resultTtlSeconds,
+    progressIntervalMs: config.worker.progressIntervalMs,
+    video: config.video,
+    queue: videoParts,
+    partAttempts: config.worker.attempts,
+  });
+  const videoPart = createVideoPartProcessor({ pipeline, store, logger, results: storage.results, ...files, resultTtlSeconds: config.resultTtlSeconds, running: runningParts });
+  // One queue and one concurrency for images, videos and their parts: a worker runs one of them at a time per device.
+  // SIGTERM: images and embeddings still running after the grace period go back to the queue (hand-back.ts)
+  const handBack = new HandBack();
+  const generateOrHandBack = handBack.wrap(generate);
+  // Live sound's pictures (README "Live sound"): small jobs of the same queue, first in, first out with the others.
+  const live = createLiveProcessor(pipeline, storage.spoolDir, logger);
   const generations = new Worker<GenerationJob>(
     layout.generationQueue,
-    createGenerationProcessor({
-      pipeline,
-      store,
-      logger,
-      results: storage.results,
-      ...files,
-      resultTtlSeconds: config.resultTtlSeconds,
-      progressIntervalMs: config.worker.progressIntervalMs,
-      collections: () => collections.get(),
-    }),
+    (job, token, signal) => {
+      if (job.name === VIDEO_JOB_NAME) return video(job, token, signal);
+      if (job.name === VIDEO_PART_JOB_NAME) return videoPart(job as unknown as Job<VideoPartJob>, token, signal);
+      if (job.name === LIVE_JOB_NAME) return live(job as unknown as Job<LiveJob>, token, signal);
+      return generateOrHandBack(job, token, signal);
+    },
     { ...workerOptions, concurrency: config.worker.concurrency },
   );
-  const embeddings = new Worker(layout.embeddingQueue, createEmbeddingProcessor(pipeline, files, logger), { ...workerOptions, concurrency: 2 });
+  const embeddings = new Worker(layout.embeddingQueue, handBack.wrap(createEmbeddingProcessor(pipeline, files, logger)), { ...workerOptions, concurrency: 2 });
   // Collections: ingest jobs (item writes happen only here) and index upkeep (ingest-worker.ts).
   const ingest = startIngestWorker({ config, logger, layout, pipeline, store, workerOptions, collections, files, media: storage.media });
 
@@ -125,10 +164,12 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   // A job whose workers kept dying is failed by BullMQ when a worker next takes it, outside any processor (lost-job.ts).
   generations.on('failed', (job) => {
     if (job?.id && lostByItsWorkers(job, config.worker.maxStalledCount)) {
-      logger.error({ jobId: job.id, stalls: job.stalledCounter }, 'generation lost by its workers');
+      // a video's part: the video is what its followers see fail
+      const id = job.name === VIDEO_PART_JOB_NAME ? String((job.data as unknown as Partial<VideoPartJob>).videoId ?? job.id) : job.id;
+      logger.error({ jobId: id, stalls: job.stalledCounter }, 'generation lost by its workers');
       store
-        .failed(job.id, ERROR_CODES.WORKER_LOST, 'The job was lost by its worker too many times', config.resultTtlSeconds)
-        .catch((error: unknown) => logger.error({ err: error, jobId: job.id }, 'WORKER_LOST not recorded'));
+        .failed(id, ERROR_CODES.WORKER_LOST, 'The job was lost by its worker too many times', config.resultTtlSeconds)
+        .catch((error: unknown) => logger.error({ err: error, jobId: id }, 'WORKER_LOST not recorded'));
     }
   });
   // A job whose lock could not be renewed (this worker was cut off or paused past its lock) is
@@ -142,13 +183,14 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   await subscriber.subscribe(layout.cancelChannel);
   subscriber.on('message', (_channel: string, jobId: string) => {
     if (generations.cancelJob(jobId, 'canceled by its owner')) logger.info({ jobId }, 'cancel delivered to the running job');
+    if (runningParts.abort(jobId, 'canceled by its owner') > 0) logger.info({ jobId }, 'cancel delivered to the running parts of the video');
   });
 
-  const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs, { warmUpMs });
+  const heartbeat = startHeartbeat(redis, layout, config.worker.name, description, config.worker.heartbeatIntervalMs, { warmUpMs }, config.worker.heartbeatFile);
   await heartbeat.first;
   // The sweeper asks BullMQ whether a job still owns an upload folder (named after its job id).
   const uploadOwners = [layout.generationQueue, layout.embeddingQueue, layout.ingestQueue].map((name) => new Queue(name, { connection: redis, prefix: layout.prefix }));
-  for (const queue of [...uploadOwners, webhookQueue]) queue.on('error', queueError);
+  for (const queue of [...uploadOwners, webhookQueue, videoParts]) queue.on('error', queueError);
   const isOwned = liveJobOwns(uploadOwners);
   const targets = [
     { store: storage.results, ttlMs: config.resultTtlSeconds * 1000 },
@@ -171,7 +213,8 @@ export async function startWorker({ config, logger, storage: given }: { config: 
     async close() {
       stopSweeper();
       await heartbeat.stop().catch(() => undefined);
-      await Promise.all([generations.close(), embeddings.close(), ingest.close(), ...[...uploadOwners, webhookQueue].map((queue) => queue.close())]);
+      // no new jobs; the running ones finish within A2I_SHUTDOWN_GRACE_MS, or go back to the queue
+      await Promise.all([handBack.closeWithin([generations, embeddings], config.shutdownGraceMs, logger), ingest.close(), ...[...uploadOwners, webhookQueue, videoParts].map((queue) => queue.close())]);
       await pipeline.close();
       collections.close();
       await Promise.all([subscriber.quit(), redis.quit(), connection.quit()]);

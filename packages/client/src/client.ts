@@ -5,10 +5,12 @@ import type {
   GenerationRequestInput,
   GenerationStatus,
   IngestItemSpec,
+  LiveStartInput,
   PackDescription,
   SearchResultView,
 } from '@a2i/protocol';
 import { followJob, type FollowOptions, type TerminalEvent } from './follow.js';
+import { startLive, type LiveOptions, type LiveSession } from './live.js';
 import { Transport, type ClientFiles, type TransportOptions } from './transport.js';
 
 /** POST /v1/embeddings: each input's vector and their weighted sum. */
@@ -123,6 +125,16 @@ export class A2iClient {
   /** GET /v1/generations/:id/images/:n: the encoded image's bytes. */
   async image(id: string, token: string | undefined, n: number): Promise<Uint8Array> {
     return (await this.http.bytes(`/v1/generations/${enc(id)}/images/${n}`, token)).bytes;
+  }
+
+  /** GET /v1/generations/:id/video: the MP4 of a video generation (`output` video or morph). */
+  async video(id: string, token?: string): Promise<Uint8Array> {
+    return (await this.http.bytes(`/v1/generations/${enc(id)}/video`, token)).bytes;
+  }
+
+  /** Live sound over socket.io (README "Live sound"): a stream to send PCM chunks to; its pictures come to `options.onImage`. */
+  live(request: LiveStartInput, options: Omit<LiveOptions, 'apiKey'> = {}): Promise<LiveSession> {
+    return startLive(this.http.server, request, { ...options, ...(this.http.apiKey ? { apiKey: this.http.apiKey } : {}) });
   }
 
   /** POST /v1/embeddings */

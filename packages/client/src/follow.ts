@@ -41,6 +41,10 @@ export function followJob(server: string, auth: HandshakeAuth & { jobId: string 
   const attempts = options.reconnectAttempts ?? 10;
   const socket: JobSocket = io(server, {
     auth,
+    // WebSocket first: one connection, so any api instance behind a load balancer can take it
+    // (HTTP long-polling, the fallback, is several requests that must reach the same instance)
+    transports: ['websocket', 'polling'],
+    tryAllTransports: true,
     reconnectionAttempts: attempts,
     reconnectionDelay: RETRY_DELAY_MS,
     reconnectionDelayMax: 4 * RETRY_DELAY_MS,

@@ -11,6 +11,7 @@ export type { DecodedAudio } from './audio/decoded-audio.js';
 export { decodeImage, type DecodedImage, type DecodeImageOptions } from './image/decode-image.js';
 export { probeVideo, type VideoInfo, type ProbeVideoOptions } from './video/probe-video.js';
 export { decodeVideoFrames, type VideoFrame, type DecodeVideoFramesOptions } from './video/decode-video-frames.js';
+export { encodeMp4, wavPcm16, type EncodeMp4Options, type Mp4Audio } from './video/encode-mp4.js';
 export { parseImuCsv, parseImuNpy, IMU_CHANNELS, type ImuData } from './imu/parse-imu.js';
 export {
   inspectUpload, refuseUndecodableUploads, UPLOAD_MODALITIES,

@@ -13,3 +13,5 @@ export { describeFfmpeg, type FfmpegDescription } from '@a2i/media';
 // A recording to a video (issue #19): where the sound is read and where the frames fall.
 export { frameTimes, soundWindows, type SoundWindow, type SoundWindowOptions } from './video/sound-timeline.js';
 export { meanAbsoluteFrameDifference } from './video/flicker.js';
+export { soundFrameDirections, morphFrameDirections, type WindowEmbeddings } from './video/frame-conditions.js';
+export { frameParts, type FramePart } from './video/frame-parts.js';

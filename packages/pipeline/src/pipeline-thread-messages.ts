@@ -1,4 +1,4 @@
-import type { ConditionTerm, EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport } from '@a2i/protocol';
+import type { ConditionTerm, EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport, SoundEmbedding } from '@a2i/protocol';
 import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
 import type { WarmUpReport } from './onnx/warm-up.js';
 
@@ -9,12 +9,15 @@ import type { WarmUpReport } from './onnx/warm-up.js';
  * and the main thread answers 'augmented' (or 'augment-failed', which fails the call with
  * that error's code and fault): the hook runs where the collection store is, in the main thread.
  * 'warm-up' runs the pipeline's warm-up, if it has one ('warmed-up' with its report, or null).
+ * 'embed-sound' reads a sound in windows (embedSound): 'progress' (stage embed) after each batch
+ * of windows, then 'sound-embedded'.
  */
 export type ToPipelineThread =
   | { type: 'generate'; callId: number; job: GenerationJob; augment?: boolean }
   | { type: 'augmented'; callId: number; terms: ConditionTerm[] }
   | { type: 'augment-failed'; callId: number; error: SerializedError }
   | { type: 'embed'; callId: number; inputs: PipelineInput[] }
+  | { type: 'embed-sound'; callId: number; input: PipelineInput; windows: { windowSec: number; hopSec: number } }
   | { type: 'warm-up'; callId: number }
   | { type: 'abort'; callId: number };
 
@@ -34,6 +37,7 @@ export type FromPipelineThread =
   | { type: 'augment'; callId: number; query: Float32Array }
   | { type: 'generated'; callId: number; output: GenerationOutput }
   | { type: 'embedded'; callId: number; output: EmbedOutput }
+  | { type: 'sound-embedded'; callId: number; output: SoundEmbedding }
   | { type: 'warmed-up'; callId: number; report: WarmUpReport | null }
   | { type: 'error'; callId: number; error: SerializedError };
 

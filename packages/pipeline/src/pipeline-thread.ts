@@ -81,6 +81,12 @@ port.on('message', (message: ToPipelineThread) => {
       post({ type: 'embedded', callId, output });
       return;
     }
+    if (message.type === 'embed-sound') {
+      if (!pipeline.embedSound) throw new PipelineError({ name: 'PipelineError', message: 'This pipeline cannot read a sound in windows', code: 'UNSUPPORTED_MODALITY', fault: 'input' });
+      const output = await pipeline.embedSound(message.input, message.windows, controller.signal, (step, steps) => post({ type: 'progress', callId, progress: { stage: 'embed', step, steps } }));
+      post({ type: 'sound-embedded', callId, output });
+      return;
+    }
     const output = await pipeline.generate(message.job, {
       signal: controller.signal,
       onProgress: (progress) => post({ type: 'progress', callId, progress }),

@@ -10,7 +10,10 @@ import type {
   PackDescription,
   PipelineInput,
   PipelineLimits,
+  SoundEmbedding,
 } from '@a2i/protocol';
+import { decodeAudio } from '@a2i/media';
+import { soundWindows, type SoundWindowOptions } from './video/sound-timeline.js';
 import { MODALITIES, mulberry32 } from '@a2i/protocol';
 import { CodedError } from '@a2i/protocol/errors';
 
@@ -124,6 +127,29 @@ export class SyntheticPipeline implements GenerationPipeline {
       }
     }
     return { images: targets.map((rgb, index) => ({ rgb, width, height, seed: (options.seed + index) >>> 0 })) };
+  }
+
+  /**
+   * A sound in windows (GenerationPipeline.embedSound), standing in for the audio encoder: the
+   * sound is really decoded (@a2i/media) and windowed (soundWindows), and each window's
+   * "embedding" is a unit vector seeded by its loudness (RMS in steps of 0.05), so a steady
+   * sound gives one direction throughout and a change of level a new one.
+   */
+  async embedSound(input: PipelineInput, windows: SoundWindowOptions, signal?: AbortSignal, onWindow?: (done: number, total: number) => void): Promise<SoundEmbedding> {
+    if (input.modality !== 'audio') throw new SyntheticInputError('UNSUPPORTED_MODALITY', `Expected an audio input to read in windows but received ${input.modality}`);
+    const bytes = await this.readInput(input);
+    const pcm = await decodeAudio(bytes, { limits: { maxBytes: this.limits.maxUploadBytes, maxDurationSec: this.limits.maxVideoSeconds ?? 300 }, ...(signal ? { signal } : {}) });
+    const cut = soundWindows(pcm.durationSec, windows);
+    const vectors = cut.map((window) => {
+      signal?.throwIfAborted();
+      const samples = pcm.channels[0]!.subarray(Math.round(window.startSec * pcm.sampleRate), Math.round(window.endSec * pcm.sampleRate));
+      let sum = 0;
+      for (const x of samples) sum += x * x;
+      const level = Math.round(Math.sqrt(sum / Math.max(1, samples.length)) * 20);
+      return unitVector(createHash('sha256').update(`level ${level}`).digest().readUInt32LE(0), this.dim);
+    });
+    onWindow?.(vectors.length, vectors.length);
+    return { durationSec: pcm.durationSec, centresSec: cut.map((window) => window.centreSec), vectors };
   }
 
   private async pause(signal: AbortSignal): Promise<void> {

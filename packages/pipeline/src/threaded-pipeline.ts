@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput } from '@a2i/protocol';
+import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput, SoundEmbedding } from '@a2i/protocol';
 import type { PipelineSpec } from './load-pipeline.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 import { PipelineError } from './pipeline-error.js';
@@ -44,6 +44,12 @@ export class ThreadedPipeline implements GenerationPipeline {
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {
     return (await this.call((callId) => ({ type: 'embed', callId, inputs }), signal)) as EmbedOutput;
+  }
+
+  async embedSound(input: PipelineInput, windows: { windowSec: number; hopSec: number }, signal?: AbortSignal, onWindow?: (done: number, total: number) => void): Promise<SoundEmbedding> {
+    // the thread reports windows as 'progress' of stage embed (pipeline-thread-messages.ts)
+    const hooks: GenerationHooks = { signal: signal ?? new AbortController().signal, onProgress: (p) => onWindow?.(p.step, p.steps), onPreview: () => undefined };
+    return (await this.call((callId) => ({ type: 'embed-sound', callId, input, windows }), signal, hooks)) as SoundEmbedding;
   }
 
   async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
@@ -125,6 +131,7 @@ export class ThreadedPipeline implements GenerationPipeline {
             pending.resolve(message.output);
             break;
           case 'embedded':
+          case 'sound-embedded':
             pending.resolve(message.output);
             break;
           case 'warmed-up':

@@ -58,6 +58,16 @@ export const ERROR_REGISTRY = {
   WEBHOOK_INVALID: input(400),
   /** A request named a webhook but the server has no A2I_WEBHOOK_SECRET (webhooks are off). */
   WEBHOOKS_DISABLED: input(400),
+  /** A video output (`output.type: "video"`) whose request has not exactly one audio input to follow. */
+  VIDEO_NEEDS_AUDIO: input(400),
+  /** A morph output (`output.type: "morph"`) with fewer than two inputs to move between. */
+  MORPH_NEEDS_INPUTS: input(400),
+  /** live:start from a client holding A2I_LIVE_STREAMS_PER_CLIENT live streams already. */
+  LIVE_TOO_MANY_STREAMS: input(429),
+  /** live:start on an api instance holding A2I_LIVE_STREAMS_TOTAL live streams. */
+  LIVE_STREAMS_FULL: input(503),
+  /** A live:chunk over A2I_LIVE_CHUNK_BYTES (or not whole 16-bit samples): the stream ends. */
+  LIVE_CHUNK_INVALID: input(413),
   /** A webhook URL whose host resolves to an address A2I_WEBHOOK_ALLOW does not allow (loopback, private... by default). */
   WEBHOOK_NOT_ALLOWED: input(422),
   /** An address holding A2I_SOCKETS_PER_ADDRESS socket.io connections already. */

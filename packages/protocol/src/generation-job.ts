@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { modalitySchema } from './modalities.js';
 import { IMAGE_FORMATS, PRIORITIES } from './generation-request.js';
+import { jobOutputSchema } from './video-output.js';
 
 /**
  * The job data the api enqueues and the worker validates again before it runs anything:
@@ -68,8 +69,39 @@ export const generationJobSchema = z.object({
   neighbors: neighborsJobSchema.optional(),
   /** Folder holding this job's uploads (a path or an s3:// location), named after the job's id; removed once its final state is recorded (apps/api/src/request-body.ts). */
   uploadDir: z.string().optional(),
+  /** A video (of a sound, or a morph) instead of images (video-output.ts); absent: images. */
+  output: jobOutputSchema.optional(),
+  /** A video job's next step after its parts ran (apps/worker video-processor.ts); absent: planning. */
+  step: z.literal('encode').optional(),
 });
 export type GenerationJob = z.infer<typeof generationJobSchema>;
+
+/**
+ * One part of a video job (BullMQ child of the video's job, apps/worker video-part-processor.ts):
+ * a run of frames, each generated from the job's fixed inputs plus one more input, the frame's
+ * own condition (a unit direction in the pack's space) with weight `conditionWeight`, all with
+ * the job's seed (the same initial noise for every frame).
+ */
+export const videoPartJobSchema = z.object({
+  /** The video's job id: its state, events and results. */
+  videoId: z.string().min(1),
+  part: z.number().int().min(0),
+  /** Frames of the whole video (progress is frames done of these). */
+  totalFrames: z.number().int().positive(),
+  frames: z.array(z.object({ index: z.number().int().min(0), direction: z.array(finite).min(1) })).min(1),
+  conditionWeight: finite,
+  /** The request's other inputs (a fixed image or text), weighed in on every frame. */
+  inputs: z.array(pipelineInputSchema),
+  options: generationOptionsSchema,
+});
+export type VideoPartJob = z.infer<typeof videoPartJobSchema>;
+
+/** What a part job returns (BullMQ return value): where its frames are, by frame index. */
+export const videoPartResultSchema = z.union([
+  z.object({ folder: z.string().min(1), frames: z.array(z.number().int().min(0)), width: z.number().int().positive(), height: z.number().int().positive() }),
+  z.object({ stopped: z.enum(['canceled', 'finished']) }),
+]);
+export type VideoPartResult = z.infer<typeof videoPartResultSchema>;
 
 export const embeddingJobSchema = z.object({
   inputs: z.array(pipelineInputSchema).min(1),

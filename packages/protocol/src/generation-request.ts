@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { inputKindSchema } from './modalities.js';
 import { SCHEDULER_NAMES, type SchedulerName } from './scheduler-names.js';
 import { webhookRequestSchema } from './webhook-events.js';
+import { outputRequestSchema } from './video-output.js';
 
 /**
  * What a client sends (JSON body of POST /v1/generations, or the `request` field of a
@@ -49,6 +50,8 @@ export const IMAGE_FORMATS = ['png', 'webp', 'jpeg'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
 export const PRIORITIES = ['high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
+/** BullMQ priorities (1 runs first). Every generation job (and video part) gets one, so all wait in one ordered set. */
+export const QUEUE_PRIORITY: Readonly<Record<Priority, number>> = Object.freeze({ high: 1, normal: 2, low: 3 });
 export const PRIOR_MODES = ['on', 'off', 'auto'] as const;
 export type PriorMode = (typeof PRIOR_MODES)[number];
 
@@ -97,6 +100,8 @@ export const generationRequestSchema = z
     priority: z.enum(PRIORITIES).default('normal'),
     /** POST the job's status to this URL on the chosen events, signed (README "Webhooks"). */
     webhook: webhookRequestSchema.optional(),
+    /** What to make: images (the default), a video following a recording, or a morph between the inputs (video-output.ts). */
+    output: outputRequestSchema.optional(),
   })
   .strict();
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;

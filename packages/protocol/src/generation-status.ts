@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { errorCodeSchema } from './error-codes.js';
 import { imageLinkSchema, neighborUsedSchema, pipelineStageSchema } from './job-events.js';
 import { requestEchoSchema } from './request-echo.js';
+import { videoLinkSchema } from './video-output.js';
 import { join } from 'node:path';
 import type { ImageFormat } from './generation-request.js';
 
@@ -64,6 +65,8 @@ export const generationStatusSchema = z.object({
   imagesInlined: z.boolean().optional(),
   /** succeeded only, for a request with `neighbors`: the stored images mixed in (id, cosine score), nearest first */
   neighbors: z.array(neighborUsedSchema).optional(),
+  /** succeeded video jobs only (`output.type` video or morph): the MP4, GET /v1/generations/:id/video */
+  video: videoLinkSchema.optional(),
   /** failed only */
   error: z.object({ code: errorCodeSchema, message: z.string() }).optional(),
   links: generationLinksSchema,

@@ -29,6 +29,7 @@ export {
   type NeighborsRequest,
   IMAGE_FORMATS,
   PRIORITIES,
+  QUEUE_PRIORITY,
   PRIOR_MODES,
   type InputSpec,
   type GenerationRequest,
@@ -46,6 +47,10 @@ export {
   type NeighborsJob,
   embeddingJobSchema,
   embeddingResultSchema,
+  videoPartJobSchema,
+  videoPartResultSchema,
+  type VideoPartJob,
+  type VideoPartResult,
   type PipelineInput,
   type GenerationOptions,
   type GenerationJob,
@@ -64,8 +69,26 @@ export type {
   GenerationOutput,
   PipelineFactory,
   PipelineLimits,
+  SoundEmbedding,
 } from './pipeline.js';
-export { resolveInputs, resolveGenerationRequest, DEFAULT_MAX_NEIGHBORS, type RequestLimits, type UploadedFiles, type ResolveContext, type StoredItemVectors } from './resolve-request.js';
+export { resolveInputs, resolveGenerationRequest, resolveOutput, checkVideoLength, DEFAULT_MAX_NEIGHBORS, type RequestLimits, type UploadedFiles, type ResolveContext, type StoredItemVectors } from './resolve-request.js';
+export {
+  VIDEO_DEFAULTS,
+  DEFAULT_VIDEO_LIMITS,
+  outputRequestSchema,
+  videoOutputSchema,
+  morphOutputSchema,
+  jobOutputSchema,
+  videoLinkSchema,
+  videoFrameCount,
+  videoUrl,
+  VIDEO_JOB_NAME,
+  VIDEO_PART_JOB_NAME,
+  type OutputRequest,
+  type JobOutput,
+  type VideoLimits,
+  type VideoLink,
+} from './video-output.js';
 export {
   jobEventSchemas,
   JOB_EVENT_TYPES,
@@ -126,14 +149,17 @@ export {
   RedisUnavailableError,
   createRedisConnection,
   isRedisUnavailable,
+  redisClientOf,
   redisOptionsFor,
   untilRedisReady,
   watchRedisConnection,
   withinRedisTimeout,
   type ConnectionLog,
+  type RedisClient,
   type RedisConnectionSettings,
   type RedisUse,
 } from './redis-connections.js';
+export { parseRedisTarget, redactRedisUrl, RedisUrlError, type RedisTarget, type HostPort } from './redis-target.js';
 export { FORMAT_EXTENSIONS, FORMAT_MIME_TYPES, resultPath, resultKey } from './generation-status.js';
 export { ingestResultSchema, ingestFailureSchema, type IngestResult, type IngestFailure } from './ingest-result.js';
 export {
@@ -162,3 +188,30 @@ export {
   type SearchResultView,
 } from './collection-requests.js';
 export { mulberry32 } from './seeded-random.js';
+export {
+  LIVE_WINDOW_SEC,
+  LIVE_JOB_NAME,
+  liveStartSchema,
+  liveChunkSchema,
+  liveStopSchema,
+  liveLimitsSchema,
+  liveJobSchema,
+  liveResultSchema,
+  liveStartAnswerSchema,
+  liveStatsSchema,
+  liveImageEventSchema,
+  liveEndedEventSchema,
+  type LiveStart,
+  type LiveStartInput,
+  type LiveChunk,
+  type LiveLimits,
+  type LiveStartAck,
+  type LiveStopAck,
+  type LiveStats,
+  type LiveImageEvent,
+  type LiveEndedEvent,
+  type LiveServerEvents,
+  type LiveClientEvents,
+  type LiveJob,
+  type LiveResult,
+} from './live-sound.js';

@@ -3,6 +3,8 @@ import { errorBodySchema, errorCodeSchema } from './error-codes.js';
 import { IMAGE_FORMATS } from './generation-request.js';
 import { ingestResultSchema } from './ingest-result.js';
 import type { ServerEvents } from './server-events.js';
+import type { LiveClientEvents, LiveServerEvents } from './live-sound.js';
+import { videoLinkSchema } from './video-output.js';
 
 /**
  * Events a client sees for one job, in this order:
@@ -30,7 +32,12 @@ export const jobQueuedEventSchema = z.object({
 
 export const jobStartedEventSchema = z.object({ ...eventBase, attempt: z.number().int().positive() });
 
-export const pipelineStageSchema = z.enum(['embed', 'prior', 'decode']);
+/**
+ * embed | prior | decode: an image's stages. A video job (video-output.ts) reports `embed` (its
+ * sound's windows, or its inputs), `frames` (frames made, of the video's, over all its parts) and
+ * `encode` (the MP4 being written).
+ */
+export const pipelineStageSchema = z.enum(['embed', 'prior', 'decode', 'frames', 'encode']);
 
 export const jobProgressEventSchema = z.object({
   ...eventBase,
@@ -45,7 +52,8 @@ export const PREVIEW_MIME_TYPES = ['image/webp', 'image/jpeg'] as const;
 
 export const jobPreviewEventSchema = z.object({
   ...eventBase,
-  stage: z.enum(['prior', 'decode']),
+  /** `frames`: a finished frame of a video job, `step` its index. */
+  stage: z.enum(['prior', 'decode', 'frames']),
   step: z.number().int().nonnegative(),
   index: z.number().int().nonnegative(),
   width: z.number().int().positive(),
@@ -85,8 +93,15 @@ export type NeighborUsed = z.infer<typeof neighborUsedSchema>;
  * and `ingest`: the ids stored and the items that failed.
  */
 export const jobSucceededEventSchema = z
-  .object({ ...eventBase, images: z.array(imageLinkSchema), neighbors: z.array(neighborUsedSchema).optional(), ingest: ingestResultSchema.optional() })
-  .refine((p) => p.images.length > 0 || p.ingest !== undefined, 'Expected images, or an ingest result');
+  .object({
+    ...eventBase,
+    images: z.array(imageLinkSchema),
+    neighbors: z.array(neighborUsedSchema).optional(),
+    ingest: ingestResultSchema.optional(),
+    /** A video job's MP4 (its frames are `images` when the request asked for them). */
+    video: videoLinkSchema.optional(),
+  })
+  .refine((p) => p.images.length > 0 || p.ingest !== undefined || p.video !== undefined, 'Expected images, a video or an ingest result');
 export const jobFailedEventSchema = z.object({ ...eventBase, code: errorCodeSchema, message: z.string() });
 export const jobCanceledEventSchema = z.object({ ...eventBase });
 
@@ -120,8 +135,8 @@ export function parseJobEvent(type: JobEventType, payload: unknown): JobEvent {
 
 // ---- socket.io event maps (shared by the api, the web page and the cli) ----
 
-/** Job events, and `server:shutdown` (server-events.ts). */
-export type ServerToClientEvents = { [K in JobEventType]: (payload: JobEventPayloads[K]) => void } & ServerEvents;
+/** Job events, `server:shutdown` (server-events.ts) and live sound's (live-sound.ts). */
+export type ServerToClientEvents = { [K in JobEventType]: (payload: JobEventPayloads[K]) => void } & ServerEvents & LiveServerEvents;
 
 export const subscribeRequestSchema = z.object({
   id: z.string().min(1).max(100),
@@ -132,7 +147,7 @@ export type SubscribeRequest = z.infer<typeof subscribeRequestSchema>;
 
 export type SubscribeAck = { ok: true } | z.infer<typeof errorBodySchema>;
 
-export interface ClientToServerEvents {
+export interface ClientToServerEvents extends LiveClientEvents {
   /** Join the job's room; the current state arrives first, then live events. */
   'job:subscribe': (request: SubscribeRequest, ack?: (response: SubscribeAck) => void) => void;
   'job:unsubscribe': (request: { id: string }, ack?: (response: SubscribeAck) => void) => void;

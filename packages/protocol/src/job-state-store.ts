@@ -1,18 +1,20 @@
-import type { Redis } from 'ioredis';
 import { encodeEventBody } from './event-envelope.js';
 import type { IngestResult } from './ingest-result.js';
 import type { ImageLink, JobEventPayloads, JobEventType, NeighborUsed } from './job-events.js';
 import { TERMINAL_STATUSES, type JobStatus } from './generation-status.js';
 import { parseJobStateHash, type JobState } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
+import type { RedisClient } from './redis-connections.js';
 import { OwnerJobIndex } from './owner-job-index.js';
 import { requestEchoSchema, type RequestEcho } from './request-echo.js';
 import type { WebhookRequest } from './webhook-events.js';
+import type { VideoLink } from './video-output.js';
 
 /**
  * Apply a state change to a job's hash and publish its event on the job's shard channel,
  * atomically, so every subscriber of every api instance sees the changes in one order (the
- * `seq` it returns). KEYS: 1 job hash, 2 the job's events channel (RedisLayout.jobEventsChannel).
+ * `seq` it returns). KEYS: 1 job hash, 2 the job's events channel (RedisLayout.jobEventsChannel):
+ * both in the job's slot (hash tag: its id), as a Redis Cluster requires of one script's keys.
  * ARGV: 1 statuses the change may start from (comma list), 2 new status or '',
  *       3 expire seconds or 0, 4 now (ms), 5 fields to delete (comma list),
  *       6 event body (event-envelope.ts), 7 the attempt that must hold the job or '' (a fence:
@@ -63,7 +65,41 @@ redis.call('SET', KEYS[2], cjson.encode({ tokenHash = f[1], owner = f[2] or '', 
 return 1
 `;
 
+/**
+ * One frame of a video job made (apps/worker video-part-processor.ts): the frame's bit is set in
+ * the job's frames bitmap and, the first time only, the job's progress becomes (frames, count of
+ * set bits, total) with its event, in one step: parts running on several workers at once publish
+ * counts that never go back, and a part run again (its worker was lost) counts no frame twice.
+ * KEYS: 1 job hash, 2 events channel, 3 frames bitmap. ARGV: 1 frame index, 2 total frames,
+ * 3 now (ms), 4 expire seconds of the bitmap, 5..7 the event body around the step and the ETA
+ * (body = ARGV5 .. step .. ARGV6 .. eta .. ARGV7). The ETA is the time since the frames began
+ * (`framesAt`) per frame done, times the frames left.
+ * Returns the new seq, 0 when the job is not running, -1 when no job, -3 when the frame was counted before.
+ */
+const FRAME_DONE_LUA = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'running' then return 0 end
+local was = redis.call('SETBIT', KEYS[3], ARGV[1], 1)
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+if was == 1 then return -3 end
+local done = redis.call('BITCOUNT', KEYS[3])
+local total = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+local began = tonumber(redis.call('HGET', KEYS[1], 'framesAt') or ARGV[3])
+local eta = math.floor((now - began) / done * (total - done) + 0.5)
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[3], 'stage', 'frames', 'step', done, 'steps', total, 'etaMs', eta)
+redis.call('SPUBLISH', KEYS[2], seq .. '\\n' .. ARGV[5] .. done .. ARGV[6] .. eta .. ARGV[7])
+return seq
+`;
+
+/** Stand-ins for the step and the ETA in a frame's progress body, replaced by the script (FRAME_DONE_LUA). */
+const STEP_MARK = 987_654_321_012;
+const ETA_MARK = 987_654_321_013;
+
 interface ScriptedRedis {
+  a2iFrameDone(...args: Array<string | Buffer | number>): Promise<number>;
   a2iRecordJobEvent(...args: Array<string | Buffer | number>): Promise<number>;
   a2iPublishJobEvent(...args: Array<string | Buffer | number>): Promise<number>;
   a2iJobTombstone(...args: Array<string | number>): Promise<number>;
@@ -120,10 +156,10 @@ const QUEUE_MOVING: ReadonlySet<JobEventType> = new Set(['job:queued', 'job:star
  * follow which live in one place: nothing changes a finished job.
  */
 export class JobStateStore {
-  private readonly redis: Redis & ScriptedRedis;
+  private readonly redis: RedisClient & ScriptedRedis;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly layout: RedisLayout,
     private readonly clock: () => number = Date.now,
     private readonly options: {
@@ -135,18 +171,21 @@ export class JobStateStore {
     redis.defineCommand('a2iRecordJobEvent', { numberOfKeys: 2, lua: RECORD_LUA });
     redis.defineCommand('a2iPublishJobEvent', { numberOfKeys: 2, lua: PUBLISH_EPHEMERAL_LUA });
     redis.defineCommand('a2iJobTombstone', { numberOfKeys: 2, lua: TOMBSTONE_LUA });
-    this.redis = redis as Redis & ScriptedRedis;
+    redis.defineCommand('a2iFrameDone', { numberOfKeys: 3, lua: FRAME_DONE_LUA });
+    this.redis = redis as RedisClient & ScriptedRedis;
   }
 
   /**
    * Writes a new job as `queued` (seq 1); the hash expires after `ttlSeconds` unless it finishes
-   * first. A generation with an owner (API keys on) joins its owner's index in the same step.
+   * first. A generation with an owner (API keys on) then joins its owner's index: a second step,
+   * as the index lives in another Cluster slot than the job. In that order, a history read
+   * between the two never sees (and drops) an id whose job is not written yet; a crash between
+   * them leaves a job that is not listed, never a listed job that does not exist.
    */
   async create(job: NewJobState, ttlSeconds: number): Promise<void> {
     const key = this.layout.jobKey(job.id);
-    const multi = this.redis.multi();
-    if (job.owner !== '' && job.kind === undefined) OwnerJobIndex.add(multi, this.layout, job.owner, { id: job.id, createdAt: job.createdAt });
-    await multi
+    await this.redis
+      .multi()
       .hset(key, {
         id: job.id,
         status: 'queued',
@@ -166,6 +205,11 @@ export class JobStateStore {
       })
       .expire(key, ttlSeconds)
       .exec();
+    if (job.owner !== '' && job.kind === undefined) {
+      const index = this.redis.multi();
+      OwnerJobIndex.add(index, this.layout, job.owner, { id: job.id, createdAt: job.createdAt });
+      await index.exec();
+    }
   }
 
   async get(id: string): Promise<JobState | null> {
@@ -219,13 +263,63 @@ export class JobStateStore {
 
   /**
    * A job's one success: refused once it has finished, so it is recorded and published once.
-   * `details.neighbors`: the stored images a generation with `neighbors` mixed in.
+   * `details.neighbors`: the stored images a generation with `neighbors` mixed in; `video` and
+   * `resultsFolder`: a video job's MP4 and where this run put its files (never published).
    */
-  succeeded(id: string, images: ImageLink[], ttlSeconds: number, attempt?: number, details: { neighbors?: NeighborUsed[] } = {}): Promise<RecordOutcome> {
-    const { neighbors } = details;
+  succeeded(
+    id: string,
+    images: ImageLink[],
+    ttlSeconds: number,
+    attempt?: number,
+    details: { neighbors?: NeighborUsed[]; video?: VideoLink; resultsFolder?: string } = {},
+  ): Promise<RecordOutcome> {
+    const { neighbors, video, resultsFolder } = details;
     const set: Record<string, string> = { images: JSON.stringify(images) };
     if (neighbors !== undefined) set.neighbors = JSON.stringify(neighbors);
-    return this.record(id, 'job:succeeded', { images, ...(neighbors !== undefined ? { neighbors } : {}) }, { from: ACTIVE, to: 'succeeded', set, ttlSeconds, attempt, stamp: 'completedAt' });
+    if (video !== undefined) set.video = JSON.stringify(video);
+    if (resultsFolder !== undefined) set.resultsFolder = resultsFolder;
+    const payload = { images, ...(neighbors !== undefined ? { neighbors } : {}), ...(video !== undefined ? { video } : {}) };
+    return this.record(id, 'job:succeeded', payload, { from: ACTIVE, to: 'succeeded', set, ttlSeconds, attempt, stamp: 'completedAt' });
+  }
+
+  /**
+   * A video job's frames begin (its parts are queued): progress (frames, 0, total), and the
+   * time the frames' ETA counts from. Fenced to the planning attempt like `progress`.
+   */
+  framesStarted(id: string, totalFrames: number, attempt?: number): Promise<RecordOutcome> {
+    return this.record(id, 'job:progress', { stage: 'frames', step: 0, steps: totalFrames, etaMs: null }, {
+      from: ['running'],
+      set: { stage: 'frames', step: 0, steps: totalFrames, etaMs: '', framesAt: this.clock() },
+      attempt,
+    });
+  }
+
+  /**
+   * Frame `frame` of a video job is made (FRAME_DONE_LUA): the job's progress moves to the
+   * number of its frames made so far, once per frame whichever part (or run of a part) made
+   * it. `counted: false` when that frame was counted before; refused when the job is no longer
+   * running (canceled, failed): the part stops. Not fenced to an attempt: parts are jobs of
+   * their own, and the frames bitmap makes a repeated frame harmless.
+   */
+  async frameDone(id: string, frame: number, totalFrames: number, ttlSeconds: number): Promise<RecordOutcome | { applied: true; seq: 0; counted: false }> {
+    const now = this.clock();
+    const body = encodeEventBody({ type: 'job:progress', payload: { stage: 'frames', step: STEP_MARK, steps: totalFrames, etaMs: ETA_MARK, id, at: now }, ephemeral: false }).toString('utf8');
+    const [beforeStep, rest = ''] = body.split(String(STEP_MARK));
+    const [betweenMarks, afterEta = ''] = rest.split(String(ETA_MARK));
+    const seq = await this.redis.a2iFrameDone(this.layout.jobKey(id), this.layout.jobEventsChannel(id), this.framesKey(id), frame, totalFrames, now, ttlSeconds, beforeStep!, betweenMarks!, afterEta);
+    if (seq === -3) return { applied: true, seq: 0, counted: false };
+    if (seq > 0) await this.options.recorder?.recorded(id, 'job:progress', seq);
+    return outcome(seq);
+  }
+
+  /** The frames bitmap of a video job: beside its hash (same hash tag, should the job key get one). */
+  private framesKey(id: string): string {
+    return `${this.layout.jobKey(id)}:frames`;
+  }
+
+  /** Removes a video job's frames bitmap (its job finished). */
+  async forgetFrames(id: string): Promise<void> {
+    await this.redis.del(this.framesKey(id));
   }
 
   /** An ingest job's outcome: no images, the ids stored and the items that failed. */

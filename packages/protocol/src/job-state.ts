@@ -3,6 +3,7 @@ import { ingestResultSchema, type IngestResult } from './ingest-result.js';
 import { imageLinkSchema, neighborUsedSchema, type ImageLink, type JobEvent, type NeighborUsed } from './job-events.js';
 import { JOB_STATUSES, generationLinks, type GenerationStatus, type JobStatus } from './generation-status.js';
 import { requestEchoSchema, type RequestEcho } from './request-echo.js';
+import { videoLinkSchema, type VideoLink } from './video-output.js';
 
 /**
  * The state of one job as kept in its Redis hash (`<prefix>:job:<id>`), every value a string.
@@ -28,7 +29,7 @@ export interface JobState {
   numImages: number;
   format: string;
   attempt: number;
-  stage?: 'embed' | 'prior' | 'decode';
+  stage?: 'embed' | 'prior' | 'decode' | 'frames' | 'encode';
   step?: number;
   steps?: number;
   etaMs?: number | null;
@@ -41,6 +42,13 @@ export interface JobState {
   collection?: string;
   /** An ingest job's outcome (succeeded only). */
   ingest?: IngestResult;
+  /** A video job's MP4 (succeeded only). */
+  video?: VideoLink;
+  /**
+   * Where a succeeded video job's files are in the results store (`<id>/<run>`: video.mp4 and
+   * frames/<n>.png), written by the run that recorded the success. Never shown to clients.
+   */
+  resultsFolder?: string;
   errorCode?: string;
   errorMessage?: string;
 }
@@ -61,7 +69,7 @@ const hashSchema = z.object({
   numImages: intString,
   format: z.string(),
   attempt: intString.default(0),
-  stage: z.enum(['embed', 'prior', 'decode']).optional(),
+  stage: z.enum(['embed', 'prior', 'decode', 'frames', 'encode']).optional(),
   step: intString.optional(),
   steps: intString.optional(),
   etaMs: z.string().optional(),
@@ -70,6 +78,8 @@ const hashSchema = z.object({
   kind: z.literal('ingest').optional(),
   collection: z.string().optional(),
   ingest: z.string().optional(),
+  video: z.string().optional(),
+  resultsFolder: z.string().optional(),
   errorCode: z.string().optional(),
   errorMessage: z.string().optional(),
 });
@@ -103,6 +113,8 @@ export function parseJobStateHash(hash: Record<string, string>): JobState | null
   if (h.kind !== undefined) state.kind = h.kind;
   if (h.collection !== undefined) state.collection = h.collection;
   if (h.ingest !== undefined) state.ingest = ingestResultSchema.parse(JSON.parse(h.ingest));
+  if (h.video !== undefined) state.video = videoLinkSchema.parse(JSON.parse(h.video));
+  if (h.resultsFolder !== undefined) state.resultsFolder = h.resultsFolder;
   if (h.errorCode !== undefined) state.errorCode = h.errorCode;
   if (h.errorMessage !== undefined) state.errorMessage = h.errorMessage;
   return state;
@@ -134,6 +146,7 @@ export function toGenerationStatus(state: JobState, position: number | null): Ge
   }
   if (state.status === 'succeeded') status.images = state.images ?? [];
   if (state.status === 'succeeded' && state.neighbors !== undefined) status.neighbors = state.neighbors;
+  if (state.status === 'succeeded' && state.video !== undefined) status.video = state.video;
   if (state.status === 'failed') status.error = { code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' };
   return status;
 }
@@ -158,7 +171,12 @@ export function snapshotEvents(state: JobState, position: number | null, now: nu
       return events;
     }
     case 'succeeded':
-      return [{ type: 'job:succeeded', payload: { ...base, images: state.images ?? [], ...(state.neighbors ? { neighbors: state.neighbors } : {}), ...(state.ingest ? { ingest: state.ingest } : {}) } }];
+      return [
+        {
+          type: 'job:succeeded',
+          payload: { ...base, images: state.images ?? [], ...(state.neighbors ? { neighbors: state.neighbors } : {}), ...(state.ingest ? { ingest: state.ingest } : {}), ...(state.video ? { video: state.video } : {}) },
+        },
+      ];
     case 'failed':
       return [{ type: 'job:failed', payload: { ...base, code: state.errorCode ?? 'INTERNAL', message: state.errorMessage ?? '' } }];
     case 'canceled':

@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import type { RedisLayout } from './redis-layout.js';
 
 /**
@@ -22,7 +23,7 @@ export interface IndexedJob {
  */
 export class OwnerJobIndex {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly layout: RedisLayout,
   ) {}
 

@@ -28,6 +28,11 @@ export const packDescriptionSchema = z.object({
     guidance: z.number().nonnegative(),
     noiseLevel: z.number().int().nonnegative(),
   }),
+  /**
+   * What the serving workers make besides images: `video` when they have ffmpeg (to write MP4)
+   * and their pipeline reads sounds in windows (README "Sound to video"). Absent: images only.
+   */
+  outputs: z.array(z.enum(['image', 'video'])).optional(),
   limits: z.object({
     maxSteps: z.number().int().positive(),
     maxImages: z.number().int().positive(),

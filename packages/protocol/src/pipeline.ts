@@ -12,11 +12,29 @@ export interface GenerationPipeline {
   describe(): PackDescription;
   embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput>;
   generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput>;
+  /**
+   * A sound read in windows (issue #19, a video that follows a recording): the sound of `input`
+   * decoded once (up to `PipelineLimits.maxVideoSeconds`), cut into windows of `windowSec` every
+   * `hopSec` (@a2i/pipeline soundWindows), each window embedded as one clip of the audio
+   * encoder. `onWindow(done, total)` after each batch. Optional: a pipeline without it cannot
+   * make videos of sounds.
+   */
+  embedSound?(input: PipelineInput, windows: { windowSec: number; hopSec: number }, signal?: AbortSignal, onWindow?: (done: number, total: number) => void): Promise<SoundEmbedding>;
   /** Frees sessions and threads. Optional. */
   close?(): Promise<void>;
 }
 
 export type PipelineStage = 'embed' | 'prior' | 'decode';
+
+/** A sound's window embeddings (GenerationPipeline.embedSound), in time order. */
+export interface SoundEmbedding {
+  /** Length of the decoded sound. */
+  durationSec: number;
+  /** The middle of each window: where its embedding is placed in time. */
+  centresSec: number[];
+  /** One embedding per window (the encoder's postprocess applied). */
+  vectors: Float32Array[];
+}
 
 export interface EmbedOutput {
   /** One vector per input, after the encoder's postprocess. */
@@ -83,4 +101,6 @@ export interface PipelineLimits {
   maxAudioSeconds: number;
   maxPixels: number;
   maxUploadBytes: number;
+  /** Longest sound a video follows (embedSound; A2I_VIDEO_MAX_SECONDS); absent: 300. */
+  maxVideoSeconds?: number;
 }

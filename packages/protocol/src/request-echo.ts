@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { IMAGE_FORMATS, PRIORITIES } from './generation-request.js';
+import { jobOutputSchema } from './video-output.js';
 
 /**
  * The resolved request a job ran with, as the status echoes it (`request`) and a PNG result
@@ -42,6 +43,8 @@ export const requestEchoSchema = z.object({
   neighbors: z
     .object({ collection: z.string(), k: z.number().int().positive(), weight: z.number(), filter: z.record(z.string(), z.unknown()).optional() })
     .optional(),
+  /** A video job's output, every default filled in (video-output.ts); absent: images. */
+  output: jobOutputSchema.optional(),
 });
 export type RequestEcho = z.infer<typeof requestEchoSchema>;
 

@@ -4,6 +4,7 @@ import type { GenerationRequest, InputSpec } from './generation-request.js';
 import type { PackDescription } from './pack-description.js';
 import type { EchoedInput, InspectedUpload, RequestEcho } from './request-echo.js';
 import { RequestError } from './errors.js';
+import { DEFAULT_VIDEO_LIMITS, VIDEO_DEFAULTS, videoFrameCount, type JobOutput, type VideoLimits } from './video-output.js';
 
 /** Server-wide limits (configuration); the effective limit is the smaller of these and the pack's. */
 export interface RequestLimits {
@@ -13,6 +14,8 @@ export interface RequestLimits {
   maxTextChars: number;
   /** Largest `neighbors.k` (A2I_NEIGHBORS_MAX_K); 16 when absent. */
   maxNeighbors?: number;
+  /** Video outputs (A2I_VIDEO_*); DEFAULT_VIDEO_LIMITS when absent. */
+  video?: VideoLimits;
 }
 
 /** The largest `neighbors.k` when the limits name none. */
@@ -158,7 +161,63 @@ export function resolveGenerationRequest(
     job.neighbors = { collection, owner: ctx.collectionOwner ?? null, k, weight, ...(filter !== undefined ? { filter } : {}) };
   }
   if (ctx.files?.uploadDir !== undefined) job.uploadDir = ctx.files.uploadDir;
+  const output = resolveOutput(request, pack, limits.video ?? DEFAULT_VIDEO_LIMITS);
+  if (output !== null) job.output = output;
   return job;
+}
+
+// ---------------------------------------------------------------- video outputs (video-output.ts)
+
+/**
+ * A request's `output` with its defaults, checked against the pack and the limits; null for
+ * images. A video follows exactly one audio input (VIDEO_NEEDS_AUDIO); a morph moves between
+ * at least two inputs that count (MORPH_NEEDS_INPUTS). The workers must be able to write MP4
+ * (PackDescription.outputs, MEDIA_NEEDS_FFMPEG). A video is one video: no numImages > 1 and no
+ * neighbors. How long a video's sound is, only its file says: checkVideoLength, once it is known.
+ */
+export function resolveOutput(request: GenerationRequest, pack: PackDescription, limits: VideoLimits): JobOutput | null {
+  const output = request.output;
+  if (output === undefined || output.type === 'image') return null;
+  if (!(pack.outputs ?? []).includes('video')) {
+    throw new RequestError(ERROR_CODES.MEDIA_NEEDS_FFMPEG, `Expected workers that can write MP4 for output "${output.type}" but the workers serving pack ${pack.name} have no ffmpeg (operators: install ffmpeg, or set FFMPEG_PATH and FFPROBE_PATH)`);
+  }
+  if ((request.numImages ?? 1) !== 1) throw new RequestError(ERROR_CODES.INVALID_REQUEST, `Expected numImages 1 (or none) with output "${output.type}" but received ${request.numImages}`);
+  if (request.neighbors !== undefined) throw new RequestError(ERROR_CODES.INVALID_REQUEST, `Expected no neighbors with output "${output.type}"`);
+  const fps = output.fps ?? VIDEO_DEFAULTS.fps;
+  if (fps < limits.minFps || fps > limits.maxFps) throw outOfRange('output.fps', `${limits.minFps}..${limits.maxFps}`, fps);
+  if (output.type === 'morph') {
+    const counted = request.inputs.filter((input) => input.weight !== 0).length;
+    if (counted < 2) throw new RequestError(ERROR_CODES.MORPH_NEEDS_INPUTS, `Expected at least 2 inputs with a non-zero weight to move between for output "morph" but received ${counted}`);
+    if (output.duration > limits.maxSeconds) throw limitExceeded('output.duration (seconds)', limits.maxSeconds, output.duration);
+    const frames = videoFrameCount(output.duration, fps);
+    if (frames > limits.maxFrames) throw limitExceeded('frames (output.duration x output.fps)', limits.maxFrames, frames);
+    return { type: 'morph', fps, durationSec: output.duration, frames: output.frames };
+  }
+  const sounds = request.inputs.flatMap((input, i) => (input.modality === 'audio' ? [i] : []));
+  if (sounds.length !== 1) {
+    throw new RequestError(ERROR_CODES.VIDEO_NEEDS_AUDIO, `Expected exactly one audio input (a sound, or a video file's soundtrack) for the video to follow but received ${sounds.length}`);
+  }
+  const windowSec = output.window ?? VIDEO_DEFAULTS.windowSec;
+  const hopSec = output.hop ?? Math.min(VIDEO_DEFAULTS.hopSec, windowSec);
+  return { type: 'video', fps, windowSec, hopSec, smoothingSec: output.smoothing ?? VIDEO_DEFAULTS.smoothingSec, frames: output.frames, sound: sounds[0]! };
+}
+
+/**
+ * Refuses a video whose sound is too long or would have too many frames (LIMIT_EXCEEDED, and
+ * AUDIO_TOO_LONG past A2I_VIDEO_MAX_SECONDS as the decoders say it). The api calls it with the
+ * length the file's header states, the worker with the decoded length.
+ */
+export function checkVideoLength(durationSec: number, output: JobOutput, limits: VideoLimits): number {
+  if (durationSec > limits.maxSeconds + 1e-6) {
+    throw new RequestError(ERROR_CODES.AUDIO_TOO_LONG, `The sound is ${durationSec.toFixed(2)} s long, over the video limit of ${limits.maxSeconds} s`);
+  }
+  const frames = videoFrameCount(durationSec, output.fps);
+  if (frames > limits.maxFrames) throw limitExceeded('frames (sound length x output.fps)', limits.maxFrames, frames);
+  return frames;
+}
+
+function outOfRange(name: string, range: string, value: number): RequestError {
+  return new RequestError(ERROR_CODES.LIMIT_EXCEEDED, `Expected ${name} in ${range} but received ${value}`);
 }
 
 // ---------------------------------------------------------------- whether the prior runs
@@ -221,6 +280,7 @@ export function requestEchoOf(request: GenerationRequest, job: GenerationJob, pa
     const { collection, k, weight, filter } = job.neighbors;
     echo.neighbors = { collection, k, weight, ...(filter !== undefined ? { filter } : {}) };
   }
+  if (job.output) echo.output = job.output;
   return echo;
 }
 

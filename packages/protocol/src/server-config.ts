@@ -3,10 +3,12 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { CodedError } from './errors.js';
 import { modalitySchema } from './modalities.js';
+import { parseRedisTarget, redactRedisUrl, RedisUrlError } from './redis-target.js';
 import { storageConfigOf, storageEnvShape } from './storage-config.js';
 import type { PipelineLimits } from './pipeline.js';
 import type { RequestLimits } from './resolve-request.js';
 import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
+import type { VideoLimits } from './video-output.js';
 
 /**
  * The server's whole configuration, from environment variables with safe defaults.
@@ -14,7 +16,8 @@ import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
  *
  *  variable                         default                  meaning
  *  A2I_HOST / A2I_PORT              127.0.0.1 / 8080         where the api listens (port 0: any free port)
- *  A2I_REDIS_URL                    redis://127.0.0.1:6379   the shared Redis
+ *  A2I_REDIS_URL                    redis://127.0.0.1:6379   the shared Redis: one node, redis+cluster://h1:p1,h2:p2 (a Redis
+ *                                                            Cluster) or redis+sentinel://s1:p1,s2:p2/<master> (redis-target.ts)
  *  A2I_REDIS_PREFIX                 a2i                      prefix of every key, queue and channel
  *  A2I_REDIS_COMMAND_TIMEOUT_MS     2000                     the api's bound on a Redis command: past it (or at once while
  *                                                            Redis is away) a request answers 503 NOT_READY with Retry-After
@@ -55,10 +58,21 @@ import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
  *  A2I_MAX_PIXELS                   40000000                 larger images are refused before decoding
  *  A2I_MAX_STEPS / A2I_MAX_IMAGES   200 / 4                  capped again by the pack's limits
  *  A2I_MAX_INPUTS / A2I_MAX_TEXT_CHARS 8 / 1000
+ *  A2I_VIDEO_MAX_SECONDS            300                      longest recording a video follows (or morph), in seconds
+ *  A2I_VIDEO_MAX_FRAMES             2400                     most frames of one video (300 s at 8 fps)
+ *  A2I_VIDEO_MIN_FPS / _MAX_FPS     1 / 30                   the frame rates a video may ask for
+ *  A2I_VIDEO_FRAMES_PER_PART        8                        frames per part job of a video (what a lost worker costs)
+ *  A2I_LIVE_STREAMS_PER_CLIENT      2                        live sound streams one client (API key, else address) may hold
+ *  A2I_LIVE_STREAMS_TOTAL           16                       live sound streams per api instance
+ *  A2I_LIVE_CHUNK_BYTES             32000                    largest live:chunk (1 s of 16 kHz 16-bit mono)
+ *  A2I_LIVE_CHUNKS_PER_SECOND       20                       chunks a stream may send per second (more are refused, counted)
+ *  A2I_LIVE_IDLE_SECONDS            10                       a stream without a chunk for this long ends
+ *  A2I_LIVE_STEPS                   10                       decoder steps of a live picture (a request may ask fewer or more)
  *  A2I_MAX_QUEUE_DEPTH              100                      waiting jobs; beyond it POST answers 503
  *  A2I_QUEUE_RETRY_AFTER_SECONDS    30                       Retry-After of that 503
  *  A2I_QUEUE_POSITION_INTERVAL_MS   500                      api: followed queued jobs' positions are read at most once per this
- *  A2I_SHUTDOWN_GRACE_MS            10000                    api: on SIGTERM, in-flight requests get this long before the process exits
+ *  A2I_SHUTDOWN_GRACE_MS            10000                    api: on SIGTERM, in-flight requests get this long before the process exits;
+ *                                                            worker: running jobs get this long to finish, then go back to the queue
  *  A2I_RESULT_TTL_SECONDS           3600                     results (files and state) expire after this
  *  A2I_TOMBSTONE_TTL_SECONDS        604800 (7 days)          a finished job's tombstone (owner, final status) is kept this long
  *                                                            after it finished, so its owner gets 410 RESULT_EXPIRED, not 404,
@@ -75,6 +89,8 @@ import { webhookConfigOf, webhookEnvShape } from './webhook-config.js';
  *  A2I_JOB_ATTEMPTS                 2                        attempts for server faults (never for bad input)
  *  A2I_PROGRESS_INTERVAL_MS         200                      at most one progress event per this
  *  A2I_HEARTBEAT_INTERVAL_MS        5000                     worker heartbeat (readiness)
+ *  A2I_HEARTBEAT_FILE               (none)                   worker: a file touched after each heartbeat Redis took (a container
+ *                                                            health check reads its age: infra/worker.Dockerfile)
  *  A2I_EMBED_TIMEOUT_MS             30000                    POST /v1/embeddings gives up after this
  *  A2I_SYNTHETIC_STEP_MS            20                       synthetic pipeline: sleep per step
  *  A2I_COLLECTIONS_URI              var/collections          the collections' LanceDB store: a directory or s3://bucket/prefix
@@ -170,6 +186,17 @@ const trustProxy = z
 /** Origins as browsers send them (scheme://host[:port], no path), or `*`. */
 const origins = list.pipe(z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'a comma list of origins (https://host[:port]) or *')));
 
+/** What an A2I_REDIS_URL that does not parse was expected to be, or null when it parses. */
+function redisUrlProblem(url: string): string | null {
+  try {
+    parseRedisTarget(url);
+    return null;
+  } catch (error) {
+    if (error instanceof RedisUrlError) return error.expected;
+    throw error;
+  }
+}
+
 /** All cores but one, at least one (see A2I_ORT_THREADS above). */
 export function defaultIntraOpThreads(cores: number = availableParallelism()): number {
   return Math.max(1, cores - 1);
@@ -178,7 +205,10 @@ export function defaultIntraOpThreads(cores: number = availableParallelism()): n
 const envSchema = z.object({
   A2I_HOST: z.string().min(1).default('127.0.0.1'),
   A2I_PORT: int(0, 65535).default(8080),
-  A2I_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+  A2I_REDIS_URL: z
+    .string()
+    .refine((url) => redisUrlProblem(url) === null, { error: (issue) => redisUrlProblem(String(issue.input)) ?? 'a Redis URL' })
+    .default('redis://127.0.0.1:6379'),
   A2I_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]+$/, "letters, digits, '_', '.' or '-'").default('a2i'),
   A2I_REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000).default(2000),
   ...storageEnvShape,
@@ -206,6 +236,17 @@ const envSchema = z.object({
   A2I_MAX_IMAGES: int(1).default(4),
   A2I_MAX_INPUTS: int(1).default(8),
   A2I_MAX_TEXT_CHARS: int(1).default(1000),
+  A2I_VIDEO_MAX_SECONDS: int(1, 3600).default(300),
+  A2I_VIDEO_MAX_FRAMES: int(1, 100_000).default(2400),
+  A2I_VIDEO_MIN_FPS: int(1, 120).default(1),
+  A2I_VIDEO_MAX_FPS: int(1, 120).default(30),
+  A2I_VIDEO_FRAMES_PER_PART: int(1, 10_000).default(8),
+  A2I_LIVE_STREAMS_PER_CLIENT: int(1, 1000).default(2),
+  A2I_LIVE_STREAMS_TOTAL: int(1, 100_000).default(16),
+  A2I_LIVE_CHUNK_BYTES: int(2, 60_000).default(32_000),
+  A2I_LIVE_CHUNKS_PER_SECOND: int(1, 1000).default(20),
+  A2I_LIVE_IDLE_SECONDS: int(1, 3600).default(10),
+  A2I_LIVE_STEPS: int(1, 1000).default(10),
   A2I_MAX_QUEUE_DEPTH: int(1).default(100),
   A2I_QUEUE_RETRY_AFTER_SECONDS: int(1).default(30),
   A2I_QUEUE_POSITION_INTERVAL_MS: int(10, 60_000).default(500),
@@ -223,6 +264,7 @@ const envSchema = z.object({
   A2I_JOB_ATTEMPTS: int(1, 20).default(2),
   A2I_PROGRESS_INTERVAL_MS: int(0).default(200),
   A2I_HEARTBEAT_INTERVAL_MS: int(100).default(5000),
+  A2I_HEARTBEAT_FILE: z.string().min(1).optional(),
   A2I_EMBED_TIMEOUT_MS: int(100).default(30_000),
   A2I_SYNTHETIC_STEP_MS: int(0, 10_000).default(20),
   A2I_COLLECTIONS_URI: z.string().min(1).default('var/collections'),
@@ -264,7 +306,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0]);
-      return `Expected ${issue.message.replace(/^Invalid input: expected /, '')} for ${name} but received ${JSON.stringify(env[name])}`;
+      // a Redis URL may carry a password: not in the message
+      const received = name === 'A2I_REDIS_URL' ? redactRedisUrl(env[name] ?? '') : env[name];
+      return `Expected ${issue.message.replace(/^Invalid input: expected /, '')} for ${name} but received ${JSON.stringify(received)}`;
     });
     throw new ConfigError(problems.join('; '));
   }
@@ -281,6 +325,9 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
   }
   if (e.A2I_REQUEST_TIMEOUT_MS !== 0 && e.A2I_REQUEST_TIMEOUT_MS < e.A2I_HEADERS_TIMEOUT_MS) {
     throw new ConfigError(`Expected A2I_REQUEST_TIMEOUT_MS (${e.A2I_REQUEST_TIMEOUT_MS}) to be 0 or at least A2I_HEADERS_TIMEOUT_MS (${e.A2I_HEADERS_TIMEOUT_MS})`);
+  }
+  if (e.A2I_VIDEO_MIN_FPS > e.A2I_VIDEO_MAX_FPS) {
+    throw new ConfigError(`Expected A2I_VIDEO_MIN_FPS (${e.A2I_VIDEO_MIN_FPS}) to be at most A2I_VIDEO_MAX_FPS (${e.A2I_VIDEO_MAX_FPS})`);
   }
   const stored = storageConfigOf(e, cwd);
   if (stored.error !== null) throw new ConfigError(stored.error);
@@ -320,10 +367,27 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       textChars: e.A2I_MAX_TEXT_CHARS,
       queueDepth: e.A2I_MAX_QUEUE_DEPTH,
     },
+    /** Video outputs (video-output.ts, README "Sound to video"). */
+    video: {
+      maxSeconds: e.A2I_VIDEO_MAX_SECONDS,
+      maxFrames: e.A2I_VIDEO_MAX_FRAMES,
+      minFps: e.A2I_VIDEO_MIN_FPS,
+      maxFps: e.A2I_VIDEO_MAX_FPS,
+      framesPerPart: e.A2I_VIDEO_FRAMES_PER_PART,
+    } satisfies VideoLimits,
+    /** Live sound streams (live-sound.ts, README "Live sound"). */
+    live: {
+      streamsPerClient: e.A2I_LIVE_STREAMS_PER_CLIENT,
+      streamsTotal: e.A2I_LIVE_STREAMS_TOTAL,
+      chunkBytes: e.A2I_LIVE_CHUNK_BYTES,
+      chunksPerSecond: e.A2I_LIVE_CHUNKS_PER_SECOND,
+      idleSeconds: e.A2I_LIVE_IDLE_SECONDS,
+      steps: e.A2I_LIVE_STEPS,
+    },
     queueRetryAfterSeconds: e.A2I_QUEUE_RETRY_AFTER_SECONDS,
     /** Per api instance: how often the positions of queued jobs its clients follow are read (one batched read). */
     queuePositionIntervalMs: e.A2I_QUEUE_POSITION_INTERVAL_MS,
-    /** SIGTERM: followers are told (server:shutdown) at once; requests in flight get this long. */
+    /** SIGTERM: followers are told (server:shutdown) at once; requests in flight (api) and running jobs (worker: then handed back) get this long. */
     shutdownGraceMs: e.A2I_SHUTDOWN_GRACE_MS,
     resultTtlSeconds: e.A2I_RESULT_TTL_SECONDS,
     tombstoneTtlSeconds: e.A2I_TOMBSTONE_TTL_SECONDS,
@@ -339,6 +403,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       attempts: e.A2I_JOB_ATTEMPTS,
       progressIntervalMs: e.A2I_PROGRESS_INTERVAL_MS,
       heartbeatIntervalMs: e.A2I_HEARTBEAT_INTERVAL_MS,
+      /** A2I_HEARTBEAT_FILE (absolute, or relative to the working dir): touched after each heartbeat. */
+      heartbeatFile: e.A2I_HEARTBEAT_FILE === undefined ? undefined : resolve(cwd, e.A2I_HEARTBEAT_FILE),
       syntheticStepMs: e.A2I_SYNTHETIC_STEP_MS,
       /** The input modalities this worker serves; null: all its pack has. */
       modalities: e.A2I_MODALITIES.length > 0 ? e.A2I_MODALITIES : null,
@@ -397,10 +463,10 @@ export type RuntimeConfig = ServerConfig['runtime'];
 
 /** The limits the pipeline enforces while decoding inputs, from the configuration. */
 export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {
-  return { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes };
+  return { maxAudioSeconds: config.limits.audioSeconds, maxPixels: config.limits.pixels, maxUploadBytes: config.limits.uploadBytes, maxVideoSeconds: config.video.maxSeconds };
 }
 
 /** The limits a request is resolved against (resolveGenerationRequest), from the configuration. */
 export function requestLimitsOf(config: ServerConfig): RequestLimits {
-  return { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars, maxNeighbors: config.collections.maxNeighbors };
+  return { maxSteps: config.limits.steps, maxImages: config.limits.images, maxInputs: config.limits.inputs, maxTextChars: config.limits.textChars, maxNeighbors: config.collections.maxNeighbors, video: config.video };
 }

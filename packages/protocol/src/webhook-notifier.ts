@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connections.js';
 import type { JobEventType } from './job-events.js';
 import { parseJobStateHash, toGenerationStatus } from './job-state.js';
 import type { RedisLayout } from './redis-layout.js';
@@ -41,7 +41,7 @@ export interface WebhookNotifierOptions {
  */
 export class WebhookNotifier {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly layout: RedisLayout,
     private readonly queue: WebhookQueue,
     private readonly options: WebhookNotifierOptions,
@@ -49,7 +49,7 @@ export class WebhookNotifier {
 
   /** With the configuration's attempts and backoff; entries kept as long as a job may live; errors logged. */
   static fromConfig(
-    redis: Redis,
+    redis: RedisClient,
     layout: RedisLayout,
     queue: WebhookQueue,
     config: { webhooks: { attempts: number; backoffMs: number }; jobStateTtlSeconds: number; resultTtlSeconds: number },

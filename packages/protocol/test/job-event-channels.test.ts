@@ -28,7 +28,7 @@ describe('where JobStateStore publishes (real Redis)', () => {
     const plain = new Redis(REDIS_URL);
     const plainHeard: string[] = [];
     plain.on('pmessage', (_pattern: string, channel: string) => plainHeard.push(channel));
-    await plain.psubscribe(`${layout.prefix}:*`);
+    await plain.psubscribe(`${layout.prefix}:*`, `${layout.base}:*`);
 
     await store.publishPosition('job1', 2);
     await store.started('job1', 1);
@@ -44,7 +44,9 @@ describe('where JobStateStore publishes (real Redis)', () => {
     const job1 = layout.jobEventsChannel('job1');
     const job2 = layout.jobEventsChannel('job2');
     const moved = layout.queueMovedChannel;
-    expect(job1).toBe(`${layout.prefix}:events:job1`);
+    // in the job's own Cluster slot (hash tag: its id), beside its state
+    expect(job1).toBe(`${layout.base}:events:{job1}`);
+    expect(layout.jobKey('job1')).toBe(`${layout.base}:job:{job1}`);
     // each event on its job's channel, in order; the ones that can move the queue (a job
     // queued, started or finished) followed by the job's id on queue-moved
     const channels = { job1, job2 };

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { MediaError } from '../media-error.js';
 
 export interface RunOptions {
@@ -16,6 +17,8 @@ export interface RunOptions {
   /** Collected stdout beyond this ends the process with `onStdoutLimit()`'s error. */
   maxStdoutBytes?: number;
   onStdoutLimit?: () => Error;
+  /** Written to the process's stdin, with backpressure, then stdin is closed; absent: no stdin. */
+  stdin?: AsyncIterable<Uint8Array>;
 }
 
 export interface RunResult {
@@ -39,7 +42,7 @@ export function runProcess(command: string, args: readonly string[], options: Ru
       reject(new MediaError('MEDIA_ABORTED', `${options.what} was aborted before it started`));
       return;
     }
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(command, args, { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], windowsHide: true }) as ChildProcessByStdio<Writable | null, Readable, Readable>;
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = '';
@@ -102,6 +105,19 @@ export function runProcess(command: string, args: readonly string[], options: Ru
         finish(error instanceof Error ? error : new Error(String(error)));
       }
     });
+    if (options.stdin && child.stdin) {
+      const input = child.stdin;
+      // EPIPE when the process stops reading (it failed): its exit code and stderr say why
+      input.on('error', () => undefined);
+      const feed = async () => {
+        for await (const chunk of options.stdin!) {
+          if (settled) return;
+          if (!input.write(chunk)) await new Promise<void>((resolve) => { input.once('drain', resolve); input.once('close', resolve); });
+        }
+        input.end();
+      };
+      feed().catch((error: unknown) => finish(error instanceof Error ? error : new Error(String(error))));
+    }
     child.on('error', (error) => finish(new Error(`Could not run ${options.what} (${command}): ${error.message}`)));
     child.on('close', (code) => {
       if (!settled && options.onStderrLine && pendingLine && !stopped) {

@@ -56,7 +56,7 @@ function need<T>(value: T | undefined, modality: string): T {
 }
 
 /** Reads an upload, refusing one over the size limit before reading it (MEDIA_TOO_LARGE). */
-async function readUpload(path: string | undefined, modality: string, maxBytes: number): Promise<Uint8Array> {
+export async function readUpload(path: string | undefined, modality: string, maxBytes: number): Promise<Uint8Array> {
   if (path === undefined) throw new MediaError('MEDIA_EMPTY', `Expected a file for the ${modality} input but received none`);
   const handle = await open(path, 'r');
   try {

@@ -11,10 +11,12 @@ import {
   type PackDescription,
   type PipelineInput,
   type PipelineLimits,
+  type SoundEmbedding,
 } from '@a2i/protocol';
 import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
+import { embedSoundWindows } from './sound-windows.js';
 import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 import { WARM_UP_STEPS, warmUpEncoders, warmUpJob, type WarmableEncoder, type WarmUpReport } from './warm-up.js';
 
@@ -82,6 +84,14 @@ export class OnnxPipeline implements GenerationPipeline {
 
   async generate(job: GenerationJob, hooks: GenerationHooks): Promise<GenerationOutput> {
     return this.sample(job, hooks);
+  }
+
+  /** A sound's window embeddings for a video (sound-windows.ts). */
+  async embedSound(input: PipelineInput, windows: { windowSec: number; hopSec: number }, signal?: AbortSignal, onWindow?: (done: number, total: number) => void): Promise<SoundEmbedding> {
+    const encoder = this.rt.encoders.get('audio');
+    const preprocess = this.rt.preprocessors.audio;
+    if (!encoder || !preprocess) throw new ImageBindError('UNSUPPORTED_MODALITY', 'This model pack has no audio encoder: it cannot follow a sound');
+    return embedSoundWindows(encoder, preprocess, this.decodeContext.limits, input, windows, signal, onWindow);
   }
 
   /** Runs every loaded session once (warm-up.ts): each encoder, then a 2-step generation with a preview. */

@@ -185,7 +185,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   },
   {
     method: 'get', path: '/v1/generations/:id/video', operationId: 'getGenerationVideo', summary: 'The MP4 of a succeeded video generation (`output` video or morph)', tag: 'Generations', access: 'job',
-    description: 'H.264 (yuv420p) with the recording\'s sound as AAC (a morph has none); Range requests are answered where the results are local files.',
+    description: 'H.264 (yuv420p) with the recording\'s sound as AAC (a morph has none); Range requests (one byte range) are answered from local files and object storage alike.',
     responses: { 200: { description: 'the MP4', mediaTypes: ['video/mp4'] } }, errors: [...JOB, E.RESULT_NOT_READY],
   },
   {

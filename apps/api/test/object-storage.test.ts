@@ -107,6 +107,16 @@ describe('uploads and results in S3-compatible object storage (api + worker + s3
     const image = await fetch(`${url}/v1/generations/${id}/images/0`, { headers: owner });
     expect([image.status, image.headers.get('content-type'), image.headers.get('cache-control')]).toEqual([200, 'image/png', 'private, max-age=3600']);
     expect(Buffer.from(await image.arrayBuffer()).equals(stored)).toBe(true);
+    expect(image.headers.get('accept-ranges')).toBe('bytes');
+    // a byte range, as a <video> seeking asks for it: 206 with that part only; past the end: 416
+    const part = await fetch(`${url}/v1/generations/${id}/images/0`, { headers: { ...owner, range: 'bytes=8-23' } });
+    expect([part.status, part.headers.get('content-range'), part.headers.get('content-length')]).toEqual([206, `bytes 8-23/${stored.length}`, '16']);
+    expect(Buffer.from(await part.arrayBuffer()).equals(stored.subarray(8, 24))).toBe(true);
+    const tail = await fetch(`${url}/v1/generations/${id}/images/0`, { headers: { ...owner, range: 'bytes=-10' } });
+    expect([tail.status, tail.headers.get('content-range')]).toEqual([206, `bytes ${stored.length - 10}-${stored.length - 1}/${stored.length}`]);
+    expect(Buffer.from(await tail.arrayBuffer()).equals(stored.subarray(stored.length - 10))).toBe(true);
+    const beyond = await fetch(`${url}/v1/generations/${id}/images/0`, { headers: { ...owner, range: `bytes=${stored.length + 5}-` } });
+    expect([beyond.status, beyond.headers.get('content-range')]).toEqual([416, `bytes */${stored.length}`]);
     // and inline: ?include=images, and job:succeeded to a socket that asks (inlineImages)
     const inline = await json(await fetch(`${url}/v1/generations/${id}?include=images`, { headers: owner }));
     expect(inline.imagesInlined).toBe(true);

@@ -4,7 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promi
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkKey, type ObjectBody, type ObjectStore, type PutOptions, type StoredObject, type TopLevelEntry } from './object-store.js';
+import { checkKey, type ByteRange, type ObjectBody, type ObjectStore, type PutOptions, type StoredObject, type TopLevelEntry } from './object-store.js';
 
 /**
  * The local directory as an ObjectStore (the default, `A2I_STORAGE=file:var`): key `a/b` is
@@ -53,7 +53,7 @@ export class FileStore implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<ObjectBody | null> {
+  async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
     const handle = await open(this.localPath(key), 'r').catch(missing);
     if (!handle) return null;
     const info = await handle.stat();
@@ -61,7 +61,8 @@ export class FileStore implements ObjectStore {
       await handle.close();
       return null;
     }
-    return { body: handle.createReadStream(), size: info.size };
+    if (!range) return { body: handle.createReadStream(), size: info.size, totalSize: info.size };
+    return { body: handle.createReadStream({ start: range.start, end: range.end }), size: range.end - range.start + 1, totalSize: info.size };
   }
 
   async head(key: string): Promise<StoredObject | null> {

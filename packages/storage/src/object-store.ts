@@ -21,7 +21,16 @@ export interface StoredObject {
 
 export interface ObjectBody {
   body: Readable;
+  /** Bytes of `body` (of the range, when one was asked for). */
   size: number;
+  /** Bytes of the whole object. */
+  totalSize: number;
+}
+
+/** Bytes `start`..`end` of an object, both inclusive (HTTP's `Range: bytes=start-end`). */
+export interface ByteRange {
+  start: number;
+  end: number;
 }
 
 export interface PutOptions {
@@ -51,8 +60,8 @@ export interface ObjectStore {
   check(): Promise<void>;
   /** Writes `body` as `key`, replacing what was there; readers never see half of it. */
   put(key: string, body: Readable | Buffer, options?: PutOptions): Promise<void>;
-  /** Streams `key`, or null when there is none. */
-  get(key: string): Promise<ObjectBody | null>;
+  /** Streams `key` (or its bytes `range`, which must lie inside it), or null when there is none. */
+  get(key: string, range?: ByteRange): Promise<ObjectBody | null>;
   head(key: string): Promise<StoredObject | null>;
   /** Removes `key` (none: no error). */
   delete(key: string): Promise<void>;

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { CodedError, ERROR_CODES } from '@a2i/protocol/errors';
-import { checkKey, type ObjectBody, type ObjectStore, type PresignOptions, type PutOptions, type StoredObject, type TopLevelEntry } from './object-store.js';
+import { checkKey, type ByteRange, type ObjectBody, type ObjectStore, type PresignOptions, type PutOptions, type StoredObject, type TopLevelEntry } from './object-store.js';
 
 /**
  * The S3 API calls this store makes, and nothing else (README "Storage" lists them so an
@@ -86,10 +86,15 @@ export class S3Store implements ObjectStore {
     );
   }
 
-  async get(key: string): Promise<ObjectBody | null> {
-    const answer = await this.call('GetObject', key, () => this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) })));
+  async get(key: string, range?: ByteRange): Promise<ObjectBody | null> {
+    const answer = await this.call('GetObject', key, () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })),
+    );
     if (!answer) return null;
-    return { body: answer.Body as Readable, size: answer.ContentLength ?? 0 };
+    const size = answer.ContentLength ?? 0;
+    // a ranged answer says the whole object's size in its Content-Range: "bytes 0-99/1234"
+    const total = range ? Number(/\/(\d+)$/.exec(answer.ContentRange ?? '')?.[1] ?? NaN) : size;
+    return { body: answer.Body as Readable, size, totalSize: Number.isFinite(total) ? total : size };
   }
 
   async head(key: string): Promise<StoredObject | null> {

@@ -53,6 +53,19 @@ describe.each(['file', 's3'] as const)('ObjectStore: %s', (kind) => {
     expect((await readObject(store, 'job-a/part-0'))?.toString()).toBe('replaced');
   });
 
+  it('reads a byte range, saying the size of the part and of the whole object', async () => {
+    await store.put('job-r/0.mp4', Buffer.from('0123456789abcdef'));
+    const middle = (await store.get('job-r/0.mp4', { start: 3, end: 7 }))!;
+    expect([middle.size, middle.totalSize]).toEqual([5, 16]);
+    expect(Buffer.concat(await middle.body.toArray()).toString()).toBe('34567');
+    const last = (await store.get('job-r/0.mp4', { start: 15, end: 15 }))!;
+    expect([last.size, last.totalSize, Buffer.concat(await last.body.toArray()).toString()]).toEqual([1, 16, 'f']);
+    const whole = (await store.get('job-r/0.mp4'))!;
+    expect([whole.size, whole.totalSize]).toEqual([16, 16]);
+    whole.body.destroy();
+    await store.deletePrefix('job-r/');
+  });
+
   it('streams local files in and out (putFile, fetchToFile)', async () => {
     const source = join(tmp, 'source.bin');
     const bytes = Buffer.alloc(300_000, 7);

@@ -1,22 +1,14 @@
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
-import type { Logger } from 'pino';
 import {
   ERROR_CODES,
-  codeOf,
   generationJobSchema,
-  isInputFault,
-  jobFailureReason,
   pngTextOf,
-  serverFaultMessage,
   TERMINAL_STATUSES,
   type GenerationJob,
-  type GenerationPipeline,
-  type JobStateStore,
   type PipelineStage,
   type PreviewFrame,
 } from '@a2i/protocol';
 import { encodePreview } from '@a2i/pipeline';
-import type { ObjectStore } from '@a2i/storage';
 import { placeAttemptResults } from './attempt-results.js';
 import type { CollectionStore } from '@a2i/collections';
 import { localInputs } from './job-inputs.js';
@@ -24,31 +16,12 @@ import { neighborMix } from './neighbor-condition.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { HANDED_BACK } from './hand-back.js';
+import { AttemptLostError, LOCK_LOST, recordRunFailure, type PipelineJobDeps } from './run-failure.js';
 
-/**
- * The abort reason a worker gives a job whose BullMQ lock it could not renew (worker-app.ts,
- * 'lockRenewalFailed'): another worker has taken the job, or will; this run stops at its next
- * step and records nothing.
- */
-export const LOCK_LOST = 'a2i:lock-lost';
 /** The abort reason of a run whose fenced progress was refused: a later attempt holds the job, or it finished. */
 const SUPERSEDED = 'a2i:superseded';
 
-/** A run that stopped because its job belongs to another attempt now. Nothing was recorded. */
-export class AttemptLostError extends Error {
-  override readonly name = 'AttemptLostError';
-}
-
-export interface GenerationProcessorDeps {
-  pipeline: GenerationPipeline;
-  store: JobStateStore;
-  logger: Logger;
-  /** Where results go (attempt-results.ts). */
-  results: ObjectStore;
-  /** Where the job's files are (job-inputs.ts); fetched into `scratchDir` from object storage. */
-  uploads: ObjectStore;
-  scratchDir: string;
-  resultTtlSeconds: number;
+export interface GenerationProcessorDeps extends PipelineJobDeps {
   progressIntervalMs: number;
   /** The collection store, for jobs with `neighbors` (retrieval-augmented generation). */
   collections?: () => Promise<CollectionStore>;
@@ -196,21 +169,7 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
         log.info('generation canceled');
         throw new UnrecoverableError('CANCELED');
       }
-      if (isInputFault(error)) {
-        await store.failed(id, error.code, error.message, deps.resultTtlSeconds, attempt);
-        log.info({ code: error.code }, 'generation refused its input');
-        throw new UnrecoverableError(jobFailureReason(error.code, error.message));
-      }
-      const code = codeOf(error);
-      const attempts = job.opts.attempts ?? 1;
-      const last = job.attemptsMade + 1 >= attempts;
-      log.error({ err: error, code, willRetry: !last }, 'generation failed');
-      if (last) {
-        await store.failed(id, code, serverFaultMessage('generate the images', code), deps.resultTtlSeconds, attempt);
-      } else {
-        await store.requeued(id, attempt);
-      }
-      throw error;
+      return recordRunFailure(error, { job, id, attempt, store, resultTtlSeconds: deps.resultTtlSeconds, log, what: 'generation', action: 'generate the images', requeue: true });
     }
   };
 }

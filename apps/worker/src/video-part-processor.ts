@@ -1,35 +1,22 @@
 import { randomBytes } from 'node:crypto';
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
-import type { Logger } from 'pino';
 import {
   ERROR_CODES,
   TERMINAL_STATUSES,
-  codeOf,
-  isInputFault,
   jobFailureReason,
-  serverFaultMessage,
   videoPartJobSchema,
   type GenerationJob,
-  type GenerationPipeline,
   type JobStateStore,
   type PipelineInput,
   type VideoPartJob,
   type VideoPartResult,
 } from '@a2i/protocol';
 import { encodeImage, encodePreview } from '@a2i/pipeline';
-import type { ObjectStore } from '@a2i/storage';
-import { AttemptLostError, LOCK_LOST } from './generation-processor.js';
+import { AttemptLostError, LOCK_LOST, recordRunFailure, type PipelineJobDeps } from './run-failure.js';
 import { localInputs } from './job-inputs.js';
 import type { RunningVideoParts } from './running-video-parts.js';
 
-export interface VideoPartProcessorDeps {
-  pipeline: GenerationPipeline;
-  store: JobStateStore;
-  logger: Logger;
-  results: ObjectStore;
-  uploads: ObjectStore;
-  scratchDir: string;
-  resultTtlSeconds: number;
+export interface VideoPartProcessorDeps extends PipelineJobDeps {
   /** Where a cancel of the video finds this worker's parts of it (worker-app.ts). */
   running: RunningVideoParts;
 }
@@ -104,16 +91,8 @@ export function createVideoPartProcessor(deps: VideoPartProcessorDeps): Processo
         log.info('video part stopped: the video was canceled or ended');
         return { stopped: 'canceled' as const };
       }
-      if (isInputFault(error)) {
-        await store.failed(videoId, error.code, error.message, deps.resultTtlSeconds);
-        log.info({ code: error.code }, 'video part refused its input');
-        throw new UnrecoverableError(jobFailureReason(error.code, error.message));
-      }
-      const code = codeOf(error);
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      log.error({ err: error, code, willRetry: !last }, 'video part failed');
-      if (last) await store.failed(videoId, code, serverFaultMessage('make the video', code), deps.resultTtlSeconds);
-      throw error;
+      // the video's state records it (no attempt: a part is not the video's run); BullMQ retries a part itself
+      return recordRunFailure(error, { job, id: videoId, store, resultTtlSeconds: deps.resultTtlSeconds, log, what: 'video part', action: 'make the video', requeue: false });
     } finally {
       unregister();
       await inputs.release();

@@ -1,41 +1,27 @@
 import { UnrecoverableError, WaitingChildrenError, type Job, type Processor, type Queue } from 'bullmq';
-import type { Logger } from 'pino';
 import {
   ERROR_CODES,
   QUEUE_PRIORITY,
   TERMINAL_STATUSES,
   VIDEO_PART_JOB_NAME,
   checkVideoLength,
-  codeOf,
   generationJobSchema,
-  isInputFault,
   jobFailureReason,
-  serverFaultMessage,
   videoFrameCount,
   type GenerationJob,
-  type GenerationPipeline,
   type JobOutput,
-  type JobStateStore,
   type PipelineInput,
   type VideoLimits,
   type VideoPartJob,
 } from '@a2i/protocol';
 import { frameParts, frameTimes, morphFrameDirections, soundFrameDirections } from '@a2i/pipeline';
-import type { ObjectStore } from '@a2i/storage';
-import { AttemptLostError, LOCK_LOST } from './generation-processor.js';
+import { AttemptLostError, LOCK_LOST, recordRunFailure, type PipelineJobDeps } from './run-failure.js';
 import { localInputs } from './job-inputs.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { encodeVideo } from './video-encode.js';
 
-export interface VideoProcessorDeps {
-  pipeline: GenerationPipeline;
-  store: JobStateStore;
-  logger: Logger;
-  results: ObjectStore;
-  uploads: ObjectStore;
-  scratchDir: string;
-  resultTtlSeconds: number;
+export interface VideoProcessorDeps extends PipelineJobDeps {
   progressIntervalMs: number;
   video: VideoLimits;
   /** The generations queue, where the video's parts go (as BullMQ children of its job). */
@@ -122,17 +108,8 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<Genera
         log.info('video canceled');
         throw new UnrecoverableError('CANCELED');
       }
-      if (isInputFault(error)) {
-        await store.failed(id, error.code, error.message, deps.resultTtlSeconds, attempt);
-        log.info({ code: error.code }, 'video refused its input');
-        throw new UnrecoverableError(jobFailureReason(error.code, error.message));
-      }
-      const code = codeOf(error);
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      log.error({ err: error, code, willRetry: !last }, 'video failed');
-      if (last) await store.failed(id, code, serverFaultMessage('make the video', code), deps.resultTtlSeconds, attempt);
-      else if (data.step !== 'encode') await store.requeued(id, attempt);
-      throw error;
+      // a retried encode finds the video running: only a plan goes back to `job:queued`
+      return recordRunFailure(error, { job, id, attempt, store, resultTtlSeconds: deps.resultTtlSeconds, log, what: 'video', action: 'make the video', requeue: data.step !== 'encode' });
     }
   };
 }

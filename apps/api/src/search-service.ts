@@ -292,7 +292,8 @@ export class CollectionsService {
     const owner = this.owner(credentials);
     const { config } = this.deps;
     const store = await this.deps.collections();
-    const info = await store.get(name, owner);
+    // the registry is read once: this check, then the search on the same collection
+    const collection = await store.open(name, owner);
     const request = parseOrThrow(searchRequestSchema, body);
     const k = request.k ?? 10;
     if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > config.collections.maxK) {
@@ -300,16 +301,15 @@ export class CollectionsService {
     }
     const pack = await this.deps.generations.requirePack();
     // 1. the collection's space must be the one the query will be made in: refused, never silently wrong
-    this.requireSpace(info, pack);
+    this.requireSpace(collection.info, pack);
     let started = performance.now();
     const query = await this.queryVector(request.inputs, pack, owner, files);
     if (timings) timings.embedMs = performance.now() - started;
     started = performance.now();
-    const hits = await store.search(name, {
+    const hits = await collection.search({
       vector: query,
       k,
       space: spaceOfPack(pack),
-      owner,
       ...(request.filter !== undefined ? { filter: request.filter as MetadataFilter } : {}),
       ...(request.modality !== undefined ? { modality: request.modality } : {}),
     });

@@ -25,6 +25,7 @@ import type {
   EmbeddingSpace,
   EnsureIndexResult,
   SearchHit,
+  OpenCollection,
   SearchOptions,
   StoredItem,
   UpsertResult,
@@ -218,7 +219,21 @@ class LanceCollectionStore implements CollectionStore {
 
   async search(name: string, options: SearchOptions): Promise<SearchHit[]> {
     if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
-    const row = await this.resolve(name, options.owner);
+    return this.searchRow(await this.resolve(name, options.owner), options);
+  }
+
+  async open(name: string, owner?: string | null): Promise<OpenCollection> {
+    const row = await this.resolve(name, owner);
+    return {
+      info: toInfo(row),
+      search: (options) => {
+        if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
+        return this.searchRow(row, options);
+      },
+    };
+  }
+
+  private async searchRow(row: RegistryRow, options: Omit<SearchOptions, 'owner'>): Promise<SearchHit[]> {
     // 1. The query must come from the collection's space: pack and dim both.
     const space = checkSpace(options.space, 'space');
     if (space.pack !== row.pack || space.dim !== row.dim) {

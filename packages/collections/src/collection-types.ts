@@ -76,6 +76,13 @@ export interface EnsureIndexResult {
   ms: number;
 }
 
+/** A collection resolved once (CollectionStore.open): its description and a search on it. */
+export interface OpenCollection {
+  info: CollectionInfo;
+  /** As CollectionStore.search; `owner` is the one the collection was opened as. */
+  search(options: Omit<SearchOptions, 'owner'>): Promise<SearchHit[]>;
+}
+
 export interface CollectionStore {
   create(input: CreateCollectionInput): Promise<CollectionInfo>;
   list(owner?: string | null): Promise<CollectionInfo[]>;
@@ -87,6 +94,11 @@ export interface CollectionStore {
   count(name: string, owner?: string | null): Promise<number>;
   hasIds(name: string, ids: readonly string[], owner?: string | null): Promise<Set<string>>;
   search(name: string, options: SearchOptions): Promise<SearchHit[]>;
+  /**
+   * The collection `name` of `owner`, read from the registry once, with a search on it that
+   * does not read the registry again (a caller that checks the collection before it searches).
+   */
+  open(name: string, owner?: string | null): Promise<OpenCollection>;
   ensureIndex(name: string, owner?: string | null): Promise<EnsureIndexResult>;
   /** Drops item tables no registry row points at (left by a crash between create/drop steps). */
   dropOrphanTables(options?: { olderThanMs?: number }): Promise<string[]>;

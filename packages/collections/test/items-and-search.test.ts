@@ -105,6 +105,17 @@ describe('items and search', () => {
     }
   });
 
+  it('open(): the collection read once, its info, and a search equal to search(name)', async () => {
+    const random = seededRandom(5);
+    await store.upsert('c', Array.from({ length: 40 }, (_, i) => ({ id: `item-${i}`, vector: randomVector(random, DIM), modality: 'audio' })));
+    const opened = await store.open('c');
+    expect([opened.info.name, opened.info.space]).toEqual(['c', space]);
+    const query = randomVector(random, DIM);
+    expect(await opened.search({ vector: query, k: 5, space })).toEqual(await store.search('c', { vector: query, k: 5, space }));
+    await expectCode(opened.search({ vector: query, k: 1, space: { pack: 'imagebind-huge', dim: DIM } }), 'SPACE_MISMATCH');
+    await expectCode(store.open('no-such'), 'COLLECTION_NOT_FOUND');
+  });
+
   it('refuses a query from another space, a wrong k or a wrong query length', async () => {
     const random = seededRandom(4);
     await store.upsert('c', [{ id: 'a', vector: randomVector(random, DIM), modality: 'audio' }]);

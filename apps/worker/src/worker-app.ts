@@ -36,6 +36,7 @@ import { RunningVideoParts } from './running-video-parts.js';
 import { createVideoProcessor } from './video-processor.js';
 import { createVideoPartProcessor } from './video-part-processor.js';
 import { createLiveProcessor } from './live-processor.js';
+import { generationRows, RowAdmission } from './row-admission.js';
 
 /** How long a worker waits for Redis when it starts (then it stops with a message). */
 const REDIS_STARTUP_WAIT_MS = 10_000;
@@ -65,7 +66,7 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
-  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities }, 'pipeline loaded');
+  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows: config.worker.maxBatchRows }, 'pipeline loaded');
   // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
   let warmUpMs: number | null = null;
   if (config.worker.warmUp) {
@@ -131,22 +132,29 @@ export async function startWorker({ config, logger, storage: given }: { config: 
     partAttempts: config.worker.attempts,
   });
   const videoPart = createVideoPartProcessor({ pipeline, store, logger, results: storage.results, ...files, resultTtlSeconds: config.resultTtlSeconds, running: runningParts });
-  // One queue and one concurrency for images, videos and their parts: a worker runs one of them at a time per device.
+  // One queue for images, videos and their parts: batched together (A2I_MAX_BATCH_ROWS), or one at a time per device.
   // SIGTERM: images and embeddings still running after the grace period go back to the queue (hand-back.ts)
   const handBack = new HandBack();
   const generateOrHandBack = handBack.wrap(generate);
   // Live sound's pictures (README "Live sound"): small jobs of the same queue, first in, first out with the others.
   const live = createLiveProcessor(pipeline, storage.spoolDir, logger);
-  const generations = new Worker<GenerationJob>(
-    layout.generationQueue,
-    (job, token, signal) => {
-      if (job.name === VIDEO_JOB_NAME) return video(job, token, signal);
-      if (job.name === VIDEO_PART_JOB_NAME) return videoPart(job as unknown as Job<VideoPartJob>, token, signal);
-      if (job.name === LIVE_JOB_NAME) return live(job as unknown as Job<LiveJob>, token, signal);
-      return generateOrHandBack(job, token, signal);
-    },
-    { ...workerOptions, concurrency: config.worker.concurrency },
-  );
+  const route = (job: Job<GenerationJob>, token?: string, signal?: AbortSignal) => {
+    if (job.name === VIDEO_JOB_NAME) return video(job, token, signal);
+    if (job.name === VIDEO_PART_JOB_NAME) return videoPart(job as unknown as Job<VideoPartJob>, token, signal);
+    if (job.name === LIVE_JOB_NAME) return live(job as unknown as Job<LiveJob>, token, signal);
+    return generateOrHandBack(job, token, signal);
+  };
+  // Continuous batching (README "Continuous batching"): with A2I_MAX_BATCH_ROWS > 1 the worker takes
+  // jobs while fewer than that many images are in flight (row-admission.ts), and the pipeline shares
+  // each model call between them; with 1, A2I_WORKER_CONCURRENCY jobs at once, each on its own calls.
+  const batching = config.worker.maxBatchRows > 1;
+  const admission = batching ? new RowAdmission(config.worker.maxBatchRows) : null;
+  const rowsOf = (job: Job<GenerationJob>) => (job.name === VIDEO_JOB_NAME || job.name === VIDEO_PART_JOB_NAME || job.name === LIVE_JOB_NAME ? 1 : generationRows(job));
+  const generations = new Worker<GenerationJob>(layout.generationQueue, admission ? admission.wrap(route, rowsOf) : route, {
+    ...workerOptions,
+    concurrency: admission ? 1 : config.worker.concurrency,
+  });
+  admission?.attach(generations);
   const embeddings = new Worker(layout.embeddingQueue, handBack.wrap(createEmbeddingProcessor(pipeline, files, logger)), { ...workerOptions, concurrency: 2 });
   // Collections: ingest jobs (item writes happen only here) and index upkeep (ingest-worker.ts).
   const ingest = startIngestWorker({ config, logger, layout, pipeline, store, workerOptions, collections, files, media: storage.media });

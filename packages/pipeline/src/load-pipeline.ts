@@ -20,6 +20,8 @@ export interface PipelineSpec {
   runtime?: OnnxRuntimeConfig;
   /** onnx only: the input modalities to serve (only their encoders are opened); absent or null: all the pack has. */
   modalities?: Modality[] | null;
+  /** onnx only: continuous batching, the jobs running at once share one model call per step (A2I_MAX_BATCH_ROWS > 1). */
+  shareModelCalls?: boolean;
 }
 
 /** The name of the real pipeline, what a worker runs unless told otherwise. */
@@ -32,7 +34,7 @@ export function pipelineSpecOf(config: ServerConfig): PipelineSpec {
     packDir: config.dirs.pack,
     limits: pipelineLimitsOf(config),
     syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities } : {}),
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities, shareModelCalls: config.worker.maxBatchRows > 1 } : {}),
   };
 }
 
@@ -43,7 +45,7 @@ export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeli
   if (spec.pipeline === ONNX_PIPELINE) {
     // Loaded on demand: a synthetic worker never loads onnxruntime.
     const { createPipeline } = await import('./onnx/index.js');
-    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null });
+    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null, shareModelCalls: spec.shareModelCalls ?? false });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);
   const module = (await import(pathToFileURL(path).href)) as { createPipeline?: PipelineFactory };

@@ -19,10 +19,11 @@ export { NoiseAugmentation, type NoiseAugmentationConfig } from './noise-augment
 export {
   NOISE_DOMAINS, philox4x32, philoxNormals, seededNormal, seededNormalRows, type NoiseStream,
 } from './seeded-noise.js';
-export { sampleDecoder, prepareDecoder, type DecoderModel, type DecoderSource, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
+export { sampleDecoder, prepareDecoder, type PrepareOptions, type DecoderModel, type DecoderSource, type SampleDecoderOptions, type SampleDecoderResult, type DecoderPreview } from './samplers/sample-decoder.js';
 export { samplePrior, preparePrior, type PriorModel, type PriorSource, type SamplePriorOptions, type SamplePriorResult } from './samplers/sample-prior.js';
 export { denoise, type StepProgress, type SamplingStage } from './samplers/denoise-loop.js';
 export { LatentPreview, previewFactor, upscaleNearest } from './samplers/latent-preview.js';
 export { decodeLatents, prepareVae, type VaeModel } from './samplers/vae-decode.js';
 export type { RgbImage } from './samplers/vae-decode.js';
 export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';
+export { SharedDenoiser, SharedTurnCall, rowTimestepTensor, type DenoiserSeat, type SeatConstant, type SharedCallRecord } from './samplers/shared-batch.js';

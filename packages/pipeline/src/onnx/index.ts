@@ -13,8 +13,8 @@ export { warmUpEncoders, warmUpJob, WARM_UP_STEPS, type WarmableEncoder, type Wa
  * The PipelineFactory of the real pipeline (A2I_PIPELINE=onnx, or this module's path): opens
  * and checks the pack at `packDir` once, its sessions run as `runtime` says (the server
  * configuration's `runtime` section; the defaults when absent), only the encoders of `modalities`
- * opened (null or absent: all).
+ * opened (null or absent: all); `shareModelCalls`: continuous batching of the generations it runs at once.
  */
-export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig; modalities?: readonly Modality[] | null }): Promise<GenerationPipeline> {
-  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG, modalities: options.modalities ?? null });
+export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig; modalities?: readonly Modality[] | null; shareModelCalls?: boolean }): Promise<GenerationPipeline> {
+  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG, modalities: options.modalities ?? null, shareModelCalls: options.shareModelCalls ?? false });
 }

@@ -13,7 +13,7 @@ import {
   type PipelineLimits,
   type SoundEmbedding,
 } from '@a2i/protocol';
-import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName } from '@a2i/unclip';
+import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type SharedCallRecord } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { embedSoundWindows } from './sound-windows.js';
@@ -26,6 +26,12 @@ export interface OnnxPipelineOptions {
   runtime?: OnnxRuntimeConfig;
   /** The input modalities to serve: only their encoders are opened (A2I_MODALITIES); null or absent: all. */
   modalities?: readonly Modality[] | null;
+  /**
+   * Continuous batching (README "Continuous batching"): the generations this pipeline runs at once
+   * share one prior / UNet call per denoising step and one VAE call when they finish together;
+   * each keeps its own scheduler, noise and guidance, and its images do not depend on its company.
+   */
+  shareModelCalls?: boolean;
 }
 
 /** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
@@ -62,7 +68,7 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
-    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null);
+    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null, { shareAcrossJobs: options.shareModelCalls ?? false });
     try {
       const prompt = rt.decoder.manifest.promptConditioning;
       const unconditional = prompt && rt.promptEncoder ? await encodePrompt(rt, prompt.unconditionalPrompt ?? '') : null;
@@ -75,6 +81,18 @@ export class OnnxPipeline implements GenerationPipeline {
 
   describe(): OnnxPackDescription {
     return this.description;
+  }
+
+  /**
+   * Continuous batching: `listener` hears of every shared prior and UNet call (its seats' rows and
+   * timesteps, its time in and around session.run); null stops it. Nothing is shared, and so
+   * nothing heard, unless the pipeline was opened with shareModelCalls.
+   */
+  observeSharedCalls(listener: ((stage: 'prior' | 'decode', record: SharedCallRecord) => void) | null): void {
+    const unet = this.rt.decoder.sharedUnet;
+    if (unet) unet.onCall = listener ? (record) => listener('decode', record) : null;
+    const prior = this.rt.prior?.shared?.(this.rt.dim);
+    if (prior) prior.onCall = listener ? (record) => listener('prior', record) : null;
   }
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {

@@ -85,7 +85,13 @@ function schedulerName(problems: PackProblem[], name: string, where: string): Sc
  *    (names, types, fixed dimensions); of the encoders, only those `modalities` need (and the
  *    prompt's source, which conditions every generation): null, all of them.
  */
-export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig, modalities: readonly Modality[] | null = null): Promise<PackRuntime> {
+export async function openPackRuntime(
+  packDir: string,
+  config: OnnxRuntimeConfig,
+  modalities: readonly Modality[] | null = null,
+  /** shareAcrossJobs: the prior, UNet and VAE calls of the generations running at once are shared (continuous batching). */
+  sampling: { shareAcrossJobs?: boolean } = {},
+): Promise<PackRuntime> {
   const report = await checkPack(packDir, { verifyChecksums: config.verifyChecksums, openSessions: false });
   if (!report.ok) throw new PackError(report.dir, report.problems);
   const pack = await loadPack(packDir);
@@ -186,9 +192,9 @@ export async function openPackRuntime(packDir: string, config: OnnxRuntimeConfig
     problems.push(...compareSignature(session, signature));
   }
   // 4. the samplers' sections (noise augmentation, preview, tensor names), resolved once
-  const decoderModel = problems.length > 0 ? undefined : section(problems, 'decoder', () => prepareDecoder(sessions.get('decoder.unet')!, sessions.get('decoder.vae')!, decoderManifest));
+  const decoderModel = problems.length > 0 ? undefined : section(problems, 'decoder', () => prepareDecoder(sessions.get('decoder.unet')!, sessions.get('decoder.vae')!, decoderManifest, sampling));
   const priorSession = sessions.get('prior');
-  const priorModel = priorManifest && priorSession && problems.length === 0 ? section(problems, 'prior', () => preparePrior(priorSession, priorManifest)) : undefined;
+  const priorModel = priorManifest && priorSession && problems.length === 0 ? section(problems, 'prior', () => preparePrior(priorSession, priorManifest, sampling)) : undefined;
   if (problems.length > 0 || !decoderModel) {
     await releaseAll();
     throw new PackError(pack.dir, problems);

@@ -10,6 +10,7 @@ import { expectName, expectShape, rescaleRows, type DecoderManifest } from './ma
 import { checkSessionNames, denoiserCall, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 import { decodeLatents, prepareVae, type RgbImage, type VaeModel } from './vae-decode.js';
+import { SharedDenoiser } from './shared-batch.js';
 
 const { invalid, expectIntegerInRange } = unclipGuards;
 
@@ -41,10 +42,17 @@ export interface DecoderModel {
   readonly promptShape: readonly [number, number] | null;
   /** The latent-to-RGB preview projection, when the manifest has one. */
   readonly preview: LatentPreview | null;
+  /** Continuous batching (shared-batch.ts): one UNet call per step for every job at this stage; null: each job its own calls. */
+  readonly sharedUnet: SharedDenoiser | null;
+}
+
+/** How a decoder is prepared: `shareAcrossJobs` makes its UNet and VAE calls shared by the jobs that run at once. */
+export interface PrepareOptions {
+  shareAcrossJobs?: boolean;
 }
 
 /** Resolves `decoder` of a pack manifest and checks the sessions' names and timestep type. */
-export function prepareDecoder(unet: InferenceSession, vae: InferenceSession | null, manifest: DecoderManifest): DecoderModel {
+export function prepareDecoder(unet: InferenceSession, vae: InferenceSession | null, manifest: DecoderManifest, options: PrepareOptions = {}): DecoderModel {
   const latentShape = expectShape(manifest.latentShape, 3, 'decoder.latentShape') as [number, number, number];
   expectShape(manifest.imageSize, 2, 'decoder.imageSize');
   const names = manifest.unet.inputs;
@@ -59,18 +67,18 @@ export function prepareDecoder(unet: InferenceSession, vae: InferenceSession | n
   const promptShape = manifest.promptConditioning
     ? (expectShape(manifest.promptConditioning.shape, 2, 'decoder.promptConditioning.shape') as [number, number])
     : null;
+  const signature = { inputs, output, timestepType: timestepType(unet, inputs.timestep, 'UNet') };
   return {
     manifest,
     unet,
-    vae: vae ? prepareVae(vae, manifest) : null,
+    vae: vae ? prepareVae(vae, manifest, options) : null,
     latentShape,
     latentSize: latentShape[0] * latentShape[1] * latentShape[2],
-    inputs,
-    output,
-    timestepType: timestepType(unet, inputs.timestep, 'UNet'),
+    ...signature,
     augmentation: new NoiseAugmentation(manifest.noiseAugmentation),
     promptShape,
     preview: manifest.preview ? new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias) : null,
+    sharedUnet: options.shareAcrossJobs ? new SharedDenoiser(unet, signature, latentShape, 'UNet') : null,
   };
 }
 
@@ -175,19 +183,27 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   }
 
   // 5. the loop: one UNet call per step over [uncond; cond] rows; the class labels and prompt
-  // states are the same every step: one tensor each for the whole run
+  // states are the same every step: one tensor each for the whole run. Shared (continuous
+  // batching): this job's rows ride in one call per step with every other job's at this stage.
   const { inputs, unet } = model;
-  const runModel = denoiserCall(unet, model, {
-    timesteps: scheduler.timesteps,
-    rowsPerCall: guided ? 2 * batch : batch,
-    itemShape: latentShape,
-    constantFeeds: (rows) => {
-      const feeds: Record<string, Tensor> = { [inputs.classLabels]: floatTensor(classLabelRows, [rows, L]) };
-      if (inputs.hiddenStates && hiddenFeed) feeds[inputs.hiddenStates] = hiddenFeed;
-      return feeds;
-    },
-    what: 'UNet',
+  const rows = guided ? 2 * batch : batch;
+  const seat = model.sharedUnet?.join(rows, {
+    [inputs.classLabels]: { data: classLabelRows, itemShape: [L] },
+    ...(inputs.hiddenStates && hiddenFeed ? { [inputs.hiddenStates]: { data: hiddenFeed.data as Float32Array, itemShape: hiddenFeed.dims.slice(1) } } : {}),
   });
+  const runModel = seat
+    ? (modelInput: Float32Array, t: number) => seat.run(modelInput, t)
+    : denoiserCall(unet, model, {
+        timesteps: scheduler.timesteps,
+        rowsPerCall: rows,
+        itemShape: latentShape,
+        constantFeeds: (callRows) => {
+          const feeds: Record<string, Tensor> = { [inputs.classLabels]: floatTensor(classLabelRows, [callRows, L]) };
+          if (inputs.hiddenStates && hiddenFeed) feeds[inputs.hiddenStates] = hiddenFeed;
+          return feeds;
+        },
+        what: 'UNet',
+      });
   const { sample } = await denoise({
     stage: 'decode',
     ...schedule,
@@ -200,7 +216,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
         options.onPreview!({ step: progress.step, steps: progress.steps, images: preview.render(result.predOriginalSample) });
       }
     },
-  });
+  }).finally(() => seat?.leave());
 
   // 6. VAE decode
   const images = model.vae ? await decodeLatents(model.vae, sample, batch) : null;

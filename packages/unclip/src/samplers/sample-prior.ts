@@ -7,6 +7,7 @@ import { denoise, seededSchedule, stackUncondCond, type StepProgress } from './d
 import { expectName, rescaleRows, type PriorManifest } from './manifest-sections.js';
 import { checkSessionNames, denoiserCall, floatTensor, timestepType, type TimestepType } from './onnx-io.js';
 import { batchSize, checkCommonOptions } from './sampling-options.js';
+import { SharedDenoiser } from './shared-batch.js';
 
 const { invalid, expectLength } = unclipGuards;
 
@@ -20,10 +21,12 @@ export interface PriorModel {
   readonly inputs: { sample: string; timestep: string; condition: string };
   readonly output: string;
   readonly timestepType: TimestepType;
+  /** Continuous batching (shared-batch.ts): one prior call per step for every job at this stage (one batch per embedding size); null: each job its own calls. */
+  readonly shared: ((dim: number) => SharedDenoiser) | null;
 }
 
 /** Resolves `prior` of a pack manifest and checks the session's names and timestep type. */
-export function preparePrior(session: InferenceSession, manifest: PriorManifest): PriorModel {
+export function preparePrior(session: InferenceSession, manifest: PriorManifest, options: { shareAcrossJobs?: boolean } = {}): PriorModel {
   const inputs = {
     sample: expectName(manifest.inputs.sample, 'prior.inputs.sample'),
     timestep: expectName(manifest.inputs.timestep, 'prior.inputs.timestep'),
@@ -31,7 +34,14 @@ export function preparePrior(session: InferenceSession, manifest: PriorManifest)
   };
   const output = expectName(manifest.output, 'prior.output');
   checkSessionNames(session, [inputs.sample, inputs.timestep, inputs.condition], output, 'prior');
-  return { manifest, session, inputs, output, timestepType: timestepType(session, inputs.timestep, 'prior') };
+  const signature = { inputs, output, timestepType: timestepType(session, inputs.timestep, 'prior') };
+  const byDim = new Map<number, SharedDenoiser>();
+  const shared = (dim: number) => {
+    let denoiser = byDim.get(dim);
+    if (!denoiser) byDim.set(dim, (denoiser = new SharedDenoiser(session, signature, [dim], 'prior')));
+    return denoiser;
+  };
+  return { manifest, session, ...signature, shared: options.shareAcrossJobs ? shared : null };
 }
 
 /** The session and manifest section, prepared once (`prior`) or as they are (checked on this call). */
@@ -96,14 +106,19 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   });
   const { scheduler } = schedule;
 
-  // 3. the loop; the condition is the same every step: one tensor for the whole run
-  const runModel = denoiserCall(session, model, {
-    timesteps: scheduler.timesteps,
-    rowsPerCall: guided ? 2 * batch : batch,
-    itemShape: [D],
-    constantFeeds: (rows) => ({ [inputs.condition]: floatTensor(conditionRows, [rows, D]) }),
-    what: 'prior',
-  });
+  // 3. the loop; the condition is the same every step: one tensor for the whole run. Shared
+  // (continuous batching): this job's rows ride in one call per step with every other job's.
+  const rows = guided ? 2 * batch : batch;
+  const seat = model.shared?.(D).join(rows, { [inputs.condition]: { data: conditionRows, itemShape: [D] } });
+  const runModel = seat
+    ? (modelInput: Float32Array, t: number) => seat.run(modelInput, t)
+    : denoiserCall(session, model, {
+        timesteps: scheduler.timesteps,
+        rowsPerCall: rows,
+        itemShape: [D],
+        constantFeeds: (callRows) => ({ [inputs.condition]: floatTensor(conditionRows, [callRows, D]) }),
+        what: 'prior',
+      });
   const { sample } = await denoise({
     stage: 'prior',
     ...schedule,
@@ -111,7 +126,7 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
     signal: options.signal,
     runModel,
     onStep: (progress) => options.onStep?.(progress),
-  });
+  }).finally(() => seat?.leave());
 
   // 4. back from the normaliser's space: x std + mean, then outputNorm
   const embeddings = Float32Array.from(sample);

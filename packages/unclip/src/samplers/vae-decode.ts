@@ -2,6 +2,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { UnclipError } from '../unclip-error.js';
 import type { DecoderManifest } from './manifest-sections.js';
 import { floatTensor, runFloat } from './onnx-io.js';
+import { SharedTurnCall } from './shared-batch.js';
 
 /** The VAE decoder's session with its manifest fields resolved once (prepareVae). */
 export interface VaeModel {
@@ -15,16 +16,18 @@ export interface VaeModel {
   readonly imageSize: readonly [number, number];
   /** The graph's batch is fixed at 1: one call per image. */
   readonly fixedBatchOfOne: boolean;
+  /** Continuous batching: the jobs that reach the VAE in the same turn decode in one call (shared-batch.ts). */
+  readonly shared: SharedTurnCall | null;
 }
 
 /** Resolves `decoder.vae` (and the latent and image sizes) of a pack manifest for `session`. */
-export function prepareVae(session: InferenceSession, manifest: Pick<DecoderManifest, 'vae' | 'imageSize' | 'latentShape'>): VaeModel {
+export function prepareVae(session: InferenceSession, manifest: Pick<DecoderManifest, 'vae' | 'imageSize' | 'latentShape'>, options: { shareAcrossJobs?: boolean } = {}): VaeModel {
   const { input, output, scalingFactor, outputRange } = manifest.vae;
   if (typeof scalingFactor !== 'number' || !(scalingFactor > 0)) {
     throw new UnclipError('INVALID_OPTION', `Expected a positive number for decoder.vae.scalingFactor but received ${String(scalingFactor)}`);
   }
   const meta = session.inputMetadata.find((m) => m.name === input);
-  return {
+  const vae: Omit<VaeModel, 'shared'> = {
     session,
     input,
     output,
@@ -34,6 +37,12 @@ export function prepareVae(session: InferenceSession, manifest: Pick<DecoderMani
     imageSize: manifest.imageSize as [number, number],
     fixedBatchOfOne: meta?.isTensor === true && meta.shape[0] === 1,
   };
+  const [C, h, w] = vae.latentShape;
+  const [H, W] = vae.imageSize;
+  const shared = options.shareAcrossJobs === true && !vae.fixedBatchOfOne
+    ? new SharedTurnCall(C * h * w, 3 * H * W, (scaled, rows) => runVaeRows(vae, scaled, rows))
+    : null;
+  return { ...vae, shared };
 }
 
 /**
@@ -45,15 +54,23 @@ export async function decodeLatents(vae: VaeModel, latents: Float32Array, batch:
   const [C, h, w] = vae.latentShape;
   const [H, W] = vae.imageSize;
   const scaled = latents.map((x) => x / vae.scalingFactor);
+  if (vae.shared) return planarToRgbImages(await vae.shared.call(scaled, batch), batch, H, W, vae.outputRange);
   const chunk = vae.fixedBatchOfOne ? 1 : batch;
   const images: RgbImage[] = [];
   for (let start = 0; start < batch; start += chunk) {
     const rows = Math.min(chunk, batch - start);
     const slice = scaled.subarray(start * C * h * w, (start + rows) * C * h * w);
-    const planar = await runFloat(vae.session, { [vae.input]: floatTensor(slice, [rows, C, h, w]) }, vae.output, rows * 3 * H * W, 'VAE decoder');
+    const planar = await runVaeRows(vae, slice, rows);
     images.push(...planarToRgbImages(planar, rows, H, W, vae.outputRange));
   }
   return images;
+}
+
+/** The VAE on `rows` scaled latents at once: planar images [rows, 3, H, W]. */
+function runVaeRows(vae: Omit<VaeModel, 'shared'>, scaled: Float32Array, rows: number): Promise<Float32Array> {
+  const [C, h, w] = vae.latentShape;
+  const [H, W] = vae.imageSize;
+  return runFloat(vae.session, { [vae.input]: floatTensor(scaled, [rows, C, h, w]) }, vae.output, rows * 3 * H * W, 'VAE decoder');
 }
 
 // ---- RGB images (was rgb-image.ts): float planes to interleaved 8-bit pixels ----

@@ -1,0 +1,154 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GenerationHooks, GenerationJob, GenerationOutput, PipelineInput, ProgressReport } from '@a2i/protocol';
+import type { SharedCallRecord } from '@a2i/unclip';
+import { OnnxPipeline } from '../src/onnx/index.js';
+import { REPO } from './tiny-pack-inputs.js';
+import { testJob } from './test-jobs.js';
+
+// Continuous batching (issue #15) on the demo pack: generations running at once on a pipeline
+// opened with shareModelCalls share one prior / UNet call per step (and one VAE call when they
+// end together), joining and leaving between steps, and each job's images are the ones it makes
+// alone on an unshared pipeline, to the last bit.
+//
+// Why to the last bit: with one intra-op thread, onnxruntime's CPU kernels for these graphs
+// (MLAS GEMM and convolutions) compute each output row from that row's inputs in the same order
+// whatever the batch size; measured on the demo UNet at batch 1..16 and the VAE at 1..8 with a
+// different timestep on every row: max |difference| 0 (README "Continuous batching"). Should a
+// provider or thread count ever make a row depend on its batch, the decoded 8-bit pixels may
+// differ by at most 1 (the issue's bound); `maxPixelDifference` below is what is asserted.
+const DEMO = process.env.A2I_TEST_PACK ?? join(REPO, 'models/demo');
+const LIMITS = { maxAudioSeconds: 60, maxPixels: 40_000_000, maxUploadBytes: 25 * 1024 * 1024 };
+const RUNTIME = { executionProvider: 'cpu' as const, deviceId: 0, intraOpThreads: 1, interOpThreads: 1, memoryArena: true, verifyChecksums: false };
+const SOUND: PipelineInput[] = [{ modality: 'audio', weight: 1, file: join(DEMO, 'samples/sea-bell.wav') }];
+const TEXT: PipelineInput[] = [{ modality: 'text', weight: 1, text: 'a bell by the sea' }];
+
+/** Jobs that differ in everything a request chooses. */
+const JOBS: GenerationJob[] = [
+  testJob('ddim', SOUND, { steps: 12, seed: 11, guidance: 3, scheduler: 'ddim', numImages: 2 }),
+  testJob('dpm', TEXT, { steps: 7, seed: 12, guidance: 5, scheduler: 'dpmsolver++', noiseLevel: 100 }),
+  testJob('euler', SOUND, { steps: 9, seed: 13, guidance: 1, scheduler: 'euler', usePrior: true }),
+  testJob('pndm', TEXT, { steps: 10, seed: 14, guidance: 2, scheduler: 'pndm', numImages: 3, previewEvery: 3 }),
+  testJob('ddpm', SOUND, { steps: 15, seed: 15, guidance: 4, scheduler: 'ddpm', usePrior: true, noiseLevel: 50 }),
+];
+
+function hooks(signal = new AbortController().signal, onProgress: (p: ProgressReport) => void = () => undefined): GenerationHooks & { previews: number } {
+  const h = { signal, onProgress, onPreview: () => void h.previews++, previews: 0 };
+  return h;
+}
+
+/** The largest difference of one 8-bit channel between two runs' images. */
+function maxPixelDifference(a: GenerationOutput, b: GenerationOutput): number {
+  expect(a.images.length).toBe(b.images.length);
+  let max = 0;
+  a.images.forEach((image, i) => {
+    const other = b.images[i]!.rgb;
+    expect(image.rgb.length).toBe(other.length);
+    for (let p = 0; p < image.rgb.length; p++) max = Math.max(max, Math.abs(image.rgb[p]! - other[p]!));
+  });
+  return max;
+}
+
+/** Resolves once `job`'s decoder has reported step `step`. */
+function atDecodeStep(step: number): { onProgress: (p: ProgressReport) => void; reached: Promise<void> } {
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  return { onProgress: (p) => p.stage === 'decode' && p.step >= step && reach(), reached };
+}
+
+describe('continuous batching on the demo pack', () => {
+  let alone: OnnxPipeline;
+  let shared: OnnxPipeline;
+  const lone = new Map<string, GenerationOutput>();
+  let calls: Array<{ stage: string; record: SharedCallRecord }> = [];
+
+  beforeAll(async () => {
+    [alone, shared] = await Promise.all([
+      OnnxPipeline.open({ packDir: DEMO, limits: LIMITS, runtime: RUNTIME }),
+      OnnxPipeline.open({ packDir: DEMO, limits: LIMITS, runtime: RUNTIME, shareModelCalls: true }),
+    ]);
+    shared.observeSharedCalls((stage, record) => calls.push({ stage, record }));
+    for (const job of JOBS) lone.set(job.id, await alone.generate(job, hooks()));
+  }, 180_000);
+  afterAll(async () => {
+    await Promise.all([alone?.close(), shared?.close()]);
+  });
+
+  it('runs one job alone on the shared pipeline exactly as the unshared one does', async () => {
+    calls = [];
+    const out = await shared.generate(JOBS[0]!, hooks());
+    expect(maxPixelDifference(out, lone.get('ddim')!)).toBe(0);
+    expect(calls.every((c) => c.record.seatRows.length === 1)).toBe(true);
+    expect(calls.filter((c) => c.stage === 'decode')).toHaveLength(12);
+  });
+
+  it('shares each step between jobs of every scheduler, guidance, noise level, prior and image count, and each gets its lone images', async () => {
+    calls = [];
+    const outs = await Promise.all(JOBS.map((job) => shared.generate(job, hooks())));
+    JOBS.forEach((job, i) => expect(maxPixelDifference(outs[i]!, lone.get(job.id)!), job.id).toBe(0));
+    // model rows: ddim 2 images x 2 (guided), dpm 1 x 2, euler 1 (guidance 1: no CFG), pndm 3 x 2, ddpm 1 x 2
+    const decode = calls.filter((c) => c.stage === 'decode').map((c) => c.record);
+    expect(Math.max(...decode.map((r) => r.seatRows.length))).toBeGreaterThanOrEqual(3);
+    const widest = decode.find((r) => r.seatRows.length === Math.max(...decode.map((d) => d.seatRows.length)))!;
+    // every seat carries its own timestep into the one call (different schedulers, different t)
+    expect(new Set(widest.timesteps).size).toBeGreaterThan(1);
+    // fewer calls than the jobs' steps put together (12 + 7 + 9 + 10 + 15 = 53; PNDM's PLMS warm-up adds 1)
+    expect(decode.length).toBeLessThan(54);
+    expect(calls.some((c) => c.stage === 'prior' && c.record.seatRows.length === 2)).toBe(true);
+  }, 120_000);
+
+  it('lets a job join between steps and leave when it is done, without waiting for the others', async () => {
+    calls = [];
+    const long = testJob('long', SOUND, { steps: 40, seed: 21, scheduler: 'ddim' });
+    const short = testJob('short', TEXT, { steps: 5, seed: 22, scheduler: 'euler', guidance: 4 });
+    const gate = atDecodeStep(10);
+    const longRun = shared.generate(long, hooks(undefined, gate.onProgress));
+    await gate.reached;
+    const shortOut = await shared.generate(short, hooks());
+    const longStepsAtShortEnd = calls.filter((c) => c.stage === 'decode').length;
+    const longOut = await longRun;
+    // the short job joined the long one's batch, ran its 5 steps, and ended while the long one went on
+    const decode = calls.filter((c) => c.stage === 'decode').map((c) => c.record.seatRows.length);
+    const firstShared = decode.indexOf(2);
+    expect(firstShared).toBeGreaterThanOrEqual(10);
+    expect(decode.filter((n) => n === 2)).toHaveLength(5);
+    expect(decode.slice(firstShared + 5).every((n) => n === 1)).toBe(true);
+    expect(decode).toHaveLength(40);
+    // the short one did not wait for the long one's remaining steps
+    expect(longStepsAtShortEnd).toBeLessThan(20);
+    expect(maxPixelDifference(shortOut, await alone.generate(short, hooks()))).toBe(0);
+    expect(maxPixelDifference(longOut, await alone.generate(long, hooks()))).toBe(0);
+  }, 120_000);
+
+  it('a canceled job leaves at the next step and the others go on to their lone images', async () => {
+    calls = [];
+    const abort = new AbortController();
+    const gate = atDecodeStep(4);
+    const victim = shared.generate(testJob('victim', SOUND, { steps: 30, seed: 31 }), hooks(abort.signal, gate.onProgress));
+    const others = [JOBS[0]!, JOBS[3]!].map((job) => shared.generate(job, hooks()));
+    await gate.reached;
+    abort.abort('canceled by its owner');
+    await expect(victim).rejects.toMatchObject({ code: 'SAMPLING_ABORTED' });
+    const outs = await Promise.all(others);
+    expect(maxPixelDifference(outs[0]!, lone.get('ddim')!)).toBe(0);
+    expect(maxPixelDifference(outs[1]!, lone.get('pndm')!)).toBe(0);
+    const victimCalls = calls.filter((c) => c.stage === 'decode' && c.record.seatRows.length === 3).length;
+    expect(victimCalls).toBeGreaterThanOrEqual(4);
+    expect(victimCalls).toBeLessThanOrEqual(6);
+  }, 120_000);
+
+  it("a bad input fails its own job only", async () => {
+    const bad = testJob('bad', [{ modality: 'embedding', weight: 1, vector: [1, 2, 3] }], { steps: 5 });
+    const results = await Promise.allSettled([shared.generate(JOBS[1]!, hooks()), shared.generate(bad, hooks()), shared.generate(JOBS[2]!, hooks())]);
+    expect(results[1]!.status).toBe('rejected');
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ fault: 'input' });
+    expect(maxPixelDifference((results[0] as PromiseFulfilledResult<GenerationOutput>).value, lone.get('dpm')!)).toBe(0);
+    expect(maxPixelDifference((results[2] as PromiseFulfilledResult<GenerationOutput>).value, lone.get('euler')!)).toBe(0);
+  }, 120_000);
+
+  it('repeats itself exactly when the batch composition repeats', async () => {
+    const first = await Promise.all(JOBS.slice(0, 3).map((job) => shared.generate(job, hooks())));
+    const second = await Promise.all(JOBS.slice(0, 3).map((job) => shared.generate(job, hooks())));
+    first.forEach((out, i) => expect(maxPixelDifference(out, second[i]!)).toBe(0));
+  }, 120_000);
+});

@@ -1,0 +1,272 @@
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { UnclipError } from '../unclip-error.js';
+import { firstNonFinite, type DenoiserSignature, type TimestepType } from './onnx-io.js';
+
+/**
+ * Continuous batching (issue #15): one model call per denoising step shared by every job the
+ * pipeline holds at that stage. A job takes a seat when its loop starts (`join`), hands in its
+ * rows once per step (`seat.run`), and gives the seat up when it ends, fails or is canceled
+ * (`seat.leave`). The shared call runs as soon as every seated job has handed in its rows: a job
+ * that joins waits at most for the step in flight, and nobody waits for a job that is not there.
+ * Each job keeps its own scheduler, noise, guidance and step count (denoise-loop.ts); here only
+ * its rows travel, with ITS timestep on each of them (the graph's timestep input is [batch]).
+ * Rows are laid out seat after seat in joining order, each seat's rows as the job made them
+ * ([uncond; cond] when guided), and each job gets back exactly its rows of the output.
+ */
+
+/** A tensor input that stays the same for a seat's whole run (condition, class labels, prompt states), [rows, ...item]. */
+export interface SeatConstant {
+  data: Float32Array;
+  /** One row's shape. */
+  itemShape: readonly number[];
+}
+
+interface Pending {
+  sample: Float32Array;
+  timestep: number;
+  resolve(output: Float32Array): void;
+  reject(error: unknown): void;
+}
+
+/** One job's place in a SharedDenoiser. */
+export interface DenoiserSeat {
+  /** Runs this job's rows at timestep t in the next shared call; resolves with its rows of the output. */
+  run(sample: Float32Array, timestep: number): Promise<Float32Array>;
+  /** Leaves the batch (idempotent): the others' next call no longer waits for this job. */
+  leave(): void;
+}
+
+class Seat implements DenoiserSeat {
+  pending: Pending | null = null;
+  left = false;
+
+  constructor(
+    private readonly owner: SharedDenoiser,
+    readonly rows: number,
+    readonly constants: Readonly<Record<string, SeatConstant>>,
+  ) {}
+
+  run(sample: Float32Array, timestep: number): Promise<Float32Array> {
+    if (this.left) return Promise.reject(new UnclipError('INVALID_OPTION', 'This seat has left its shared batch'));
+    if (this.pending) return Promise.reject(new UnclipError('INVALID_OPTION', 'A seat runs one step at a time'));
+    return new Promise((resolve, reject) => {
+      this.pending = { sample, timestep, resolve, reject };
+      this.owner.maybeFlush();
+    });
+  }
+
+  leave(): void {
+    if (this.left) return;
+    this.left = true;
+    this.owner.remove(this);
+  }
+}
+
+/** What one shared call was made of: for measurements and tests. */
+export interface SharedCallRecord {
+  /** Model rows of each seat in the call, in order. */
+  seatRows: number[];
+  /** Timestep of each seat's rows. */
+  timesteps: number[];
+  /** Milliseconds inside session.run, and of the whole call (feeds, run, split, checks). */
+  runMs: number;
+  totalMs: number;
+}
+
+/**
+ * A denoising model (the prior, the UNet) shared by the jobs at its stage. `constantNames` are
+ * the inputs besides sample and timestep, each fed from the seats' constants.
+ */
+export class SharedDenoiser {
+  private seats: Seat[] = [];
+  private inFlight = false;
+  /** The seats' constants concatenated, rebuilt only when the seating changes. */
+  private constantCache: { seats: Seat[]; feeds: Record<string, Tensor> } | null = null;
+  /** Called after every shared call (bench, tests). */
+  onCall: ((record: SharedCallRecord) => void) | null = null;
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly signature: DenoiserSignature,
+    /** One row's shape of the sample input. */
+    private readonly itemShape: readonly number[],
+    private readonly what: string,
+  ) {}
+
+  /** Seats in the batch now. */
+  get size(): number {
+    return this.seats.length;
+  }
+
+  /** A seat for `rows` model rows whose constant inputs are `constants` ([rows, ...item] each). */
+  join(rows: number, constants: Record<string, SeatConstant>): DenoiserSeat {
+    for (const [name, constant] of Object.entries(constants)) {
+      const itemLength = constant.itemShape.reduce((a, b) => a * b, 1);
+      if (constant.data.length !== rows * itemLength) {
+        throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected ${rows * itemLength} values for the ${this.what} input "${name}" but received ${constant.data.length}`);
+      }
+    }
+    const seat = new Seat(this, rows, constants);
+    this.seats.push(seat);
+    return seat;
+  }
+
+  /** @internal a seat left */
+  remove(seat: Seat): void {
+    this.seats = this.seats.filter((s) => s !== seat);
+    this.maybeFlush();
+  }
+
+  /** @internal runs the shared call once every seat has handed in its rows and none is in flight. */
+  maybeFlush(): void {
+    if (this.inFlight || this.seats.length === 0 || this.seats.some((s) => !s.pending)) return;
+    const seats = this.seats.slice();
+    const pending = seats.map((s) => s.pending!);
+    for (const s of seats) s.pending = null;
+    this.inFlight = true;
+    this.call(seats, pending)
+      .then(
+        (outputs) => pending.forEach((p, i) => (outputs[i] instanceof Error ? p.reject(outputs[i]) : p.resolve(outputs[i] as Float32Array))),
+        (error: unknown) => pending.forEach((p) => p.reject(error)),
+      )
+      .finally(() => {
+        this.inFlight = false;
+        // a seat that joined during the call may be the only one left waiting
+        this.maybeFlush();
+      });
+  }
+
+  private async call(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
+    const started = performance.now();
+    const itemLength = this.itemShape.reduce((a, b) => a * b, 1);
+    const rows = seats.reduce((sum, s) => sum + s.rows, 0);
+    // 1. the samples, seat after seat; each seat's timestep on each of its rows
+    const sample = new Float32Array(rows * itemLength);
+    const timesteps: number[] = [];
+    let row = 0;
+    for (const [i, seat] of seats.entries()) {
+      const p = pending[i]!;
+      if (p.sample.length !== seat.rows * itemLength) {
+        throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected ${seat.rows * itemLength} sample values from a seat of the ${this.what} batch but received ${p.sample.length}`);
+      }
+      sample.set(p.sample, row * itemLength);
+      for (let r = 0; r < seat.rows; r++) timesteps.push(p.timestep);
+      row += seat.rows;
+    }
+    const feeds: Record<string, Tensor> = {
+      ...this.constantFeeds(seats, rows),
+      [this.signature.inputs.sample]: new Tensor('float32', sample, [rows, ...this.itemShape]),
+      [this.signature.inputs.timestep]: rowTimestepTensor(this.signature.timestepType, timesteps, this.what),
+    };
+    // 2. one model call for every seat
+    const runStarted = performance.now();
+    const results = await this.session.run(feeds, [this.signature.output]);
+    const runMs = performance.now() - runStarted;
+    const tensor = results[this.signature.output];
+    if (!tensor || tensor.type !== 'float32' || tensor.data.length !== rows * itemLength) {
+      throw new UnclipError('MODEL_OUTPUT_INVALID', `Expected ${rows * itemLength} float32 values from the ${this.what} model's output "${this.signature.output}"`);
+    }
+    // 3. each seat's rows back, checked on their own: a non-finite row fails its job only
+    const data = tensor.data as Float32Array;
+    const outputs: Array<Float32Array | Error> = [];
+    row = 0;
+    for (const seat of seats) {
+      const part = data.slice(row * itemLength, (row + seat.rows) * itemLength);
+      const bad = firstNonFinite(part);
+      outputs.push(
+        bad < 0
+          ? part
+          : new UnclipError('MODEL_OUTPUT_INVALID', `The ${this.what} model's output "${this.signature.output}" has a non-finite value (${part[bad]} at index ${bad})`),
+      );
+      row += seat.rows;
+    }
+    this.onCall?.({ seatRows: seats.map((s) => s.rows), timesteps: pending.map((p) => p.timestep), runMs, totalMs: performance.now() - started });
+    return outputs;
+  }
+
+  private constantFeeds(seats: Seat[], rows: number): Record<string, Tensor> {
+    const cache = this.constantCache;
+    if (cache && cache.seats.length === seats.length && cache.seats.every((s, i) => s === seats[i])) return cache.feeds;
+    const feeds: Record<string, Tensor> = {};
+    for (const name of Object.keys(seats[0]!.constants)) {
+      const { itemShape } = seats[0]!.constants[name]!;
+      const itemLength = itemShape.reduce((a, b) => a * b, 1);
+      const data = new Float32Array(rows * itemLength);
+      let row = 0;
+      for (const seat of seats) {
+        const constant = seat.constants[name];
+        if (!constant) throw new UnclipError('TENSOR_SIZE_MISMATCH', `A seat of the ${this.what} batch has no "${name}" input`);
+        data.set(constant.data, row * itemLength);
+        row += seat.rows;
+      }
+      feeds[name] = new Tensor('float32', data, [rows, ...itemShape]);
+    }
+    this.constantCache = { seats, feeds };
+    return feeds;
+  }
+}
+
+/** One timestep per row [rows], in the model's element type. */
+export function rowTimestepTensor(type: TimestepType, timesteps: readonly number[], what: string): Tensor {
+  if (type === 'float32') return new Tensor('float32', Float32Array.from(timesteps), [timesteps.length]);
+  const values = new BigInt64Array(timesteps.length);
+  for (const [i, t] of timesteps.entries()) {
+    if (!Number.isInteger(t)) {
+      throw new UnclipError(
+        'TIMESTEP_NOT_INTEGER',
+        `The ${what} model takes int64 timesteps but the scheduler gave ${t}; use a spacing with integer timesteps ("leading" or "trailing") or another scheduler`,
+      );
+    }
+    values[i] = BigInt(t);
+  }
+  return new Tensor('int64', values, [timesteps.length]);
+}
+
+/**
+ * A model call without a step loop (the VAE decode) shared by the jobs that reach it in the same
+ * turn of the event loop: jobs that finish their last step in the same shared step decode in one
+ * call. `run` gets every request's rows concatenated and returns the concatenated output.
+ */
+export class SharedTurnCall {
+  private queue: Array<{ input: Float32Array; rows: number; resolve(output: Float32Array): void; reject(error: unknown): void }> = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly inputRowLength: number,
+    private readonly outputRowLength: number,
+    private readonly run: (input: Float32Array, rows: number) => Promise<Float32Array>,
+  ) {}
+
+  call(input: Float32Array, rows: number): Promise<Float32Array> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ input, rows, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    const rows = batch.reduce((sum, b) => sum + b.rows, 0);
+    const input = new Float32Array(rows * this.inputRowLength);
+    let row = 0;
+    for (const b of batch) {
+      input.set(b.input, row * this.inputRowLength);
+      row += b.rows;
+    }
+    this.run(input, rows).then(
+      (output) => {
+        let at = 0;
+        for (const b of batch) {
+          b.resolve(output.slice(at * this.outputRowLength, (at + b.rows) * this.outputRowLength));
+          at += b.rows;
+        }
+      },
+      (error: unknown) => batch.forEach((b) => b.reject(error)),
+    );
+  }
+}

@@ -68,6 +68,8 @@ export interface SharedCallRecord {
   seatRows: number[];
   /** Timestep of each seat's rows. */
   timesteps: number[];
+  /** performance.now() when the call began (the step period is the time between two calls' starts). */
+  startedAt: number;
   /** Milliseconds inside session.run, and of the whole call (feeds, run, split, checks). */
   runMs: number;
   totalMs: number;
@@ -180,7 +182,7 @@ export class SharedDenoiser {
       );
       row += seat.rows;
     }
-    this.onCall?.({ seatRows: seats.map((s) => s.rows), timesteps: pending.map((p) => p.timestep), runMs, totalMs: performance.now() - started });
+    this.onCall?.({ seatRows: seats.map((s) => s.rows), timesteps: pending.map((p) => p.timestep), startedAt: started, runMs, totalMs: performance.now() - started });
     return outputs;
   }
 

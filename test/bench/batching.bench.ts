@@ -1,0 +1,365 @@
+/**
+ * Continuous batching (issue #15), measured side by side in one run:
+ *
+ *   npm run bench -- --only batching            (or: npx tsx test/bench/batching.bench.ts [options])
+ *     --jobs 60          jobs per open-loop cell
+ *     --loads 50,90,150  arrival rates, % of the one-at-a-time capacity
+ *     --rows 1,8,16      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
+ *     --lone-runs 15     lone-job latency runs of each kind
+ *     --seed 7           the workload's seed
+ *     --json PATH
+ *
+ * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..16 model rows,
+ *    medians; ms per row tells where a step stops getting cheaper per row.
+ * 2. A lone job on an idle pipeline, shared (batching on) and unshared (today), alternating
+ *    in-process: the medians and their ratio (target <= 1.05x).
+ * 3. The share of a shared denoising step spent outside session.run, with 4 guided one-image
+ *    jobs in the batch (8 model rows): 1 - run time / step period (target < 5 %).
+ * 4. Open-loop arrivals through the real server (an api and one worker process on a fresh Redis
+ *    prefix): a seeded mixed workload (10..100 steps, 1..4 images, every scheduler, guidance
+ *    1..7 (1: no CFG), prior on in 1 job of 4, noise level 0 or 100), Poisson arrivals at the
+ *    given % of the one-at-a-time capacity (1 / the mean in-process time of the mix's jobs run
+ *    alone), each A2I_MAX_BATCH_ROWS in turn on the same arrival times: completed jobs/min and
+ *    p50/p95/p99 from POST to job:succeeded, for short (<= 25 steps) and long jobs.
+ *
+ * Nothing here assumes the CPU: the sessions and the worker take A2I_ORT_PROVIDER /
+ * A2I_ORT_DEVICE_ID / A2I_ORT_THREADS from the environment like the server (on a GPU worker:
+ * `A2I_ORT_PROVIDER=cuda A2I_PACK_DIR=<pack> npm run bench -- --only batching --rows 1,8,16,32`).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as ort from 'onnxruntime-node';
+import { io, type Socket } from 'socket.io-client';
+import { loadServerConfig, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
+import { OnnxPipeline, sessionOptionsFor } from '@a2i/pipeline/onnx';
+import type { SharedCallRecord } from '@a2i/unclip';
+import { positiveInt } from './bench-args.js';
+import { freePort } from '../support/redis-server.js';
+import { sampleSoundWav } from '../support/sample-sound.js';
+import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
+import { waitForReadyServer } from '../support/server-ready.js';
+
+const { values: args } = parseArgs({
+  options: {
+    jobs: { type: 'string', default: '60' },
+    loads: { type: 'string', default: '50,90,150' },
+    rows: { type: 'string', default: '1,8,16' },
+    'lone-runs': { type: 'string', default: '15' },
+    seed: { type: 'string', default: '7' },
+    json: { type: 'string' },
+  },
+});
+const JOBS = positiveInt('jobs', args.jobs);
+const LOADS = args.loads.split(',').map((x) => positiveInt('loads', x));
+const ROWS = args.rows.split(',').map((x) => positiveInt('rows', x));
+const LONE_RUNS = positiveInt('lone-runs', args['lone-runs']);
+const SEED = positiveInt('seed', args.seed);
+const SHORT_STEPS = 25;
+
+const config = loadServerConfig(process.env);
+const PACK = config.dirs.pack;
+const REDIS_URL = config.redis.url;
+
+// ------------------------------------------------------------------ statistics and randomness
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+function percentile(xs: number[], p: number): number {
+  const s = sorted(xs);
+  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const median = (xs: number[]) => percentile(xs, 50);
+const r1 = (x: number) => Number(x.toFixed(1));
+const r3 = (x: number) => Number(x.toFixed(3));
+/** mulberry32: the workload and the arrivals are the same for every cell of a run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// ------------------------------------------------------------------ the workload
+const SCHEDULERS = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;
+interface MixedRequest {
+  steps: number;
+  numImages: number;
+  scheduler: (typeof SCHEDULERS)[number];
+  guidance: number;
+  prior: 'on' | 'off';
+  noiseLevel: number;
+  seed: number;
+}
+function workload(count: number, seed: number): MixedRequest[] {
+  const rand = random(seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  return Array.from({ length: count }, (_, i) => ({
+    steps: 10 + Math.floor(rand() * 91),
+    numImages: 1 + Math.floor(rand() * 4),
+    scheduler: pick(SCHEDULERS),
+    guidance: pick([1, 3, 5, 7]),
+    prior: rand() < 0.25 ? 'on' : 'off',
+    noiseLevel: pick([0, 100]),
+    seed: i + 1,
+  }));
+}
+/** Poisson arrivals: exponential gaps at `perSecond`, in ms from the start. */
+function arrivals(count: number, perSecond: number, seed: number): number[] {
+  const rand = random(seed);
+  let t = 0;
+  return Array.from({ length: count }, () => {
+    const at = t;
+    t += (-Math.log(1 - rand()) / perSecond) * 1000;
+    return at;
+  });
+}
+
+// ------------------------------------------------------------------ 1. the batch-size curve
+async function batchCurve() {
+  const options = sessionOptionsFor(config.runtime);
+  const manifest = JSON.parse(await (await import('node:fs/promises')).readFile(join(PACK, 'manifest.json'), 'utf8'));
+  const unet = await ort.InferenceSession.create(join(PACK, manifest.decoder.unet.file), options);
+  const vae = await ort.InferenceSession.create(join(PACK, manifest.decoder.vae.file), options);
+  const [C, h, w] = manifest.decoder.latentShape as number[];
+  const names = manifest.decoder.unet.inputs;
+  const meta = (session: ort.InferenceSession, name: string) => session.inputMetadata.find((m) => m.name === name) as { shape: Array<number | string>; type: string };
+  const itemOf = (session: ort.InferenceSession, name: string) => meta(session, name).shape.slice(1).map((d) => (typeof d === 'number' ? d : 1));
+  const rand = random(3);
+  const floats = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
+  const time = async (run: () => Promise<unknown>, runs: number) => {
+    await run();
+    const ms: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await run();
+      ms.push(performance.now() - t);
+    }
+    return median(ms);
+  };
+  const curve: Array<{ rows: number; unetStepMs: number; unetMsPerRow: number; vaeMs: number; vaeMsPerRow: number }> = [];
+  for (const rows of [1, 2, 4, 6, 8, 12, 16]) {
+    const feeds: Record<string, ort.Tensor> = {
+      [names.sample]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]),
+      [names.classLabels]: (() => { const item = itemOf(unet, names.classLabels); return new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]); })(),
+      [names.timestep]: meta(unet, names.timestep).type === 'int64'
+        ? new ort.Tensor('int64', BigInt64Array.from({ length: rows }, (_, i) => BigInt(100 + i * 50)), [rows])
+        : new ort.Tensor('float32', Float32Array.from({ length: rows }, (_, i) => 100 + i * 50), [rows]),
+    };
+    if (names.encoderHiddenStates) {
+      const item = itemOf(unet, names.encoderHiddenStates);
+      feeds[names.encoderHiddenStates] = new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]);
+    }
+    const unetMs = await time(() => unet.run(feeds), 15);
+    const latent = { [manifest.decoder.vae.input]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]) };
+    const vaeMs = await time(() => vae.run(latent), 7);
+    curve.push({ rows, unetStepMs: r3(unetMs), unetMsPerRow: r3(unetMs / rows), vaeMs: r3(vaeMs), vaeMsPerRow: r3(vaeMs / rows) });
+    console.log(`curve: ${rows} rows: UNet step ${unetMs.toFixed(2)} ms (${(unetMs / rows).toFixed(3)} ms/row), VAE ${vaeMs.toFixed(2)} ms (${(vaeMs / rows).toFixed(3)} ms/row)`);
+  }
+  await Promise.all([unet.release(), vae.release()]);
+  return curve;
+}
+
+// ------------------------------------------------------------------ 2 and 3. in-process: lone job and the share outside run
+const SOUND_FILE = join(PACK, 'samples/sea-bell.wav');
+function pipelineJob(id: string, r: Omit<MixedRequest, 'prior'> & { usePrior: boolean }, input: PipelineInput[]): GenerationJob {
+  return {
+    id,
+    createdAt: 0,
+    inputs: input,
+    options: { prompt: '', seed: r.seed, steps: r.steps, guidance: r.guidance, usePrior: r.usePrior, noiseLevel: r.noiseLevel, numImages: r.numImages, format: 'png', previewEvery: 5, priority: 'normal', scheduler: r.scheduler },
+  };
+}
+const noHooks = () => ({ signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
+
+async function inProcess(mix: MixedRequest[]) {
+  const limits = pipelineLimitsOf(config);
+  const [alone, shared] = [await OnnxPipeline.open({ packDir: PACK, limits, runtime: config.runtime }), await OnnxPipeline.open({ packDir: PACK, limits, runtime: config.runtime, shareModelCalls: true })];
+  const input: PipelineInput[] = [{ modality: 'audio', weight: 1, file: SOUND_FILE }];
+  try {
+    // 2. a lone job (25 DDIM steps, guidance 3, one image), alternating
+    const lone = pipelineJob('lone', { steps: 25, numImages: 1, scheduler: 'ddim', guidance: 3, noiseLevel: 0, seed: 1, usePrior: false }, input);
+    const times = { alone: [] as number[], shared: [] as number[] };
+    for (let i = 0; i < LONE_RUNS + 2; i++) {
+      for (const [name, pipeline] of [['alone', alone], ['shared', shared]] as const) {
+        const t = performance.now();
+        await pipeline.generate(lone, noHooks());
+        if (i >= 2) times[name].push(performance.now() - t);
+      }
+    }
+    const loneJob = { todayMs: r1(median(times.alone)), batchingMs: r1(median(times.shared)), ratio: r3(median(times.shared) / median(times.alone)) };
+    console.log(`lone job: today ${loneJob.todayMs} ms, batching worker ${loneJob.batchingMs} ms: ${loneJob.ratio}x`);
+
+    // 3. four guided one-image jobs of 40 steps at once: 8 model rows a step
+    const records: SharedCallRecord[] = [];
+    shared.observeSharedCalls((stage, record) => stage === 'decode' && records.push(record));
+    const outside: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      records.length = 0;
+      await Promise.all([0, 1, 2, 3].map((k) => shared.generate(pipelineJob(`b${k}`, { steps: 40, numImages: 1, scheduler: SCHEDULERS[k]!, guidance: 3, noiseLevel: 0, seed: k + 1, usePrior: false }, input), noHooks())));
+      const full = records.filter((r) => r.seatRows.reduce((a, b) => a + b, 0) === 8);
+      for (let i = 1; i < full.length; i++) {
+        const prev = full[i - 1]!;
+        const period = full[i]!.startedAt - prev.startedAt;
+        if (period < 4 * prev.totalMs + 50) outside.push(1 - prev.runMs / period);
+      }
+    }
+    shared.observeSharedCalls(null);
+    const outsideShare = { steps: outside.length, median: r3(median(outside)), p90: r3(percentile(outside, 90)) };
+    console.log(`share of an 8-row step outside session.run: median ${(100 * outsideShare.median).toFixed(1)} % over ${outside.length} steps`);
+
+    // the one-at-a-time capacity of the mix: each job's time alone, in-process
+    const sample = mix.slice(0, Math.min(mix.length, 24));
+    let total = 0;
+    for (const [i, r] of sample.entries()) {
+      const t = performance.now();
+      await alone.generate(pipelineJob(`c${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks());
+      total += performance.now() - t;
+    }
+    const meanJobMs = total / sample.length;
+    console.log(`the mix one at a time: ${meanJobMs.toFixed(0)} ms a job on average (${sample.length} jobs): capacity ${(60_000 / meanJobMs).toFixed(1)} jobs/min`);
+    return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs) };
+  } finally {
+    await Promise.all([alone.close(), shared.close()]);
+  }
+}
+
+// ------------------------------------------------------------------ 4. open loop through the server
+interface CellResult {
+  rows: number;
+  loadPercent: number;
+  jobs: number;
+  succeeded: number;
+  jobsPerMin: number;
+  all: { p50: number; p95: number; p99: number };
+  short: { count: number; p50: number; p95: number; p99: number };
+  long: { count: number; p50: number; p95: number; p99: number };
+}
+
+async function openLoop(mix: MixedRequest[], capacityPerSec: number): Promise<CellResult[]> {
+  const wav = sampleSoundWav({ seconds: 1 });
+  const results: CellResult[] = [];
+  for (const rows of ROWS) {
+    const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
+    const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env: Record<string, string> = {
+      A2I_REDIS_URL: REDIS_URL,
+      A2I_REDIS_PREFIX: prefix,
+      A2I_PORT: String(port),
+      A2I_UPLOADS_DIR: join(tmp, 'uploads'),
+      A2I_RESULTS_DIR: join(tmp, 'results'),
+      A2I_PACK_DIR: PACK,
+      A2I_LOG_LEVEL: 'silent',
+      A2I_MAX_BATCH_ROWS: String(rows),
+      A2I_MAX_QUEUE_DEPTH: String(JOBS * 4),
+      A2I_RATE_GENERATIONS: 'off',
+      A2I_RATE_CONNECTIONS: 'off',
+      A2I_SOCKETS_PER_ADDRESS: String(JOBS * 4),
+    };
+    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(env, 'onnx')];
+    try {
+      await waitForReadyServer(url, { timeoutMs: 120_000 });
+      for (const load of LOADS) {
+        const perSecond = (capacityPerSec * load) / 100;
+        const times = arrivals(JOBS, perSecond, SEED * 1000 + load);
+        const done: Array<{ steps: number; ms: number; at: number } | null> = new Array(JOBS).fill(null);
+        const sockets: Socket[] = [];
+        const started = performance.now();
+        const finished = new Promise<void>((resolveAll, rejectAll) => {
+          let left = JOBS;
+          const timer = setTimeout(() => rejectAll(new Error(`rows ${rows}, load ${load} %: ${left} jobs did not finish within 10 min`)), 600_000);
+          mix.forEach((r, i) => {
+            setTimeout(async () => {
+              const body = new FormData();
+              body.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], ...r }));
+              body.set('sound', new Blob([wav]), 'sound.wav');
+              const posted = performance.now();
+              const response = await fetch(`${url}/v1/generations`, { method: 'POST', body });
+              const created = (await response.json()) as { id: string; token: string };
+              if (response.status !== 202) return rejectAll(new Error(`POST answered ${response.status}: ${JSON.stringify(created)}`));
+              const socket = io(url, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'], reconnection: false, forceNew: true });
+              sockets.push(socket);
+              const end = (ok: boolean) => {
+                if (done[i]) return;
+                done[i] = ok ? { steps: r.steps, ms: performance.now() - posted, at: performance.now() - started } : { steps: r.steps, ms: Number.NaN, at: performance.now() - started };
+                socket.disconnect();
+                if (--left === 0) {
+                  clearTimeout(timer);
+                  resolveAll();
+                }
+              };
+              socket.on('job:succeeded', () => end(true));
+              socket.on('job:failed', () => end(false));
+              socket.on('job:canceled', () => end(false));
+            }, times[i]!);
+          });
+        });
+        await finished;
+        for (const socket of sockets) socket.disconnect();
+        const ok = done.filter((d): d is NonNullable<typeof d> => d !== null && Number.isFinite(d.ms));
+        const lastAt = Math.max(...ok.map((d) => d.at));
+        const stats = (xs: number[]) => ({ count: xs.length, p50: r1(percentile(xs, 50)), p95: r1(percentile(xs, 95)), p99: r1(percentile(xs, 99)) });
+        const all = stats(ok.map((d) => d.ms));
+        const cell: CellResult = {
+          rows,
+          loadPercent: load,
+          jobs: JOBS,
+          succeeded: ok.length,
+          jobsPerMin: r1((ok.length / lastAt) * 60_000),
+          all: { p50: all.p50, p95: all.p95, p99: all.p99 },
+          short: stats(ok.filter((d) => d.steps <= SHORT_STEPS).map((d) => d.ms)),
+          long: stats(ok.filter((d) => d.steps > SHORT_STEPS).map((d) => d.ms)),
+        };
+        results.push(cell);
+        console.log(`rows ${rows}, load ${load} %: ${cell.succeeded}/${JOBS} ok, ${cell.jobsPerMin} jobs/min; all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99}; long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
+      }
+    } finally {
+      for (const child of processes) await child.stop('SIGTERM', 10_000);
+      await removeKeysWithPrefix(REDIS_URL, prefix).catch(() => undefined);
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  return results;
+}
+
+// ------------------------------------------------------------------ main
+const report: Record<string, unknown> = { pack: PACK, provider: config.runtime.executionProvider, ortThreads: config.runtime.intraOpThreads, jobsPerCell: JOBS, seed: SEED };
+try {
+  report.curve = await batchCurve();
+  const mix = workload(JOBS, SEED);
+  const local = await inProcess(mix);
+  Object.assign(report, local);
+  if (!(await redisAnswers(REDIS_URL))) {
+    report.skipped = `open-loop part: no Redis answers at ${REDIS_URL}`;
+  } else {
+    const cells = await openLoop(mix, local.capacityPerMin / 60);
+    report.openLoop = cells;
+    const at = (rows: number, load: number) => cells.find((c) => c.rows === rows && c.loadPercent === load);
+    const top = Math.max(...LOADS);
+    const fifoTop = at(1, top);
+    const summary: Array<{ metric: string; value: number | string | null; unit: string }> = [
+      { metric: 'lone job, batching / today (target <= 1.05)', value: local.loneJob.ratio, unit: 'x' },
+      { metric: 'share of an 8-row step outside session.run (target < 5 %)', value: r1(100 * local.outsideShare.median), unit: '%' },
+    ];
+    for (const rows of ROWS.filter((n) => n > 1)) {
+      const cell = at(rows, top);
+      if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load, rows ${rows} / rows 1 (target >= 1.3)`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
+      const c90 = at(rows, 90);
+      const f90 = at(1, 90);
+      if (c90 && f90) summary.push({ metric: `short jobs' p99 at 90 %, rows ${rows} / rows 1 (target <= 0.5)`, value: r3(c90.short.p99 / f90.short.p99), unit: 'x' });
+    }
+    report.summary = summary;
+  }
+} catch (error) {
+  report.error = String((error as Error).stack ?? error);
+  console.error(error);
+  process.exitCode = 1;
+}
+if (args.json) await writeFile(args.json, `${JSON.stringify(report, null, 2)}\n`);
+console.log(JSON.stringify(report.summary ?? report, null, 2));

@@ -4,7 +4,7 @@
  *   npm run bench -- --only batching            (or: npx tsx test/bench/batching.bench.ts [options])
  *     --jobs 60          jobs per open-loop cell
  *     --loads 50,90,150  arrival rates, % of the one-at-a-time capacity
- *     --rows 1,8,16      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
+ *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
  *     --lone-runs 15     lone-job latency runs of each kind
  *     --seed 7           the workload's seed
  *     --json PATH
@@ -46,7 +46,7 @@ const { values: args } = parseArgs({
   options: {
     jobs: { type: 'string', default: '60' },
     loads: { type: 'string', default: '50,90,150' },
-    rows: { type: 'string', default: '1,8,16' },
+    rows: { type: 'string', default: '1,8,32' },
     'lone-runs': { type: 'string', default: '15' },
     seed: { type: 'string', default: '7' },
     json: { type: 'string' },

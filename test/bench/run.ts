@@ -115,7 +115,7 @@ const KNOWN: Record<string, Pick<BenchSpec, 'summarize' | 'notes'> & { args: (qu
   // `npx tsx test/bench/sound-to-video.bench.ts`, about 40 minutes on 2 shared cores)
   'sound-to-video': { args: (quick) => (quick ? ['--smoothing', '0.5', '--recordings', '2', '--object-every', '8'] : ['--smoothing', '0.5']), notes: () => [], summarize: genericSummary },
   'live-sound': { args: (quick) => (quick ? ['--seconds', '8'] : []), notes: () => [], summarize: genericSummary },
-  // issue #15: the batch-size curve, a lone job, the share outside session.run, open-loop arrivals at 50/90/150 % for A2I_MAX_BATCH_ROWS 1, 8, 16
+  // issue #15: the batch-size curve, a lone job, the share outside session.run, open-loop arrivals at 50/90/150 % for A2I_MAX_BATCH_ROWS 1, 8, 32
   batching: { args: (quick) => (quick ? ['--jobs', '12', '--loads', '90,150', '--rows', '1,8', '--lone-runs', '4'] : []), notes: () => [], summarize: genericSummary },
 };
 

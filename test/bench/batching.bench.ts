@@ -127,7 +127,7 @@ async function batchCurve() {
   const vae = await ort.InferenceSession.create(join(PACK, manifest.decoder.vae.file), options);
   const [C, h, w] = manifest.decoder.latentShape as number[];
   const names = manifest.decoder.unet.inputs;
-  const meta = (session: ort.InferenceSession, name: string) => session.inputMetadata.find((m) => m.name === name) as { shape: Array<number | string>; type: string };
+  const meta = (session: ort.InferenceSession, name: string) => session.inputMetadata.find((m) => m.name === name) as unknown as { shape: ReadonlyArray<number | string>; type: string };
   const itemOf = (session: ort.InferenceSession, name: string) => meta(session, name).shape.slice(1).map((d) => (typeof d === 'number' ? d : 1));
   const rand = random(3);
   const floats = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);

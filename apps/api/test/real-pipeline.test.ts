@@ -79,8 +79,10 @@ describe('the server on the ONNX pipeline and the demo pack', () => {
   }, 120_000);
 
   it('mixes audio + image - text with weights: queued (with position) -> started -> progress -> preview -> succeeded over socket.io', async () => {
-    // a long job first, so that the mixed one is still queued when its socket subscribes
-    const blocker = await upload(url, join(SAMPLES, sounds[0]!), { steps: 200, previewEvery: 0, prior: 'off' });
+    // long jobs first that fill the batching worker's rows (A2I_MAX_BATCH_ROWS 8: two jobs of 4
+    // images), so that the mixed one is still queued when its socket subscribes
+    const blockers = [await upload(url, join(SAMPLES, sounds[0]!), { steps: 200, previewEvery: 0, prior: 'off', numImages: 4 })];
+    blockers.push(await upload(url, join(SAMPLES, sounds[0]!), { steps: 200, previewEvery: 0, prior: 'off', numImages: 4 }));
     const form = new FormData();
     form.set('request', JSON.stringify({
       inputs: [
@@ -98,7 +100,7 @@ describe('the server on the ONNX pipeline and the demo pack', () => {
     const socket = connectSocket(url, { jobId: created.id, token: created.token });
     const events = recordSocketEvents(socket);
     await waitFor(() => events.find((e) => e.type === 'job:queued'), 'job:queued');
-    await fetch(`${url}${blocker.links.cancel}`, { method: 'POST', headers: { 'x-job-token': blocker.token } });
+    for (const blocker of blockers) await fetch(`${url}${blocker.links.cancel}`, { method: 'POST', headers: { 'x-job-token': blocker.token } });
     await waitFor(() => events.find((e) => e.type === 'job:succeeded' || e.type === 'job:failed'), 'the mixed job\'s end', 60_000);
     socket.close();
     const types = events.map((e) => e.type);

@@ -26,6 +26,7 @@ import { createScheduler, prepareDecoder, preparePrior, SCHEDULER_NAMES, type De
 import { ConfigError, type Modality } from '@a2i/protocol';
 import { encoderFor, type Preprocessors } from './input-decoding.js';
 import { PromptEncoder } from './prompt-encoder.js';
+import { sharedEncoder } from './shared-encoder.js';
 import { sessionOptionsFor, type OnnxRuntimeConfig } from './runtime-config.js';
 
 /** Everything a pack needs at run time, opened once when the worker starts. */
@@ -205,12 +206,14 @@ export async function openPackRuntime(
     const session = sessions.get(`encoders.${key}`);
     if (wanted !== null && !wanted.has(key)) continue; // open only as the prompt's source
     if (session && entry.input && entry.output && entry.postprocess) {
-      runners.set(key, encoderFromSession(session, key, {
+      const runner = encoderFromSession(session, key, {
         input: { ...entry.input, dtype: entry.input.dtype ?? 'float32' },
         output: { ...entry.output, dtype: 'float32' },
         space: entry.space,
         postprocess: entry.postprocess,
-      }));
+      });
+      // continuous batching: the jobs that embed at the same moment share the encoder's calls
+      runners.set(key, sampling.shareAcrossJobs ? sharedEncoder(runner) : runner);
     }
   }
   const visionRank = manifest.encoders.vision?.input?.shape.length;

@@ -86,8 +86,18 @@ describe('continuous batching on the demo pack', () => {
 
   it('shares each step between jobs of every scheduler, guidance, noise level, prior and image count, and each gets its lone images', async () => {
     calls = [];
-    const outs = await Promise.all(JOBS.map((job) => shared.generate(job, hooks())));
+    const progress = JOBS.map(() => [] as ProgressReport[]);
+    const jobHooks = JOBS.map((_, i) => hooks(undefined, (p) => progress[i]!.push(p)));
+    const outs = await Promise.all(JOBS.map((job, i) => shared.generate(job, jobHooks[i]!)));
     JOBS.forEach((job, i) => expect(maxPixelDifference(outs[i]!, lone.get(job.id)!), job.id).toBe(0));
+    // progress and previews stay per job: each job's decode steps 1..its steps in order, pndm's previews every 3 steps for its 3 images
+    // (PNDM reports one step more than asked: its PLMS warm-up step)
+    JOBS.forEach((job, i) => {
+      const decode = progress[i]!.filter((p) => p.stage === 'decode');
+      expect(decode.map((p) => p.step), job.id).toEqual(Array.from({ length: decode.at(-1)!.steps }, (_, k) => k + 1));
+      expect(decode.at(-1)!.steps - job.options.steps, job.id).toBe(job.options.scheduler === 'pndm' ? 1 : 0);
+    });
+    expect(jobHooks.map((h) => h.previews)).toEqual([0, 0, 0, 9, 0]);
     // model rows: ddim 2 images x 2 (guided), dpm 1 x 2, euler 1 (guidance 1: no CFG), pndm 3 x 2, ddpm 1 x 2
     const decode = calls.filter((c) => c.stage === 'decode').map((c) => c.record);
     expect(Math.max(...decode.map((r) => r.seatRows.length))).toBeGreaterThanOrEqual(3);

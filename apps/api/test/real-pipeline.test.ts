@@ -36,7 +36,8 @@ describe('the server on the ONNX pipeline and the demo pack', () => {
   let stack: Stack;
   let url: string;
   beforeAll(async () => {
-    stack = await startStack({ env: { A2I_PIPELINE: 'onnx', A2I_PACK_DIR: DEMO } });
+    // 8 rows (the demo pack's default is 32), so that two 4-image jobs fill the batching worker (below)
+    stack = await startStack({ env: { A2I_PIPELINE: 'onnx', A2I_PACK_DIR: DEMO, A2I_MAX_BATCH_ROWS: '8' } });
     url = stack.urls[0]!;
   }, 120_000);
   afterAll(async () => {

@@ -50,12 +50,11 @@ describe('a worker killed mid-job (SIGKILL)', () => {
       return undefined;
     }, 'victim mid-job');
     await victim.stop('SIGKILL');
-    // Under load the victim may have finished that job (and taken the next) between the poll and
-    // the kill: the job it held when it died is the one BullMQ still lists as active by it (its
-    // lock has not run out yet, so no stalled check has moved it).
+    // Under load the victim may have finished that job (and taken others) between the poll and
+    // the kill: the jobs it held when it died (several: it batches) are those BullMQ still lists as
+    // active by it (their locks have not run out yet, so no stalled check has moved them).
     const heldAtKill = (await queue.getActive()).filter((job) => job.processedBy === 'victim').map((job) => job.id!);
-    expect(heldAtKill, `the victim's active job at the kill (polled: ${held})`).toHaveLength(1);
-    const lost = heldAtKill[0]!;
+    expect(heldAtKill.length, `jobs the victim held at the kill (polled: ${held})`).toBeGreaterThan(0);
 
     await waitFor(() => (ids.every((id) => succeeded.has(id)) ? true : undefined), 'all jobs succeeded', 60_000);
     // Give a duplicate (if any) time to show up before counting.
@@ -63,10 +62,11 @@ describe('a worker killed mid-job (SIGKILL)', () => {
     expect(ids.map((id) => succeeded.get(id))).toEqual(ids.map(() => 1));
     expect(await queue.getCompletedCount()).toBe(JOBS);
     expect(await queue.getFailedCount()).toBe(0);
-    // The job the victim held was started again by the survivor (second attempt).
-    expect((await store.get(lost))!.attempt).toBeGreaterThanOrEqual(2);
-    const finished = await queue.getJob(lost);
-    expect(finished?.processedBy).toBe('survivor');
+    // Every job the victim held was started again by the survivor (second attempt).
+    for (const lost of heldAtKill) {
+      expect((await store.get(lost))!.attempt, `attempts of ${lost}`).toBeGreaterThanOrEqual(2);
+      expect((await queue.getJob(lost))?.processedBy, `the worker that finished ${lost}`).toBe('survivor');
+    }
 
     await queue.close();
     await events.quit();

@@ -9,6 +9,7 @@ import {
   isRedisUnavailable,
   redisLayout,
   untilRedisReady,
+  defaultBatchRows,
   LIVE_JOB_NAME,
   VIDEO_JOB_NAME,
   VIDEO_PART_JOB_NAME,
@@ -66,7 +67,9 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
-  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows: config.worker.maxBatchRows }, 'pipeline loaded');
+  // continuous batching's limit: configured, or sized by the pack's images (defaultBatchRows)
+  const maxBatchRows = config.worker.maxBatchRows ?? defaultBatchRows(description.imageSize);
+  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows }, 'pipeline loaded');
   // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
   let warmUpMs: number | null = null;
   if (config.worker.warmUp) {
@@ -147,8 +150,8 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   // Continuous batching (README "Continuous batching"): with A2I_MAX_BATCH_ROWS > 1 the worker takes
   // jobs while fewer than that many images are in flight (row-admission.ts), and the pipeline shares
   // each model call between them; with 1, A2I_WORKER_CONCURRENCY jobs at once, each on its own calls.
-  const batching = config.worker.maxBatchRows > 1;
-  const admission = batching ? new RowAdmission(config.worker.maxBatchRows) : null;
+  const batching = maxBatchRows > 1;
+  const admission = batching ? new RowAdmission(maxBatchRows) : null;
   const rowsOf = (job: Job<GenerationJob>) => (job.name === VIDEO_JOB_NAME || job.name === VIDEO_PART_JOB_NAME || job.name === LIVE_JOB_NAME ? 1 : generationRows(job));
   const generations = new Worker<GenerationJob>(layout.generationQueue, admission ? admission.wrap(route, rowsOf) : route, {
     ...workerOptions,

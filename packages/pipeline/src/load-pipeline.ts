@@ -20,7 +20,7 @@ export interface PipelineSpec {
   runtime?: OnnxRuntimeConfig;
   /** onnx only: the input modalities to serve (only their encoders are opened); absent or null: all the pack has. */
   modalities?: Modality[] | null;
-  /** onnx only: continuous batching, the jobs running at once share one model call per step (A2I_MAX_BATCH_ROWS > 1). */
+  /** onnx only: continuous batching, the jobs running at once share one model call per step (A2I_MAX_BATCH_ROWS unset or > 1). */
   shareModelCalls?: boolean;
 }
 
@@ -34,7 +34,7 @@ export function pipelineSpecOf(config: ServerConfig): PipelineSpec {
     packDir: config.dirs.pack,
     limits: pipelineLimitsOf(config),
     syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities, shareModelCalls: config.worker.maxBatchRows > 1 } : {}),
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities, shareModelCalls: config.worker.maxBatchRows !== 1 } : {}),
   };
 }
 

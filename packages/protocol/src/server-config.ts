@@ -82,9 +82,11 @@ import type { VideoLimits } from './video-output.js';
  *  A2I_API_KEYS                     (none)                   comma list; when set, creating a job needs one
  *  A2I_WORKER_NAME                  <hostname>:<pid>
  *  A2I_WORKER_CONCURRENCY           1                        jobs at once per worker when it does not batch (A2I_MAX_BATCH_ROWS=1)
- *  A2I_MAX_BATCH_ROWS               8 (onnx), 1 (otherwise)  continuous batching: the worker takes another generation while fewer
+ *  A2I_MAX_BATCH_ROWS               by the pack (onnx), 1    continuous batching: the worker takes another generation while fewer
  *                                                            than this many images are in flight, and every job it holds shares one
- *                                                            model call per denoising step (1: one job at a time, no sharing)
+ *                                                            model call per denoising step (1: one job at a time, no sharing).
+ *                                                            Unset with the onnx pipeline: as many images as the pixels of 8 at
+ *                                                            768x768, 1..32 (defaultBatchRows: 8 for Stable unCLIP-H, 32 for the demo)
  *  A2I_LOCK_DURATION_MS             30000                    BullMQ job lock
  *  A2I_STALLED_INTERVAL_MS          15000                    how often workers look for stalled jobs
  *  A2I_MAX_STALLED_COUNT            2                        stalls a job survives: it fails with WORKER_LOST when its worker
@@ -403,10 +405,11 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       concurrency: e.A2I_WORKER_CONCURRENCY,
       /**
        * Continuous batching (README "Continuous batching"): images in flight before the worker stops
-       * taking generations; > 1 also shares model calls between its jobs. Default: 8 with the onnx
-       * pipeline (where it helps), 1 with any other (nothing to batch).
+       * taking generations; > 1 also shares model calls between its jobs. null (unset, the onnx
+       * pipeline): sized by the pack's image size once the worker has loaded it (defaultBatchRows);
+       * 1 with any other pipeline (nothing to batch).
        */
-      maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? DEFAULT_MAX_BATCH_ROWS : 1),
+      maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1),
       lockDurationMs: e.A2I_LOCK_DURATION_MS,
       stalledIntervalMs: e.A2I_STALLED_INTERVAL_MS,
       maxStalledCount: e.A2I_MAX_STALLED_COUNT,
@@ -471,8 +474,17 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
 export type ServerConfig = ReturnType<typeof loadServerConfig>;
 export type RuntimeConfig = ServerConfig['runtime'];
 
-/** A2I_MAX_BATCH_ROWS with the onnx pipeline when unset: where a demo-pack UNet step on CPU stops getting cheaper per row (README "Continuous batching"). */
-export const DEFAULT_MAX_BATCH_ROWS = 8;
+/**
+ * A2I_MAX_BATCH_ROWS with the onnx pipeline when unset, from the pack's image size: as many images
+ * as the pixels of 8 at 768x768, between 1 and 32. A batch's activations grow with its rows times
+ * their pixels, so the limit is a pixel budget: 8 images for Stable unCLIP-H (768x768; its memory
+ * was not measured here, README "Sizing a batch on a GPU" says how), 32 for the 64x64 demo pack,
+ * where 32 measured best on this CPU (README "Continuous batching").
+ */
+export function defaultBatchRows(imageSize: { width: number; height: number }): number {
+  const rows = Math.floor((8 * 768 * 768) / (imageSize.width * imageSize.height));
+  return Math.max(1, Math.min(32, rows));
+}
 
 /** The limits the pipeline enforces while decoding inputs, from the configuration. */
 export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {

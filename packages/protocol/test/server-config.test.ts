@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadServerConfig } from '../src/index.js';
+import { ConfigError, defaultBatchRows, loadServerConfig } from '../src/index.js';
 
 describe('server configuration', () => {
   it('has safe defaults', () => {
@@ -35,5 +35,16 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({ A2I_RATE_GENERATIONS: '5 per minute' })).toThrow(/for A2I_RATE_GENERATIONS but received "5 per minute"/);
     expect(() => loadServerConfig({ A2I_CORS_ORIGINS: 'a.example/path' })).toThrow(/A2I_CORS_ORIGINS/);
     expect(() => loadServerConfig({ A2I_HEADERS_TIMEOUT_MS: '20000', A2I_REQUEST_TIMEOUT_MS: '15000' })).toThrow(/A2I_REQUEST_TIMEOUT_MS/);
+  });
+
+  it('sizes continuous batching by the pack unless A2I_MAX_BATCH_ROWS says: a pixel budget of 8 images at 768x768, 1..32', () => {
+    expect(loadServerConfig({}).worker.maxBatchRows).toBeNull();
+    expect(loadServerConfig({ A2I_PIPELINE: 'synthetic' }).worker.maxBatchRows).toBe(1);
+    expect(loadServerConfig({ A2I_MAX_BATCH_ROWS: '4' }).worker.maxBatchRows).toBe(4);
+    expect(() => loadServerConfig({ A2I_MAX_BATCH_ROWS: '0' })).toThrow(ConfigError);
+    expect(defaultBatchRows({ width: 768, height: 768 })).toBe(8); // Stable unCLIP-H
+    expect(defaultBatchRows({ width: 64, height: 64 })).toBe(32); // the demo pack: the budget's 1152, capped
+    expect(defaultBatchRows({ width: 1024, height: 1024 })).toBe(4);
+    expect(defaultBatchRows({ width: 4096, height: 4096 })).toBe(1);
   });
 });

@@ -34,7 +34,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { io, type Socket } from 'socket.io-client';
-import { loadServerConfig, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
+import { loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
 import { OnnxPipeline, sessionOptionsFor } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
@@ -74,17 +74,8 @@ function percentile(xs: number[], p: number): number {
 const median = (xs: number[]) => percentile(xs, 50);
 const r1 = (x: number) => Number(x.toFixed(1));
 const r3 = (x: number) => Number(x.toFixed(3));
-/** mulberry32: the workload and the arrivals are the same for every cell of a run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The workload and the arrivals: the same for every cell of a run (mulberry32, @a2i/protocol). */
+const random = mulberry32;
 
 // ------------------------------------------------------------------ the workload
 const SCHEDULERS = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;

@@ -1,11 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { removeKeysWithPrefix } from '@a2i/protocol';
+import { describe, expect, it } from 'vitest';
+import { useBullmqOnRedis } from './bullmq-on-redis.js';
 import { HANDED_BACK, HandBack } from '../src/hand-back.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const quiet = { info: () => undefined, warn: () => undefined };
 
 /** A processor that runs `ms` unless aborted (then it throws the abort's reason, as the pipeline does). */
@@ -22,22 +19,7 @@ function runFor(ms: number, seen: string[]) {
 }
 
 describe('HandBack: a stopping worker finishes what it can within the grace, then gives the rest back (real Redis)', () => {
-  const prefix = `a2i-test-handback-${randomBytes(6).toString('hex')}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await removeKeysWithPrefix(REDIS_URL, prefix);
-  });
-
-  function open<T>(make: (connection: Redis) => T & { close(): Promise<unknown> }): T {
-    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const made = make(connection);
-    closers.push(async () => {
-      await made.close();
-      await connection.quit();
-    });
-    return made;
-  }
+  const { prefix, open } = useBullmqOnRedis('handback');
 
   it('puts a job that outlives the grace back in the queue (no failure, no retry spent) for another worker to run as its next attempt', async () => {
     const queue = open((connection) => new Queue('generations', { connection, prefix }));

@@ -1,29 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { removeKeysWithPrefix } from '@a2i/protocol';
+import { describe, expect, it } from 'vitest';
+import { useBullmqOnRedis } from './bullmq-on-redis.js';
 import { lostByItsWorkers } from '../src/lost-job.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 describe('lostByItsWorkers (BullMQ failing a job whose workers died)', () => {
-  const prefix = `a2i-test-lost-${randomBytes(6).toString('hex')}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await removeKeysWithPrefix(REDIS_URL, prefix);
-  });
-
-  function open<T>(make: (connection: Redis) => T & { close(): Promise<unknown> }): T {
-    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const made = make(connection);
-    closers.push(async () => {
-      await made.close();
-      await connection.quit();
-    });
-    return made;
-  }
+  const { prefix, open } = useBullmqOnRedis('lost');
 
   it('is true for the failure of a job that stalled more than maxStalledCount times, false for a failure of its own', async () => {
     const name = 'generations';

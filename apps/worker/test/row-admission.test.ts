@@ -1,31 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { removeKeysWithPrefix } from '@a2i/protocol';
+import { describe, expect, it } from 'vitest';
+import { useBullmqOnRedis } from './bullmq-on-redis.js';
 import { generationRows, RowAdmission } from '../src/row-admission.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('RowAdmission: a batching worker takes jobs from BullMQ while it has rows free (real Redis)', () => {
-  const prefix = `a2i-test-rows-${randomBytes(6).toString('hex')}`;
-  const closers: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    await removeKeysWithPrefix(REDIS_URL, prefix);
-  });
-
-  function open<T>(make: (connection: Redis) => T & { close(): Promise<unknown> }): T {
-    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
-    const made = make(connection);
-    closers.push(async () => {
-      await made.close();
-      await connection.quit();
-    });
-    return made;
-  }
+  const { prefix, open } = useBullmqOnRedis('rows');
 
   /** A worker whose jobs run until the test releases them by name. */
   function heldWorker(queueName: string, admission: RowAdmission) {

@@ -37,6 +37,29 @@ export class LabelEmbeddingCache {
     this.entries.set(key, vector);
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
   }
+
+  /**
+   * Every label's vector: the cached ones from here, every missing one embedded in ONE call of
+   * `embedTexts` (one embedding job) and cached. Duplicates are embedded once.
+   */
+  async vectorsFor(pack: { name: string; dim: number }, labels: readonly string[], embedTexts: (texts: string[]) => Promise<ArrayLike<number>[]>): Promise<Map<string, Float32Array>> {
+    const vectors = new Map<string, Float32Array>();
+    const missing: string[] = [];
+    for (const label of new Set(labels)) {
+      const cached = this.get(pack, label);
+      if (cached) vectors.set(label, cached);
+      else missing.push(label);
+    }
+    if (missing.length > 0) {
+      const embedded = await embedTexts(missing);
+      missing.forEach((label, i) => {
+        const vector = Float32Array.from(embedded[i]!);
+        vectors.set(label, vector);
+        this.set(pack, label, vector);
+      });
+    }
+    return vectors;
+  }
 }
 
 function cacheKey(pack: { name: string; dim: number }, label: string): string {

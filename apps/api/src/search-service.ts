@@ -339,22 +339,7 @@ export class CollectionsService {
     if (!pack.modalities.includes('text')) throw new RequestError(ERROR_CODES.UNSUPPORTED_MODALITY, `Expected a pack with a text encoder for labels but pack ${pack.name} has none`);
     const query = await this.queryVector(request.inputs, pack, owner, files);
     // Labels: cached per pack + label; every missing one in ONE embedding job.
-    const unique = [...new Set(request.labels)];
-    const vectors = new Map<string, Float32Array>();
-    const missing: string[] = [];
-    for (const label of unique) {
-      const cached = cache.get(pack, label);
-      if (cached) vectors.set(label, cached);
-      else missing.push(label);
-    }
-    if (missing.length > 0) {
-      const embedded = await this.deps.generations.embedResolved(missing.map((text) => ({ modality: 'text', weight: 1, text })));
-      missing.forEach((label, i) => {
-        const vector = Float32Array.from(embedded.vectors[i]!);
-        vectors.set(label, vector);
-        cache.set(pack, label, vector);
-      });
-    }
+    const vectors = await cache.vectorsFor(pack, request.labels, async (texts) => (await this.deps.generations.embedResolved(texts.map((text) => ({ modality: 'text', weight: 1, text })))).vectors);
     return zeroShot(query, request.labels.map((label) => ({ label, vector: vectors.get(label)! })));
   }
 

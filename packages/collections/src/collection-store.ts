@@ -17,12 +17,11 @@ import {
   readMetadata,
   type CollectionItem,
 } from './item-columns.js';
-import { metadataFilterToSql, modalityClause, sqlString, type MetadataFieldType } from './metadata-filter.js';
+import { searchWhereClause, sqlString } from './metadata-filter.js';
 import type {
   CollectionInfo,
   CollectionStore,
   CreateCollectionInput,
-  EmbeddingSpace,
   EnsureIndexResult,
   SearchHit,
   OpenCollection,
@@ -55,6 +54,12 @@ export async function openCollectionStore(options: CollectionStoreOptions): Prom
 
 function toInfo(row: RegistryRow): CollectionInfo {
   return { name: row.name, owner: row.owner, description: row.description, space: { pack: row.pack, dim: row.dim }, createdAt: row.createdAt };
+}
+
+/** `options` when it is an options object (a caller outside TypeScript may send anything). */
+function checkedSearchOptions<T>(options: T): T {
+  if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
+  return options;
 }
 
 function notFound(name: string, owner: string | null): CollectionError {
@@ -218,19 +223,12 @@ class LanceCollectionStore implements CollectionStore {
   // ---- search -------------------------------------------------------------------
 
   async search(name: string, options: SearchOptions): Promise<SearchHit[]> {
-    if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
-    return this.searchRow(await this.resolve(name, options.owner), options);
+    return this.searchRow(await this.resolve(name, checkedSearchOptions(options).owner), options);
   }
 
   async open(name: string, owner?: string | null): Promise<OpenCollection> {
     const row = await this.resolve(name, owner);
-    return {
-      info: toInfo(row),
-      search: (options) => {
-        if (!isPlainObject(options)) throw expected('INVALID_K', 'an options object { vector, k, space }', 'search options', options);
-        return this.searchRow(row, options);
-      },
-    };
+    return { info: toInfo(row), search: (options) => this.searchRow(row, checkedSearchOptions(options)) };
   }
 
   private async searchRow(row: RegistryRow, options: Omit<SearchOptions, 'owner'>): Promise<SearchHit[]> {
@@ -249,15 +247,11 @@ class LanceCollectionStore implements CollectionStore {
       // 2. Filter: metadata conditions (typed by the table's columns) and modality.
       const schema = await table.schema();
       const fieldTypes = metadataFieldTypes(schema);
-      const clauses: string[] = [];
-      const metaSql = metadataFilterToSql(options.filter, fieldTypes);
-      if (metaSql !== null) clauses.push(metaSql);
-      const modalitySql = modalityClause(options.modality);
-      if (modalitySql !== null) clauses.push(modalitySql);
+      const where = searchWhereClause(options.filter, options.modality, fieldTypes);
       // 3. Cosine distance d = 1 - cos; LanceDB uses the ANN index when one exists
       //    (rows added since it was built are scanned flat and merged in).
       let q = table.vectorSearch(query).distanceType('cosine').limit(k).select([...BASE_COLUMNS, ...[...fieldTypes.keys()].map((f) => META_PREFIX + f), '_distance']);
-      if (clauses.length > 0) q = q.where(clauses.join(' AND '));
+      if (where !== null) q = q.where(where);
       q = options.exact === true ? q.bypassVectorIndex() : q.nprobes(this.options.ann.nprobes).refineFactor(this.options.ann.refineFactor);
       const rows = await q.toArray();
       return rows.map((raw) => {

@@ -145,3 +145,9 @@ export function modalityClause(modality: unknown): string | null {
   for (const m of list) if (typeof m !== 'string' || !MODALITY_NAME.test(m)) throw expected('INVALID_FILTER', 'a modality name matching [a-z][a-z0-9_-]{0,31}', 'modality', m);
   return `modality IN (${(list as string[]).map(sqlString).join(', ')})`;
 }
+
+/** A search's SQL condition: the metadata filter (typed by the table's columns) AND the modality; null for none. */
+export function searchWhereClause(filter: unknown, modality: unknown, fieldTypes: ReadonlyMap<string, MetadataFieldType>): string | null {
+  const clauses = [metadataFilterToSql(filter, fieldTypes), modalityClause(modality)].filter((c): c is string => c !== null);
+  return clauses.length > 0 ? clauses.join(' AND ') : null;
+}

@@ -20,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,7 @@ import { A2iClient, type LiveSession } from '@a2i/client';
 import { decodeAudio } from '@a2i/media';
 import { loadServerConfig, redisAnswers, removeKeysWithPrefix, type LiveImageEvent } from '@a2i/protocol';
 import { startWorker } from '@a2i/worker';
-import { positiveInt } from './bench-args.js';
+import { positiveInt, writeReport } from './bench-args.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -196,11 +196,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function report(result: Record<string, unknown>): Promise<void> {
-  const text = JSON.stringify(result, null, 1);
-  if (args.json) await writeFile(args.json, text);
-  else console.log(text);
-}
+const report = (result: Record<string, unknown>) => writeReport(result, args.json);
 
 await main();
 process.exit(0);

@@ -22,7 +22,7 @@
  * Skipped, with a note in the JSON, without the demo pack, Redis, ffmpeg or the world's Python.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,7 +35,7 @@ import { loadServerConfig, redisAnswers, removeKeysWithPrefix } from '@a2i/proto
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { worldPythonMissing } from '../quality/demo-world-scenes.js';
 import { measureRecording, writeChangeRecordings, type VideoOfRecording } from '../quality/sound-to-video.js';
-import { positiveInt } from './bench-args.js';
+import { positiveInt, writeReport } from './bench-args.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -145,11 +145,7 @@ async function main(): Promise<void> {
   }
 }
 
-async function report(result: Record<string, unknown>): Promise<void> {
-  const text = JSON.stringify(result, null, 1);
-  if (args.json) await writeFile(args.json, text);
-  else console.log(text);
-}
+const report = (result: Record<string, unknown>) => writeReport(result, args.json);
 
 await main();
 process.exit(0);

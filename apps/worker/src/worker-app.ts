@@ -25,7 +25,7 @@ import { FileStore, serverStorageOf, type ServerStorage } from '@a2i/storage';
 import { createEmbeddingProcessor } from './embedding-processor.js';
 import { startIngestWorker } from './ingest-worker.js';
 import { createGenerationProcessor } from './generation-processor.js';
-import { LOCK_LOST } from './run-failure.js';
+import { LOCK_LOST, type PipelineJobDeps } from './run-failure.js';
 import { HandBack } from './hand-back.js';
 import { servedDescription, startHeartbeat } from './heartbeat.js';
 import { warmUpPipeline } from './warm-up.js';
@@ -109,32 +109,20 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   };
   // One collection store per process, opened on first use: ingest jobs write it, generations with `neighbors` search it.
   const collections = lazyCollectionStore(config, logger);
-  const generate = createGenerationProcessor({
-    pipeline,
-    store,
-    logger,
-    results: storage.results,
-    ...files,
-    resultTtlSeconds: config.resultTtlSeconds,
-    progressIntervalMs: config.worker.progressIntervalMs,
-    collections: () => collections.get(),
-  });
+  // what every processor that runs the pipeline for a generations-queue job is given (run-failure.ts)
+  const jobDeps: PipelineJobDeps = { pipeline, store, logger, results: storage.results, ...files, resultTtlSeconds: config.resultTtlSeconds };
+  const generate = createGenerationProcessor({ ...jobDeps, progressIntervalMs: config.worker.progressIntervalMs, collections: () => collections.get() });
   // Videos (README "Sound to video"): the video's job plans and encodes, its parts (BullMQ children) make the frames.
   const videoParts = new Queue(layout.generationQueue, { connection: redis, prefix: layout.prefix });
   const runningParts = new RunningVideoParts();
   const video = createVideoProcessor({
-    pipeline,
-    store,
-    logger,
-    results: storage.results,
-    ...files,
-    resultTtlSeconds: config.resultTtlSeconds,
+    ...jobDeps,
     progressIntervalMs: config.worker.progressIntervalMs,
     video: config.video,
     queue: videoParts,
     partAttempts: config.worker.attempts,
   });
-  const videoPart = createVideoPartProcessor({ pipeline, store, logger, results: storage.results, ...files, resultTtlSeconds: config.resultTtlSeconds, running: runningParts });
+  const videoPart = createVideoPartProcessor({ ...jobDeps, running: runningParts });
   // One queue for images, videos and their parts: batched together (A2I_MAX_BATCH_ROWS), or one at a time per device.
   // SIGTERM: images and embeddings still running after the grace period go back to the queue (hand-back.ts)
   const handBack = new HandBack();

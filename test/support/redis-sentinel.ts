@@ -16,8 +16,12 @@ export interface OwnRedisSentinel {
   readonly url: string;
   /** The port of the master the sentinels name now. */
   masterPort(): Promise<number>;
-  /** SIGKILLs the master (a crash); resolves once every sentinel names the replica and it says it is master. */
-  killMaster(): Promise<{ from: number; to: number; ms: number }>;
+  /**
+   * SIGKILLs the master (a crash: its connections are reset), or with 'SIGSTOP' freezes it (a
+   * hung host: its connections stay open, silent); resolves once every sentinel names the
+   * replica and it says it is master.
+   */
+  killMaster(signal?: 'SIGKILL' | 'SIGSTOP'): Promise<{ from: number; to: number; ms: number }>;
   dispose(): Promise<void>;
 }
 
@@ -111,14 +115,14 @@ export async function startRedisSentinel(options: { sentinels?: number } = {}): 
     return {
       url: `redis+sentinel://${sentinelPorts.map((port) => `127.0.0.1:${port}`).join(',')}/${MASTER_NAME}`,
       masterPort: masterNow,
-      async killMaster() {
+      async killMaster(signal = 'SIGKILL') {
         const from = await masterNow();
         const to = from === masterPort ? replicaPort : masterPort;
         const child = children[from === masterPort ? 0 : 1]!;
         const began = Date.now();
         const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exited;
+        child.kill(signal);
+        if (signal === 'SIGKILL') await exited;
         for (const port of sentinelPorts) {
           await until(async () => Number(((await ask(port, (node) => node.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER_NAME))) as string[])[1]) === to, `sentinel ${port} to name ${to}`);
         }

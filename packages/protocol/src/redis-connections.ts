@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { CodedError } from './errors.js';
 import { parseRedisTarget, type RedisTarget } from './redis-target.js';
+import { FailoverAwareSentinelConnector } from './sentinel-failover.js';
 
 /**
  * Every ioredis client of the api and the worker is built here, with the options its use
@@ -102,8 +103,9 @@ export function redisClientOf(target: RedisTarget, options: RedisOptions, extra:
         ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
         ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
         sentinelRetryStrategy: options.retryStrategy ?? reconnectDelay,
-        // the sentinels' +switch-master: reconnect to the new master at once, not at the next failed command
-        failoverDetector: true,
+        // the sentinels' +switch-master: reconnect to the new master at once, not at the next failed
+        // command (ioredis's own failoverDetector can end a reconnecting client: sentinel-failover.ts)
+        Connector: FailoverAwareSentinelConnector,
         reconnectOnError: reconnectOnReadOnly,
       });
     case 'cluster': {

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { FailoverAwareSentinelConnector } from '../src/sentinel-failover.js';
 import { ConfigError, isRedisUnavailable, loadServerConfig, parseRedisTarget, redactRedisUrl, redisClientOf, redisLayout, RedisUrlError } from '../src/index.js';
 
 /**
@@ -82,7 +83,9 @@ describe('A2I_REDIS_URL: one node, a Cluster or Sentinel', () => {
     try {
       expect(node).toBeInstanceOf(Redis);
       expect(sentinel).toBeInstanceOf(Redis);
-      expect(sentinel.options).toMatchObject({ sentinels: [{ host: '127.0.0.1', port: 2 }], name: 'main', db: 1, failoverDetector: true });
+      expect(sentinel.options).toMatchObject({ sentinels: [{ host: '127.0.0.1', port: 2 }], name: 'main', db: 1, Connector: FailoverAwareSentinelConnector });
+      // ioredis's own detector can end a reconnecting client (sentinel-failover.ts): not used
+      expect((sentinel as Redis).options.failoverDetector).toBeFalsy();
       expect(cluster).toBeInstanceOf(Cluster);
       // the offline queue is the Cluster's; the per-command options go to its node connections
       expect((cluster as Cluster).options).toMatchObject({ enableOfflineQueue: false, shardedSubscribers: true, lazyConnect: true, redisOptions: { maxRetriesPerRequest: 0 } });

@@ -1,0 +1,147 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { redisClientOf, redisOptionsFor } from '../../packages/protocol/src/redis-connections.js';
+import { parseRedisTarget } from '../../packages/protocol/src/redis-target.js';
+import { MASTER_NAME, startRedisSentinel, type OwnRedisSentinel } from '../support/redis-sentinel.js';
+import { waitFor } from '../support/wait-for.js';
+
+const CLIENTS = 12;
+/** Each connection to a sentinel opens this much later: a reconnecting client spends most of its time asking a sentinel, as on a loaded machine. */
+const SENTINEL_CONNECT_DELAY_MS = 150;
+
+/** A TCP relay to `port` on loopback that opens each upstream connection `delayMs` late. */
+function slowRelay(port: number, delayMs: number): Promise<Server> {
+  const server = createServer((client: Socket) => {
+    client.pause();
+    client.on('error', () => undefined);
+    setTimeout(() => {
+      const upstream = connect(port, '127.0.0.1');
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => upstream.destroy());
+      upstream.once('connect', () => {
+        client.pipe(upstream).pipe(client);
+        client.resume();
+      });
+    }, delayMs);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/**
+ * Issue #18, found by a clean-clone CI run: after the Sentinel master crashed, some connections
+ * of the worker never came back. ioredis's own failover detector (`failoverDetector: true`)
+ * disconnects its connector on +switch-master; a client that is at that moment asking a sentinel
+ * for the master (it is reconnecting after the crash) gets "Connection is closed." from its
+ * connector and ends for good. The relays below slow every sentinel connection down so that a
+ * reconnecting client is nearly always in that window: with ioredis's detector some clients end
+ * (the reason for sentinel-failover.ts, and the check that it is still needed), with ours every
+ * client reaches the promoted replica.
+ */
+describe('Sentinel failover while clients are reconnecting', () => {
+  let sentinel: OwnRedisSentinel | null = null;
+  const relays: Server[] = [];
+  const clients: Redis[] = [];
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.disconnect();
+    for (const relay of relays.splice(0)) relay.close();
+    await sentinel?.dispose();
+    sentinel = null;
+  });
+
+  async function sentinelsBehindSlowRelays(): Promise<{ url: string; sentinels: Array<{ host: string; port: number }> }> {
+    sentinel = await startRedisSentinel({ sentinels: 3 });
+    const target = parseRedisTarget(sentinel.url);
+    if (target.kind !== 'sentinel') throw new Error(`Expected a sentinel URL but received ${sentinel.url}`);
+    const sentinels: Array<{ host: string; port: number }> = [];
+    for (const { port } of target.sentinels) {
+      const relay = await slowRelay(port!, SENTINEL_CONNECT_DELAY_MS);
+      relays.push(relay);
+      sentinels.push({ host: '127.0.0.1', port: (relay.address() as { port: number }).port });
+    }
+    return { url: `redis+sentinel://${sentinels.map(({ port }) => `127.0.0.1:${port}`).join(',')}/${MASTER_NAME}`, sentinels };
+  }
+
+  /** Crashes (or freezes) the master while every client writes every 20 ms; resolves with the clients' states 5 s after the replica is master. */
+  async function crashMaster(signal: 'SIGKILL' | 'SIGSTOP' = 'SIGKILL'): Promise<Record<string, number>> {
+    await waitFor(() => clients.every((client) => client.status === 'ready'), 'every client to be ready', 20_000);
+    const writes = setInterval(() => clients.forEach((client, i) => void client.set(`race:${i}`, Date.now()).catch(() => undefined)), 20);
+    try {
+      await sentinel!.killMaster(signal);
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+    } finally {
+      clearInterval(writes);
+    }
+    const states: Record<string, number> = {};
+    for (const client of clients) states[client.status] = (states[client.status] ?? 0) + 1;
+    return states;
+  }
+
+  it("ioredis's own failoverDetector ends some reconnecting clients for good (why sentinel-failover.ts exists)", async () => {
+    const { sentinels } = await sentinelsBehindSlowRelays();
+    for (let i = 0; i < CLIENTS; i++) {
+      const client = new Redis({ sentinels, name: MASTER_NAME, failoverDetector: true, retryStrategy: () => 1, maxRetriesPerRequest: null });
+      client.on('error', () => undefined);
+      clients.push(client);
+    }
+    const states = await crashMaster();
+    console.info(`ioredis failoverDetector after the crash: ${JSON.stringify(states)}`);
+    expect(states.end ?? 0).toBeGreaterThan(0);
+  }, 60_000);
+
+  async function expectEveryClientOnThePromotedReplica(): Promise<void> {
+    const promoted = await sentinel!.masterPort();
+    const within = <T>(promise: Promise<T>) =>
+      Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('Expected every client to write within 5 s but some did not')), 5000))]);
+    const written = await within(Promise.all(clients.map((client, i) => client.set(`after:${i}`, 'ok'))));
+    expect(written).toEqual(Array(CLIENTS).fill('OK'));
+    const ports = await Promise.all(clients.map(async (client) => Number(/tcp_port:(\d+)/.exec(await client.info('server'))?.[1])));
+    expect(ports).toEqual(Array(CLIENTS).fill(promoted));
+  }
+
+  it('with FailoverAwareSentinelConnector every client is on the promoted replica and writes', async () => {
+    const { url } = await sentinelsBehindSlowRelays();
+    const target = parseRedisTarget(url);
+    for (let i = 0; i < CLIENTS; i++) {
+      const use = i % 2 === 0 ? 'blocking' : 'background';
+      const client = redisClientOf(target, { ...redisOptionsFor(use, 1000), retryStrategy: () => 1 }) as Redis;
+      client.on('error', () => undefined);
+      clients.push(client);
+    }
+    const states = await crashMaster();
+    console.info(`FailoverAwareSentinelConnector after the crash: ${JSON.stringify(states)}`);
+    expect(states).toEqual({ ready: CLIENTS });
+    await expectEveryClientOnThePromotedReplica();
+  }, 60_000);
+
+  it('a frozen master (a hung host: its connections stay open) is left on +switch-master, not at the next failed command', async () => {
+    sentinel = await startRedisSentinel({ sentinels: 3 });
+    const target = parseRedisTarget(sentinel.url);
+    for (let i = 0; i < CLIENTS; i++) {
+      const client = redisClientOf(target, redisOptionsFor(i % 2 === 0 ? 'blocking' : 'background', 1000)) as Redis;
+      client.on('error', () => undefined);
+      clients.push(client);
+    }
+    const states = await crashMaster('SIGSTOP');
+    console.info(`FailoverAwareSentinelConnector after the master froze: ${JSON.stringify(states)}`);
+    expect(states).toEqual({ ready: CLIENTS });
+    await expectEveryClientOnThePromotedReplica();
+
+    // the +switch-master subscriptions are shared (one per sentinel) and close with the last client
+    if (target.kind !== 'sentinel') throw new Error('Expected a sentinel target');
+    const watchers = async () => {
+      let count = 0;
+      for (const { host, port } of target.sentinels) {
+        const probe = new Redis({ host, port, lazyConnect: true, retryStrategy: () => null });
+        await probe.connect();
+        count += ((await probe.call('CLIENT', 'LIST')) as string).split('\n').filter((line) => line.includes('name=a2i-sentinel-watch')).length;
+        probe.disconnect();
+      }
+      return count;
+    };
+    expect(await watchers()).toBe(target.sentinels.length);
+    for (const client of clients.splice(0)) client.disconnect();
+    await waitFor(async () => (await watchers()) === 0, 'the sentinel subscriptions to close with the last client', 5000, 200);
+  }, 60_000);
+});

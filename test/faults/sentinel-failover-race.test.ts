@@ -6,9 +6,9 @@ import { parseRedisTarget } from '../../packages/protocol/src/redis-target.js';
 import { MASTER_NAME, startRedisSentinel, type OwnRedisSentinel } from '../support/redis-sentinel.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CLIENTS = 12;
+const CLIENTS = 16;
 /** Each connection to a sentinel opens this much later: a reconnecting client spends most of its time asking a sentinel, as on a loaded machine. */
-const SENTINEL_CONNECT_DELAY_MS = 150;
+const SENTINEL_CONNECT_DELAY_MS = 300;
 
 /** A TCP relay to `port` on loopback that opens each upstream connection `delayMs` late. */
 function slowRelay(port: number, delayMs: number): Promise<Server> {

@@ -16,7 +16,7 @@ import { waitFor } from '../support/wait-for.js';
 const JOBS = 30;
 const STEPS = 20;
 const STEP_MS = 25;
-const silentLog = { info: () => undefined, warn: () => undefined };
+const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const API_KEY = 'cluster-drill-key';
 
 /**

@@ -32,6 +32,7 @@ export type RedisUse = 'request' | 'subscriber' | 'blocking' | 'background';
 export interface ConnectionLog {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
 }
 
 export interface RedisConnectionSettings {
@@ -132,15 +133,43 @@ export function redisClientOf(target: RedisTarget, options: RedisOptions, extra:
   }
 }
 
+/** How long a client that ended without being closed waits before it connects again. */
+export const REVIVE_DELAY_MS = 1000;
+
 /**
  * Listens to `client`'s errors (so none is "unhandled") and logs its state changes once:
  * "Redis connection lost" (warn, with the first error) when it starts reconnecting, "Redis
  * connection back" (info, with how long it was away) when it is ready again. Closing it on
  * purpose (quit, disconnect) logs nothing.
+ *
+ * A client that ends without being closed (ioredis gave up: its connector failed, as its own
+ * Sentinel failover detector could make it do, see sentinel-failover.ts) would leave the process
+ * alive and useless: that is logged as an error and the client connects again after
+ * REVIVE_DELAY_MS, and again after each such end.
  */
 export function watchRedisConnection(client: RedisClient, name: string, log: ConnectionLog): void {
   let down: { since: number; error: string | undefined } | null = null;
   let lastError: string | undefined;
+  let closedOnPurpose = false;
+  const quit = client.quit.bind(client);
+  const disconnect = client.disconnect.bind(client);
+  client.quit = ((...args: Parameters<typeof quit>) => {
+    closedOnPurpose = true;
+    return quit(...args);
+  }) as typeof client.quit;
+  client.disconnect = ((reconnect?: boolean) => {
+    if (reconnect !== true) closedOnPurpose = true;
+    return disconnect(reconnect);
+  }) as typeof client.disconnect;
+  client.on('end', () => {
+    if (closedOnPurpose) return;
+    log.error({ connection: name, err: lastError }, 'Redis connection ended without being closed; connecting again');
+    down ??= { since: Date.now(), error: lastError };
+    setTimeout(() => {
+      if (closedOnPurpose || client.status !== 'end') return;
+      client.connect().catch(() => undefined);
+    }, REVIVE_DELAY_MS).unref();
+  });
   client.on('error', (error: Error) => {
     lastError = error.message;
   });

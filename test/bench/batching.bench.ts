@@ -8,6 +8,9 @@
  *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
  *     --lone-runs 15     lone-job latency runs of each kind
  *     --seed 7           the workload's seed
+ *     --mix issue        `issue`: the issue's mix (below); `single`: the same but every job one
+ *                        image without guidance (1 model row alone), where the batch curve has
+ *                        the most room (the issue's "1.3x from batch 1 to 4" is that curve)
  *     --json PATH
  *
  * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..16 model rows,
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '1,8,32' },
     'lone-runs': { type: 'string', default: '15' },
     seed: { type: 'string', default: '7' },
+    mix: { type: 'string', default: 'issue' },
     json: { type: 'string' },
   },
 });
@@ -59,6 +63,8 @@ const LOADS: Array<number | 'backlog'> = args.loads.split(',').map((x) => (x ===
 const ROWS = args.rows.split(',').map((x) => positiveInt('rows', x));
 const LONE_RUNS = positiveInt('lone-runs', args['lone-runs']);
 const SEED = positiveInt('seed', args.seed);
+if (args.mix !== 'issue' && args.mix !== 'single') throw new Error(`Expected --mix issue or single but received ${args.mix}`);
+const MIX: 'issue' | 'single' = args.mix;
 const SHORT_STEPS = 25;
 
 const config = loadServerConfig(process.env);
@@ -91,15 +97,17 @@ interface MixedRequest {
 function workload(count: number, seed: number): MixedRequest[] {
   const rand = random(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-  return Array.from({ length: count }, (_, i) => ({
-    steps: 10 + Math.floor(rand() * 91),
-    numImages: 1 + Math.floor(rand() * 4),
-    scheduler: pick(SCHEDULERS),
-    guidance: pick([1, 3, 5, 7]),
-    prior: rand() < 0.25 ? 'on' : 'off',
-    noiseLevel: pick([0, 100]),
-    seed: i + 1,
-  }));
+  // every draw is made for both mixes, so `single` has the same steps, schedulers and seeds
+  return Array.from({ length: count }, (_, i) => {
+    const steps = 10 + Math.floor(rand() * 91);
+    const numImages = 1 + Math.floor(rand() * 4);
+    const scheduler = pick(SCHEDULERS);
+    const guidance = pick([1, 3, 5, 7]);
+    const prior: 'on' | 'off' = rand() < 0.25 ? 'on' : 'off';
+    const noiseLevel = pick([0, 100]);
+    const single = MIX === 'single';
+    return { steps, numImages: single ? 1 : numImages, scheduler, guidance: single ? 1 : guidance, prior, noiseLevel, seed: i + 1 };
+  });
 }
 /** Poisson arrivals: exponential gaps at `perSecond`, in ms from the start. */
 /**
@@ -363,7 +371,7 @@ async function openLoop(mix: MixedRequest[], capacityPerSec: number): Promise<Ce
 }
 
 // ------------------------------------------------------------------ main
-const report: Record<string, unknown> = { pack: PACK, provider: config.runtime.executionProvider, ortThreads: config.runtime.intraOpThreads, jobsPerCell: JOBS, seed: SEED };
+const report: Record<string, unknown> = { pack: PACK, provider: config.runtime.executionProvider, ortThreads: config.runtime.intraOpThreads, jobsPerCell: JOBS, seed: SEED, mix: MIX };
 try {
   report.curve = await batchCurve();
   const mix = workload(JOBS, SEED);

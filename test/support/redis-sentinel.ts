@@ -29,7 +29,8 @@ export const MASTER_NAME = 'a2i-test';
 const START_TIMEOUT_MS = 20_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function ask<T>(port: number, question: (node: Redis) => Promise<T>): Promise<T> {
+/** Opens a connection to the server (data node or sentinel) on `port`, asks `question`, closes it. */
+export async function ask<T>(port: number, question: (node: Redis) => Promise<T>): Promise<T> {
   const node = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
   node.on('error', () => undefined);
   try {

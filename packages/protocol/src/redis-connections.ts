@@ -85,7 +85,8 @@ const reconnectOnReadOnly = (error: Error) => (error.message.startsWith('READONL
  * The ioredis client of `target` with `options` (one use's, redisOptionsFor): a Redis for one
  * node or a Sentinel-watched master, a Cluster for a Redis Cluster (the options then go to its
  * node connections, but the offline queue, lazyConnect and the reconnection (retryStrategy) are
- * the Cluster's own). A sentinel connection retries as the master's does.
+ * the Cluster's own). A sentinel connection (asking for the master, or watching for a failover)
+ * retries as the master's does.
  * `shardedSubscribers`: a Cluster subscriber keeps one connection per master for SSUBSCRIBE.
  */
 export function redisClientOf(target: RedisTarget, options: RedisOptions, extra: { shardedSubscribers?: boolean } = {}): RedisClient {
@@ -104,6 +105,7 @@ export function redisClientOf(target: RedisTarget, options: RedisOptions, extra:
         ...(target.sentinelPassword !== undefined ? { sentinelPassword: target.sentinelPassword } : {}),
         ...(target.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
         sentinelRetryStrategy: options.retryStrategy ?? reconnectDelay,
+        sentinelReconnectStrategy: options.retryStrategy ?? reconnectDelay,
         // the sentinels' +switch-master: reconnect to the new master at once, not at the next failed
         // command (ioredis's own failoverDetector can end a reconnecting client: sentinel-failover.ts)
         Connector: FailoverAwareSentinelConnector,

@@ -57,14 +57,13 @@ interface SwitchMasterWatch {
 }
 
 const SWITCH_MASTER = '+switch-master';
-/** A sentinel subscription that lost its sentinel tries again every 100 ms .. 1 s. */
-const resubscribeDelay = (times: number) => Math.min(100 * times, 1000);
 const watches = new Map<string, SwitchMasterWatch>();
 
 /**
  * Calls `listener` with the new master's address whenever a sentinel of `options` says the
  * master `options.name` moved; returns the function that stops it (the subscriptions close with
- * the last listener).
+ * the last listener). A subscription whose sentinel is lost comes back by
+ * `options.sentinelReconnectStrategy` (the first client's, for all that share it).
  */
 export function watchSwitchMaster(options: SentinelConnectionOptions, listener: SwitchListener): () => void {
   const sentinels = (options.sentinels ?? []).map((sentinel: Partial<SentinelAddress>) => ({ host: sentinel.host ?? 'localhost', port: sentinel.port ?? 26379 }));
@@ -81,7 +80,8 @@ export function watchSwitchMaster(options: SentinelConnectionOptions, listener: 
         ...(options.sentinelTLS ? { tls: options.sentinelTLS } : {}),
         connectionName: 'a2i-sentinel-watch',
         enableReadyCheck: false,
-        retryStrategy: resubscribeDelay,
+        // ioredis's own option for the connections that watch for a failover
+        retryStrategy: options.sentinelReconnectStrategy,
         maxRetriesPerRequest: null,
       });
       client.on('error', () => undefined);
@@ -90,7 +90,7 @@ export function watchSwitchMaster(options: SentinelConnectionOptions, listener: 
         // "<master name> <old ip> <old port> <new ip> <new port>" (the Redis Sentinel docs)
         const [name, , , host, port] = message.split(' ');
         if (channel !== SWITCH_MASTER || name !== options.name || host === undefined || port === undefined) return;
-        for (const each of [...listeners]) each({ host, port: Number(port) });
+        for (const each of listeners) each({ host, port: Number(port) });
       });
       return client;
     });

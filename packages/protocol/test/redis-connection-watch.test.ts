@@ -1,17 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REVIVE_DELAY_MS, watchRedisConnection } from '../src/redis-connections.js';
+import { waitFor } from '../../../test/support/wait-for.js';
 import { REDIS_URL } from './job-state-redis.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(probe: () => boolean, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`Expected ${what} within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 /** A log that keeps its lines. */
 function recordingLog() {
@@ -32,7 +25,7 @@ describe('watchRedisConnection: a client that ends without being closed', () => 
     clients.push(client);
     const log = recordingLog();
     watchRedisConnection(client, 'test', log);
-    await until(() => client.status === 'ready', 'the client to be ready', 5000);
+    await waitFor(() => client.status === 'ready', 'the client to be ready', 5000);
     return { client, log };
   }
 
@@ -44,9 +37,9 @@ describe('watchRedisConnection: a client that ends without being closed', () => 
     } finally {
       killer.disconnect();
     }
-    await until(() => client.status === 'end', 'ioredis to end the client', 5000);
+    await waitFor(() => client.status === 'end', 'ioredis to end the client', 5000);
     expect(log.lines.filter((line) => line.level === 'error').map((line) => line.message)).toEqual(['Redis connection ended without being closed; connecting again']);
-    await until(() => client.status === 'ready', 'the client to connect again', REVIVE_DELAY_MS + 3000);
+    await waitFor(() => client.status === 'ready', 'the client to connect again', REVIVE_DELAY_MS + 3000);
     expect(await client.ping()).toBe('PONG');
     expect(log.lines.map((line) => `${line.level} ${line.message}`)).toContain('info Redis connection back');
   });
@@ -55,7 +48,7 @@ describe('watchRedisConnection: a client that ends without being closed', () => 
     const { client, log } = await givingUpClient();
     if (close === 'quit') await client.quit();
     else client.disconnect();
-    await until(() => client.status === 'end', 'the client to end', 5000);
+    await waitFor(() => client.status === 'end', 'the client to end', 5000);
     await sleep(REVIVE_DELAY_MS + 300);
     expect(client.status).toBe('end');
     expect(log.lines).toEqual([]);

@@ -10,13 +10,14 @@ import { loadServerConfig, removeKeysWithPrefix } from '@a2i/protocol';
 import { startWorker, type RunningWorker } from '@a2i/worker';
 import { launchChromium, type HeadlessBrowser } from '../support/chromium.js';
 import { defaultPipeline } from '../support/default-pipeline.js';
+import { REDIS_URL } from '../support/redis-server.js';
+export { REDIS_URL } from '../support/redis-server.js';
 
 /**
  * The stack a browser test drives: the real api (app factory) + a real worker on a real Redis
  * (127.0.0.1:6379, or A2I_TEST_REDIS_URL) under a fresh prefix, the pipeline a worker process
  * defaults to, and Debian's Chromium headless (extra launch flags per test file).
  */
-export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const SCREENSHOTS = resolve(import.meta.dirname, '../../test-results');
 
 export interface PageStack {

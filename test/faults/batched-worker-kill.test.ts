@@ -7,13 +7,12 @@ import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisLayout, removeKeysWithPrefix, resultPath } from '@a2i/protocol';
-import { freePort } from '../support/redis-server.js';
+import { freePort, REDIS_URL } from '../support/redis-server.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { waitFor } from '../support/wait-for.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const JOBS = 16;
 const LOCK_MS = 2000;
 const STALLED_MS = 500;

@@ -9,13 +9,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { followJob } from '@a2i/client';
 import { redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
 import { submitGeneration, tally, TERMINAL_EVENTS, type DrillJob } from '../support/job-drill.js';
-import { freePort } from '../support/redis-server.js';
+import { freePort, REDIS_URL } from '../support/redis-server.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitForReadyServer } from '../support/server-ready.js';
 import { tcpBalancer } from '../support/tcp-balancer.js';
 import { waitFor } from '../support/wait-for.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** A job: 40 steps of 25 ms (~1 s); a new one every SUBMIT_EVERY_MS while the update runs (two workers keep up). */
 const STEPS = 40;
 const STEP_MS = 25;

@@ -9,8 +9,8 @@ import { decodeEnvelope, JobStateStore, redisLayout, removeKeysWithPrefix, type 
 import { sampleSoundWav } from '../support/sample-sound.js';
 import { startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitFor } from '../support/wait-for.js';
+import { REDIS_URL } from '../support/redis-server.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const MAX_STALLED_COUNT = 1;
 
 /**

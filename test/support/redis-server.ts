@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
+/** The shared Redis the tests use (127.0.0.1:6379 unless A2I_TEST_REDIS_URL says otherwise). */
+export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 /**
  * A redis-server of a test's own, on a free loopback port, so the test can stop and restart it
  * (fault tests) without touching the shared one on 6379. Persistence: none (like the shared

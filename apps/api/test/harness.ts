@@ -14,8 +14,9 @@ import { createApp, type ApiApp } from '../src/index.js';
 export { waitFor } from '../../../test/support/wait-for.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { startWorkerProcess, type ServerProcess } from '../../../test/support/server-processes.js';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
+export { REDIS_URL } from '../../../test/support/redis-server.js';
 
-export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** An API key that may ask for priority "high" (A2I_PRIORITY_KEYS) in every test stack. */
 export const PRIORITY_KEY = 'test-priority-key';
 export const silent = pino({ level: 'silent' });

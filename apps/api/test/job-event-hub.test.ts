@@ -7,9 +7,9 @@ import { JobEventHub, ShardSubscriptions, type EventSink } from '../src/job-even
 import type { QueuePositions } from '../src/queue-position.js';
 import { waitFor } from '../../../test/support/wait-for.js';
 import { shardChannels } from '../../../test/support/shard-channels.js';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
 
 // Not from harness.ts: this test builds hubs alone, without the app.
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
 
 const noPositions = { position: async () => null } as unknown as QueuePositions;

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach } from 'vitest';
 import { removeKeysWithPrefix } from '@a2i/protocol';
-
-export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
+export { REDIS_URL } from '../../../test/support/redis-server.js';
 
 /**
  * BullMQ queues and workers on the real Redis for one describe block: a fresh key prefix, and

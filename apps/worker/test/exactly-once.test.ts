@@ -20,8 +20,8 @@ import { SyntheticPipeline } from '@a2i/pipeline';
 import { FileStore } from '@a2i/storage';
 import { createGenerationProcessor } from '../src/generation-processor.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
 
 /** The synthetic pipeline, counting its runs and how each ended. */

@@ -6,8 +6,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisLayout, removeKeysWithPrefix, type PackDescription } from '@a2i/protocol';
 import { startHeartbeat } from '../src/heartbeat.js';
-
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
 
 describe('the heartbeat file a container health check reads (A2I_HEARTBEAT_FILE)', () => {
   const prefix = `a2i-test-beat-${randomBytes(6).toString('hex')}`;

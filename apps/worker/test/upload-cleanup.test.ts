@@ -14,8 +14,8 @@ import { sweepExpired } from '../src/result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from '../src/upload-cleanup.js';
 import { sampleSoundWav } from '../../../test/support/sample-sound.js';
 import { waitFor } from '../../../test/support/wait-for.js';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
 
-const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const silent = pino({ level: 'silent' });
 
 const exists = (path: string) =>

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { JobStateStore, redisLayout, type RedisLayout } from '../src/index.js';
-
-export const REDIS_URL = process.env.A2I_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+import { REDIS_URL } from '../../../test/support/redis-server.js';
+export { REDIS_URL } from '../../../test/support/redis-server.js';
 
 /** A JobStateStore on the real Redis under a fresh key prefix, a second connection to subscribe with, and their cleanup. */
 export interface JobStateRedis {

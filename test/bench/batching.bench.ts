@@ -80,8 +80,6 @@ function percentile(xs: number[], p: number): number {
 const median = (xs: number[]) => percentile(xs, 50);
 const r1 = (x: number) => Number(x.toFixed(1));
 const r3 = (x: number) => Number(x.toFixed(3));
-/** The workload and the arrivals: the same for every cell of a run (mulberry32, @a2i/protocol). */
-const random = mulberry32;
 
 // ------------------------------------------------------------------ the workload
 const SCHEDULERS = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;
@@ -95,9 +93,11 @@ interface MixedRequest {
   seed: number;
 }
 function workload(count: number, seed: number): MixedRequest[] {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-  // every draw is made for both mixes, so `single` has the same steps, schedulers and seeds
+  const single = MIX === 'single';
+  // every draw is made for both mixes (the workload and the arrivals are the same for every cell
+  // of a run, and `single` has the issue mix's steps, schedulers and seeds)
   return Array.from({ length: count }, (_, i) => {
     const steps = 10 + Math.floor(rand() * 91);
     const numImages = 1 + Math.floor(rand() * 4);
@@ -105,11 +105,9 @@ function workload(count: number, seed: number): MixedRequest[] {
     const guidance = pick([1, 3, 5, 7]);
     const prior: 'on' | 'off' = rand() < 0.25 ? 'on' : 'off';
     const noiseLevel = pick([0, 100]);
-    const single = MIX === 'single';
     return { steps, numImages: single ? 1 : numImages, scheduler, guidance: single ? 1 : guidance, prior, noiseLevel, seed: i + 1 };
   });
 }
-/** Poisson arrivals: exponential gaps at `perSecond`, in ms from the start. */
 /**
  * Completions per millisecond over the steady part of a run: from the 10th to the 90th percentile
  * completion, leaving out the start (the batch still filling) and the drain (the last jobs with
@@ -122,8 +120,9 @@ function steadyRate(completedAt: number[]): number {
   return last > first ? (last - first) / (at[last]! - at[first]!) : Number.NaN;
 }
 
+/** Poisson arrivals: exponential gaps at `perSecond`, in ms from the start. */
 function arrivals(count: number, perSecond: number, seed: number): number[] {
-  const rand = random(seed);
+  const rand = mulberry32(seed);
   let t = 0;
   return Array.from({ length: count }, () => {
     const at = t;
@@ -142,7 +141,7 @@ async function batchCurve() {
   const names = manifest.decoder.unet.inputs;
   const meta = (session: ort.InferenceSession, name: string) => session.inputMetadata.find((m) => m.name === name) as unknown as { shape: ReadonlyArray<number | string>; type: string };
   const itemOf = (session: ort.InferenceSession, name: string) => meta(session, name).shape.slice(1).map((d) => (typeof d === 'number' ? d : 1));
-  const rand = random(3);
+  const rand = mulberry32(3);
   const floats = (n: number) => Float32Array.from({ length: n }, () => rand() * 2 - 1);
   const time = async (run: () => Promise<unknown>, runs: number) => {
     await run();

@@ -131,6 +131,8 @@ describe('a rolling update under steady load (real api and worker processes)', (
       const code = await child.stop('SIGTERM', boundMs + 5000);
       stops.push({ name, code, ms: Date.now() - at, boundMs });
     };
+    /** Local job-event subscribers of the api on `port` (a2i_event_subscribers). */
+    const followersOn = async (port: number) => Number(/^a2i_event_subscribers (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
     const workersAlive = async (count: number) =>
       waitFor(async () => ((await (await fetch(`http://127.0.0.1:${backends[0]}/readyz`)).json()) as { workers?: number }).workers === count || undefined, `${count} workers alive`, 60_000);
     try {
@@ -151,8 +153,10 @@ describe('a rolling update under steady load (real api and worker processes)', (
       ] as const) {
         await waitForReadyServer(`http://127.0.0.1:${next.port}`, { workers: 2, timeoutMs: 60_000 });
         backends.push(next.port);
+        // out of the balancer while it has a follower (its /metrics), so that one is told server:shutdown
+        // (with the old 300 ms pause a run could find no follower left on either api: 0 notices)
+        await waitFor(async () => followersOn(old.port).then((count) => count > 0 || undefined), `${old.name} to have a follower`, 20_000, 50);
         backends.splice(backends.indexOf(old.port), 1);
-        await new Promise((resolve) => setTimeout(resolve, 300));
         await stop(old.name, old.child, EXIT_BOUND_MS.api);
       }
       await new Promise((resolve) => setTimeout(resolve, 1500));

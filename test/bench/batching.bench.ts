@@ -13,12 +13,18 @@
  *                        the most room (the issue's "1.3x from batch 1 to 4" is that curve)
  *     --json PATH
  *
- * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..16 model rows,
- *    medians; ms per row tells where a step stops getting cheaper per row.
+ * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..32 model rows,
+ *    medians; ms per row tells where a step stops getting cheaper per row. With the demo pack
+ *    and /usr/bin/python3 (python3-torch, python3-onnx), the same curve as a compute rate
+ *    (GFLOP/s; the UNet's FLOPs counted by models/recipes/unet_flops.py) next to a large
+ *    MatMul's: how much faster a row could still get at all.
  * 2. A lone job on an idle pipeline, shared (batching on) and unshared (today), alternating
  *    in-process: the medians and their ratio (target <= 1.05x).
  * 3. The share of a shared denoising step spent outside session.run, with 4 guided one-image
- *    jobs in the batch (8 model rows): 1 - run time / step period (target < 5 %).
+ *    jobs in the batch (8 model rows): 1 - run time / step period (target < 5 %). Then 24 of
+ *    the mix's jobs one at a time, and batched in-process (up to 32 images in flight, no server):
+ *    the pipeline's ceiling for the mix, the batched run's model rows per UNet call and its share
+ *    of time in session.run.
  * 4. Open-loop arrivals through the real server (an api and one worker process on a fresh Redis
  *    prefix): a seeded mixed workload (10..100 steps, 1..4 images, every scheduler, guidance
  *    1..7 (1: no CFG), prior on in 1 job of 4, noise level 0 or 100), Poisson arrivals at the
@@ -31,9 +37,11 @@
  * `A2I_ORT_PROVIDER=cuda A2I_PACK_DIR=<pack> npm run bench -- --only batching --rows 1,8,16,32`).
  */
 import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { io, type Socket } from 'socket.io-client';
@@ -154,7 +162,7 @@ async function batchCurve() {
     return median(ms);
   };
   const curve: Array<{ rows: number; unetStepMs: number; unetMsPerRow: number; vaeMs: number; vaeMsPerRow: number }> = [];
-  for (const rows of [1, 2, 4, 6, 8, 12, 16]) {
+  for (const rows of [1, 2, 4, 6, 8, 12, 16, 24, 32]) {
     const feeds: Record<string, ort.Tensor> = {
       [names.sample]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]),
       [names.classLabels]: (() => { const item = itemOf(unet, names.classLabels); return new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]); })(),
@@ -176,6 +184,56 @@ async function batchCurve() {
   return curve;
 }
 
+// ------------------------------------------------------------------ 1b. the curve as a compute rate
+/**
+ * What the curve is worth in arithmetic: the UNet's FLOPs per row (models/recipes/unet_flops.py,
+ * the demo UNet read from the pack) over its step time, next to a large MatMul's rate on the same
+ * session options (the most a core, or a device, gets out of these kernels). A UNet row that
+ * already runs near that rate alone has little left for batching to win. Needs /usr/bin/python3
+ * with python3-torch and python3-onnx and the demo pack's architecture; else skipped, with why.
+ */
+const RECIPE_PYTHON = '/usr/bin/python3';
+const UNET_FLOPS = resolve(import.meta.dirname, '../../models/recipes/unet_flops.py');
+interface ComputeRate {
+  unetFlopsPerRow: number;
+  matmul: { m: number; k: number; ms: number; gflops: number };
+  unet: Array<{ rows: number; gflops: number }>;
+}
+async function computeRate(curve: Awaited<ReturnType<typeof batchCurve>>): Promise<ComputeRate | { skipped: string }> {
+  if (!existsSync(RECIPE_PYTHON)) return { skipped: `${RECIPE_PYTHON} is missing (apt-get install python3-torch python3-onnx)` };
+  const tmp = await mkdtemp(join(tmpdir(), 'a2i-compute-rate-'));
+  try {
+    const matmulFile = join(tmp, 'matmul.onnx');
+    const k = 1024;
+    const run = spawnSync(RECIPE_PYTHON, [UNET_FLOPS, '--pack', PACK, '--matmul-out', matmulFile, '--k', String(k)], { cwd: dirname(UNET_FLOPS), encoding: 'utf8', timeout: 120_000 });
+    if (run.status !== 0) return { skipped: `unet_flops.py failed (not the demo UNet, or no python3-torch / python3-onnx): ${(run.stderr || run.error?.message || '').trim().split('\n').at(-1)}` };
+    const { flopsPerRow } = JSON.parse(run.stdout) as { flopsPerRow: number };
+    const session = await ort.InferenceSession.create(matmulFile, sessionOptionsFor(config.runtime));
+    const m = 2048;
+    const rand = mulberry32(5);
+    const x = new ort.Tensor('float32', Float32Array.from({ length: m * k }, () => rand() * 2 - 1), [m, k]);
+    await session.run({ x });
+    const ms: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const t = performance.now();
+      await session.run({ x });
+      ms.push(performance.now() - t);
+    }
+    await session.release();
+    const matmulMs = median(ms);
+    const gflops = (flops: number, milliseconds: number) => r1(flops / milliseconds / 1e6);
+    const rate: ComputeRate = {
+      unetFlopsPerRow: flopsPerRow,
+      matmul: { m, k, ms: r3(matmulMs), gflops: gflops(2 * m * k * k, matmulMs) },
+      unet: curve.map((point) => ({ rows: point.rows, gflops: gflops(flopsPerRow * point.rows, point.unetStepMs) })),
+    };
+    console.log(`compute rate: a UNet row is ${(flopsPerRow / 1e6).toFixed(1)} MFLOP; UNet ${rate.unet.map((u) => `${u.rows} rows ${u.gflops}`).join(', ')} GFLOP/s; a ${m}x${k}x${k} MatMul ${rate.matmul.gflops} GFLOP/s`);
+    return rate;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}
+
 // ------------------------------------------------------------------ 2 and 3. in-process: lone job and the share outside run
 const SOUND_FILE = join(PACK, 'samples/sea-bell.wav');
 function pipelineJob(id: string, r: Omit<MixedRequest, 'prior'> & { usePrior: boolean }, input: PipelineInput[]): GenerationJob {
@@ -188,7 +246,7 @@ function pipelineJob(id: string, r: Omit<MixedRequest, 'prior'> & { usePrior: bo
 }
 const noHooks = () => ({ signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
 
-async function inProcess(mix: MixedRequest[]) {
+async function inProcess(mix: MixedRequest[], flopsPerRow: number | null) {
   const limits = pipelineLimitsOf(config);
   const [alone, shared] = [await OnnxPipeline.open({ packDir: PACK, limits, runtime: config.runtime }), await OnnxPipeline.open({ packDir: PACK, limits, runtime: config.runtime, shareModelCalls: true })];
   const input: PipelineInput[] = [{ modality: 'audio', weight: 1, file: SOUND_FILE }];
@@ -236,7 +294,10 @@ async function inProcess(mix: MixedRequest[]) {
     console.log(`the mix one at a time: ${meanJobMs.toFixed(0)} ms a job on average (${sample.length} jobs): capacity ${(60_000 / meanJobMs).toFixed(1)} jobs/min`);
 
     // the pipeline's own ceiling: the same jobs on the shared pipeline, up to 32 images in flight,
-    // a new one started as soon as one ends (no server, no queue): what batching can give this mix
+    // a new one started as soon as one ends (no server, no queue): what batching can give this mix;
+    // its UNet calls recorded: model rows per call, and the share of the run spent in session.run
+    const unetCalls: Array<{ rows: number; runMs: number }> = [];
+    shared.observeSharedCalls((stage, record) => stage === 'decode' && unetCalls.push({ rows: record.seatRows.reduce((a, b) => a + b, 0), runMs: record.runMs }));
     const started = performance.now();
     await new Promise<void>((resolveAll, rejectAll) => {
       let next = 0;
@@ -257,9 +318,19 @@ async function inProcess(mix: MixedRequest[]) {
       pump();
     });
     const batchedMs = performance.now() - started;
+    shared.observeSharedCalls(null);
     const inProcessBatching = r3(total / batchedMs);
     console.log(`the mix batched in-process (32 images in flight): ${batchedMs.toFixed(0)} ms for the ${sample.length} jobs, ${inProcessBatching}x the one-at-a-time time`);
-    return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs), inProcessBatching };
+    const callRows = unetCalls.reduce((sum, c) => sum + c.rows, 0);
+    const batchedUnet = { calls: unetCalls.length, meanRows: r1(callRows / unetCalls.length), runShare: r3(unetCalls.reduce((sum, c) => sum + c.runMs, 0) / batchedMs) };
+    console.log(`  its UNet calls: ${batchedUnet.calls}, ${batchedUnet.meanRows} model rows each on average, ${(100 * batchedUnet.runShare).toFixed(1)} % of the time in session.run`);
+    // the mix's UNet arithmetic (model rows x steps; guidance > 1 runs 2 rows an image) per second
+    // of the whole job, alone and batched: a lower bound of the UNet's own rate in each (PNDM's
+    // one extra model call at its start is not counted)
+    const rowSteps = sample.reduce((sum, r) => sum + r.steps * r.numImages * (r.guidance > 1 ? 2 : 1), 0);
+    const mixRate = flopsPerRow === null ? null : { aloneGflops: r1((rowSteps * flopsPerRow) / total / 1e6), batchedGflops: r1((rowSteps * flopsPerRow) / batchedMs / 1e6) };
+    if (mixRate) console.log(`  the mix's UNet arithmetic per second of the jobs: ${mixRate.aloneGflops} GFLOP/s one at a time, ${mixRate.batchedGflops} batched`);
+    return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs), inProcessBatching, batchedUnet, mixRate };
   } finally {
     await Promise.all([alone.close(), shared.close()]);
   }
@@ -372,9 +443,13 @@ async function openLoop(mix: MixedRequest[], capacityPerSec: number): Promise<Ce
 // ------------------------------------------------------------------ main
 const report: Record<string, unknown> = { pack: PACK, provider: config.runtime.executionProvider, ortThreads: config.runtime.intraOpThreads, jobsPerCell: JOBS, seed: SEED, mix: MIX };
 try {
-  report.curve = await batchCurve();
+  const curve = await batchCurve();
+  report.curve = curve;
+  const rate = await computeRate(curve);
+  report.computeRate = rate;
+  if ('skipped' in rate) console.log(`compute rate: skipped: ${rate.skipped}`);
   const mix = workload(JOBS, SEED);
-  const local = await inProcess(mix);
+  const local = await inProcess(mix, 'skipped' in rate ? null : rate.unetFlopsPerRow);
   Object.assign(report, local);
   if (!(await redisAnswers(REDIS_URL))) {
     report.skipped = `open-loop part: no Redis answers at ${REDIS_URL}`;
@@ -390,7 +465,16 @@ try {
       { metric: 'lone job, batching / today (target <= 1.05)', value: local.loneJob.ratio, unit: 'x' },
       { metric: 'share of an 8-row step outside session.run (target < 5 %)', value: r1(100 * local.outsideShare.median), unit: '%' },
       { metric: 'the mix batched in-process (32 images in flight) / one at a time: the pipeline\'s ceiling', value: local.inProcessBatching, unit: 'x' },
+      { metric: 'share of that batched run spent in the UNet\'s session.run', value: r1(100 * local.batchedUnet.runShare), unit: '%' },
     ];
+    if (!('skipped' in rate)) {
+      const best = rate.unet.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+      summary.push(
+        { metric: `UNet compute rate at 1 row / at its best (${best.rows} rows)`, value: `${rate.unet[0]!.gflops} / ${best.gflops}`, unit: 'GFLOP/s' },
+        { metric: `a ${rate.matmul.m}x${rate.matmul.k}x${rate.matmul.k} MatMul, same session options`, value: rate.matmul.gflops, unit: 'GFLOP/s' },
+      );
+      if (local.mixRate) summary.push({ metric: 'the mix\'s UNet arithmetic per second of its jobs, one at a time / batched in-process', value: `${local.mixRate.aloneGflops} / ${local.mixRate.batchedGflops}`, unit: 'GFLOP/s' });
+    }
     for (const rows of ROWS.filter((n) => n > 1)) {
       const cell = at(rows, top);
       const backlog = at(rows, 'backlog');

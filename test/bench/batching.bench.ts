@@ -13,7 +13,7 @@
  *                        the most room (the issue's "1.3x from batch 1 to 4" is that curve)
  *     --json PATH
  *
- * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..32 model rows,
+ * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..64 model rows,
  *    medians; ms per row tells where a step stops getting cheaper per row. With the demo pack
  *    and /usr/bin/python3 (python3-torch, python3-onnx), the same curve as a compute rate
  *    (GFLOP/s; the UNet's FLOPs counted by models/recipes/unet_flops.py) next to a large
@@ -162,7 +162,7 @@ async function batchCurve() {
     return median(ms);
   };
   const curve: Array<{ rows: number; unetStepMs: number; unetMsPerRow: number; vaeMs: number; vaeMsPerRow: number }> = [];
-  for (const rows of [1, 2, 4, 6, 8, 12, 16, 24, 32]) {
+  for (const rows of [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64]) {
     const feeds: Record<string, ort.Tensor> = {
       [names.sample]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]),
       [names.classLabels]: (() => { const item = itemOf(unet, names.classLabels); return new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]); })(),
@@ -233,6 +233,9 @@ async function computeRate(curve: Awaited<ReturnType<typeof batchCurve>>): Promi
     await rm(tmp, { recursive: true, force: true });
   }
 }
+
+/** UNet model rows x steps of a request: guidance > 1 runs 2 rows an image (PNDM's one extra call at its start not counted). */
+const unetRowSteps = (r: MixedRequest) => r.steps * r.numImages * (r.guidance > 1 ? 2 : 1);
 
 // ------------------------------------------------------------------ 2 and 3. in-process: lone job and the share outside run
 const SOUND_FILE = join(PACK, 'samples/sea-bell.wav');
@@ -324,10 +327,9 @@ async function inProcess(mix: MixedRequest[], flopsPerRow: number | null) {
     const callRows = unetCalls.reduce((sum, c) => sum + c.rows, 0);
     const batchedUnet = { calls: unetCalls.length, meanRows: r1(callRows / unetCalls.length), runShare: r3(unetCalls.reduce((sum, c) => sum + c.runMs, 0) / batchedMs) };
     console.log(`  its UNet calls: ${batchedUnet.calls}, ${batchedUnet.meanRows} model rows each on average, ${(100 * batchedUnet.runShare).toFixed(1)} % of the time in session.run`);
-    // the mix's UNet arithmetic (model rows x steps; guidance > 1 runs 2 rows an image) per second
-    // of the whole job, alone and batched: a lower bound of the UNet's own rate in each (PNDM's
-    // one extra model call at its start is not counted)
-    const rowSteps = sample.reduce((sum, r) => sum + r.steps * r.numImages * (r.guidance > 1 ? 2 : 1), 0);
+    // the mix's UNet arithmetic per second of the whole job, alone and batched: a lower bound of
+    // the UNet's own rate in each
+    const rowSteps = sample.reduce((sum, r) => sum + unetRowSteps(r), 0);
     const mixRate = flopsPerRow === null ? null : { aloneGflops: r1((rowSteps * flopsPerRow) / total / 1e6), batchedGflops: r1((rowSteps * flopsPerRow) / batchedMs / 1e6) };
     if (mixRate) console.log(`  the mix's UNet arithmetic per second of the jobs: ${mixRate.aloneGflops} GFLOP/s one at a time, ${mixRate.batchedGflops} batched`);
     return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs), inProcessBatching, batchedUnet, mixRate };
@@ -346,12 +348,15 @@ interface CellResult {
   jobsPerMin: number;
   /** Jobs completed per minute between the 10th and the 90th percentile completion (the steady part of the run). */
   steadyJobsPerMin: number;
+  /** The mix's UNet arithmetic per second at steadyJobsPerMin (GFLOP/s), when the UNet's FLOPs are known. */
+  steadyUnetGflops: number | null;
   all: { p50: number; p95: number; p99: number };
   short: { count: number; p50: number; p95: number; p99: number };
   long: { count: number; p50: number; p95: number; p99: number };
 }
 
-async function openLoop(mix: MixedRequest[], capacityPerSec: number): Promise<CellResult[]> {
+async function openLoop(mix: MixedRequest[], capacityPerSec: number, flopsPerRow: number | null): Promise<CellResult[]> {
+  const flopsPerJob = flopsPerRow === null ? null : (mix.reduce((sum, r) => sum + unetRowSteps(r), 0) / mix.length) * flopsPerRow;
   const wav = sampleSoundWav({ seconds: 1 });
   const results: CellResult[] = [];
   for (const rows of ROWS) {
@@ -424,12 +429,13 @@ async function openLoop(mix: MixedRequest[], capacityPerSec: number): Promise<Ce
           succeeded: ok.length,
           jobsPerMin: r1((ok.length / lastAt) * 60_000),
           steadyJobsPerMin: r1(steadyRate(ok.map((d) => d.at)) * 60_000),
+          steadyUnetGflops: flopsPerJob === null ? null : r1((steadyRate(ok.map((d) => d.at)) * 1000 * flopsPerJob) / 1e9),
           all: { p50: all.p50, p95: all.p95, p99: all.p99 },
           short: stats(ok.filter((d) => d.steps <= SHORT_STEPS).map((d) => d.ms)),
           long: stats(ok.filter((d) => d.steps > SHORT_STEPS).map((d) => d.ms)),
         };
         results.push(cell);
-        console.log(`rows ${rows}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${JOBS} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99}; long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
+        console.log(`rows ${rows}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${JOBS} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}${cell.steadyUnetGflops === null ? '' : `, UNet arithmetic ${cell.steadyUnetGflops} GFLOP/s`}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99}; long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
       }
     } finally {
       for (const child of processes) await child.stop('SIGTERM', 10_000);
@@ -454,7 +460,7 @@ try {
   if (!(await redisAnswers(REDIS_URL))) {
     report.skipped = `open-loop part: no Redis answers at ${REDIS_URL}`;
   } else {
-    const cells = await openLoop(mix, local.capacityPerMin / 60);
+    const cells = await openLoop(mix, local.capacityPerMin / 60, 'skipped' in rate ? null : rate.unetFlopsPerRow);
     report.openLoop = cells;
     const at = (rows: number, load: number | 'backlog') => cells.find((c) => c.rows === rows && c.loadPercent === load);
     const rates = LOADS.filter((load): load is number => load !== 'backlog');
@@ -479,6 +485,7 @@ try {
       const cell = at(rows, top);
       const backlog = at(rows, 'backlog');
       if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1 (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
+      if (backlog?.steadyUnetGflops && fifoBacklog?.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, rows 1 / rows ${rows}`, value: `${fifoBacklog.steadyUnetGflops} / ${backlog.steadyUnetGflops}`, unit: 'GFLOP/s' });
       if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), rows ${rows} / rows 1`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
       const c90 = at(rows, 90);
       const f90 = at(1, 90);

@@ -29,6 +29,7 @@ import { LOCK_LOST, type PipelineJobDeps } from './run-failure.js';
 import { HandBack } from './hand-back.js';
 import { servedDescription, startHeartbeat } from './heartbeat.js';
 import { warmUpPipeline } from './warm-up.js';
+import { createWorkerMetrics, serveMetrics } from './worker-metrics.js';
 import { lostByItsWorkers } from './lost-job.js';
 import { describeFfmpeg, pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
@@ -45,6 +46,8 @@ const REDIS_STARTUP_WAIT_MS = 10_000;
 export interface RunningWorker {
   readonly name: string;
   readonly pipeline: GenerationPipeline;
+  /** Where its Prometheus metrics are served (A2I_WORKER_METRICS_PORT), or null. */
+  readonly metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -79,6 +82,20 @@ export async function startWorker({ config, logger, storage: given }: { config: 
       await pipeline.close().catch(() => undefined);
       throw error;
     }
+  }
+  // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts), heard from now on
+  // (not the warm-up's calls); a port that cannot be had stops the worker before it takes a job
+  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows) : null;
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
+  if (metrics && config.worker.metrics) {
+    try {
+      metricsServer = await serveMetrics(metrics.registry, config.worker.metrics.host, config.worker.metrics.port);
+    } catch (error) {
+      await pipeline.close().catch(() => undefined);
+      throw error;
+    }
+    pipeline.onModelCall = (call) => metrics.recordModelCall(call);
+    logger.info({ url: metricsServer.url }, 'worker metrics');
   }
   if (!ffmpeg.available) {
     logger.warn({ ffmpeg: 'none' }, ffmpeg.reason);
@@ -141,7 +158,8 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const batching = maxBatchRows > 1;
   const admission = batching ? new RowAdmission(maxBatchRows) : null;
   const rowsOf = (job: Job<GenerationJob>) => (job.name === VIDEO_JOB_NAME || job.name === VIDEO_PART_JOB_NAME || job.name === LIVE_JOB_NAME ? 1 : generationRows(job));
-  const generations = new Worker<GenerationJob>(layout.generationQueue, admission ? admission.wrap(route, rowsOf) : route, {
+  const tracked = metrics ? metrics.track(route, rowsOf) : route;
+  const generations = new Worker<GenerationJob>(layout.generationQueue, admission ? admission.wrap(tracked, rowsOf) : tracked, {
     ...workerOptions,
     concurrency: admission ? 1 : config.worker.concurrency,
   });
@@ -210,8 +228,10 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   return {
     name: config.worker.name,
     pipeline,
+    metricsUrl: metricsServer?.url ?? null,
     async close() {
       stopSweeper();
+      await metricsServer?.close();
       await heartbeat.stop().catch(() => undefined);
       // no new jobs; the running ones finish within A2I_SHUTDOWN_GRACE_MS, or go back to the queue
       await Promise.all([handBack.closeWithin([generations, embeddings], config.shutdownGraceMs, logger), ingest.close(), ...[...uploadOwners, webhookQueue, videoParts].map((queue) => queue.close())]);

@@ -29,8 +29,21 @@ export interface SerializedError {
   fault?: Fault;
 }
 
+/**
+ * One shared model call of continuous batching (issue #15), as the pipeline thread reports it
+ * for the worker's metrics: the stage ('prior' or 'decode': the UNet), the model rows and jobs
+ * (seats) in it, and its milliseconds inside session.run.
+ */
+export interface ModelCallReport {
+  stage: 'prior' | 'decode';
+  rows: number;
+  seats: number;
+  runMs: number;
+}
+
 export type FromPipelineThread =
   | { type: 'ready'; description: PackDescription }
+  | { type: 'model-call'; call: ModelCallReport }
   | { type: 'init-error'; error: SerializedError }
   | { type: 'progress'; callId: number; progress: ProgressReport }
   | { type: 'preview'; callId: number; preview: PreviewFrame }

@@ -2,7 +2,7 @@ import { parentPort, workerData, type TransferListItem } from 'node:worker_threa
 import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
 import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
-import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ModelCallReport, type ToPipelineThread } from './pipeline-thread-messages.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
@@ -17,9 +17,23 @@ function post(message: FromPipelineThread, transfer: TransferListItem[] = []): v
   port!.postMessage(message, transfer);
 }
 
+/** A pipeline that shares its model calls between jobs (the ONNX pipeline with shareModelCalls) and tells of each. */
+interface SharedCallSource {
+  observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number }) => void) | null): void;
+}
+function sharesCalls(p: GenerationPipeline): p is GenerationPipeline & SharedCallSource {
+  return typeof (p as { observeSharedCalls?: unknown }).observeSharedCalls === 'function';
+}
+
 let pipeline: GenerationPipeline;
 try {
   pipeline = await loadPipeline(workerData as PipelineSpec);
+  // every shared call, for the worker's metrics (a few dozen small messages a second at most)
+  if (sharesCalls(pipeline)) {
+    pipeline.observeSharedCalls((stage, record) =>
+      post({ type: 'model-call', call: { stage, rows: record.seatRows.reduce((a, b) => a + b, 0), seats: record.seatRows.length, runMs: record.runMs } }),
+    );
+  }
   post({ type: 'ready', description: pipeline.describe() });
 } catch (error) {
   post({ type: 'init-error', error: serializeError(error) });

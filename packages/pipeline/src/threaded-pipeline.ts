@@ -3,7 +3,7 @@ import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, Gen
 import type { PipelineSpec } from './load-pipeline.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 import { PipelineError } from './pipeline-error.js';
-import { serializeError, type FromPipelineThread, type ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ModelCallReport, type ToPipelineThread } from './pipeline-thread-messages.js';
 
 const THREAD_ENTRY = new URL('./pipeline-thread-entry.mjs', import.meta.url);
 
@@ -26,6 +26,8 @@ export class ThreadedPipeline implements GenerationPipeline {
   private readonly pending = new Map<number, PendingCall>();
   private nextCallId = 1;
   private closing = false;
+  /** Hears of every shared model call of continuous batching (the worker's metrics); a pipeline that shares none never calls it. */
+  onModelCall: ((call: ModelCallReport) => void) | null = null;
 
   private constructor(private readonly spec: PipelineSpec) {
     this.ready = this.spawn();
@@ -113,6 +115,10 @@ export class ThreadedPipeline implements GenerationPipeline {
         }
         if (message.type === 'init-error') {
           reject(new PipelineError(message.error));
+          return;
+        }
+        if (message.type === 'model-call') {
+          this.onModelCall?.(message.call);
           return;
         }
         const pending = this.pending.get(message.callId);

@@ -94,6 +94,9 @@ import type { VideoLimits } from './video-output.js';
  *  A2I_HEARTBEAT_INTERVAL_MS        5000                     worker heartbeat (readiness)
  *  A2I_HEARTBEAT_FILE               (none)                   worker: a file touched after each heartbeat Redis took (a container
  *                                                            health check reads its age: infra/worker.Dockerfile)
+ *  A2I_WORKER_METRICS_PORT          (none: off)              worker: serve Prometheus metrics at http://HOST:PORT/metrics (batching:
+ *                                                            model rows per shared call, its run time, rows and jobs in flight)
+ *  A2I_WORKER_METRICS_HOST          127.0.0.1                where the worker's metrics listen (0.0.0.0 for a scraper off the machine)
  *  A2I_EMBED_TIMEOUT_MS             30000                    POST /v1/embeddings gives up after this
  *  A2I_SYNTHETIC_STEP_MS            20                       synthetic pipeline: sleep per step
  *  A2I_COLLECTIONS_URI              var/collections          the collections' LanceDB store: a directory or s3://bucket/prefix
@@ -249,6 +252,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       heartbeatIntervalMs: e.A2I_HEARTBEAT_INTERVAL_MS,
       /** A2I_HEARTBEAT_FILE (absolute, or relative to the working dir): touched after each heartbeat. */
       heartbeatFile: e.A2I_HEARTBEAT_FILE === undefined ? undefined : resolve(cwd, e.A2I_HEARTBEAT_FILE),
+      /** A2I_WORKER_METRICS_HOST / _PORT: the worker's Prometheus endpoint; null: none. */
+      metrics: e.A2I_WORKER_METRICS_PORT === undefined ? null : { host: e.A2I_WORKER_METRICS_HOST, port: e.A2I_WORKER_METRICS_PORT },
       syntheticStepMs: e.A2I_SYNTHETIC_STEP_MS,
       /** The input modalities this worker serves; null: all its pack has. */
       modalities: e.A2I_MODALITIES.length > 0 ? e.A2I_MODALITIES : null,

@@ -141,6 +141,8 @@ export const envSchema = z.object({
   A2I_PROGRESS_INTERVAL_MS: int(0).default(200),
   A2I_HEARTBEAT_INTERVAL_MS: int(100).default(5000),
   A2I_HEARTBEAT_FILE: z.string().min(1).optional(),
+  A2I_WORKER_METRICS_PORT: int(0, 65535).optional(),
+  A2I_WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   A2I_EMBED_TIMEOUT_MS: int(100).default(30_000),
   A2I_SYNTHETIC_STEP_MS: int(0, 10_000).default(20),
   A2I_COLLECTIONS_URI: z.string().min(1).default('var/collections'),

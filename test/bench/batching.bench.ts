@@ -13,8 +13,9 @@
  *                        the most room (the issue's "1.3x from batch 1 to 4" is that curve)
  *     --json PATH
  *
- * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1..64 model rows,
- *    medians; ms per row tells where a step stops getting cheaper per row. With the demo pack
+ * 1. The batch-size curve: one UNet step (and one VAE decode) of the pack at 1 to 64 model rows
+ *    (at most twice the pack's default batch, at least 16; it stops below a size the device
+ *    cannot run), medians; ms per row tells where a step stops getting cheaper per row. With the demo pack
  *    and /usr/bin/python3 (python3-torch, python3-onnx), the same curve as a compute rate
  *    (GFLOP/s; the UNet's FLOPs counted by models/recipes/unet_flops.py) next to a large
  *    MatMul's: how much faster a row could still get at all.
@@ -45,7 +46,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { io, type Socket } from 'socket.io-client';
-import { loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
+import { defaultBatchRows, loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
 import { OnnxPipeline, sessionOptionsFor } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
@@ -162,7 +163,11 @@ async function batchCurve() {
     return median(ms);
   };
   const curve: Array<{ rows: number; unetStepMs: number; unetMsPerRow: number; vaeMs: number; vaeMsPerRow: number }> = [];
-  for (const rows of [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64]) {
+  // up to the most model rows the pack's default batch runs (its images, 2 rows each under
+  // guidance: 64 on the demo pack, 16 on Stable unCLIP-H), and at least 16
+  const [imageHeight, imageWidth] = manifest.decoder.imageSize as [number, number];
+  const maxRows = Math.max(16, 2 * defaultBatchRows({ width: imageWidth, height: imageHeight }));
+  for (const rows of [1, 2, 4, 6, 8, 12, 16, 24, 32, 48, 64].filter((n) => n <= maxRows)) {
     const feeds: Record<string, ort.Tensor> = {
       [names.sample]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]),
       [names.classLabels]: (() => { const item = itemOf(unet, names.classLabels); return new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]); })(),
@@ -174,9 +179,17 @@ async function batchCurve() {
       const item = itemOf(unet, names.encoderHiddenStates);
       feeds[names.encoderHiddenStates] = new ort.Tensor('float32', floats(rows * item.reduce((a, b) => a * b, 1)), [rows, ...item]);
     }
-    const unetMs = await time(() => unet.run(feeds), 15);
-    const latent = { [manifest.decoder.vae.input]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]) };
-    const vaeMs = await time(() => vae.run(latent), 7);
+    let unetMs: number;
+    let vaeMs: number;
+    try {
+      unetMs = await time(() => unet.run(feeds), 15);
+      const latent = { [manifest.decoder.vae.input]: new ort.Tensor('float32', floats(rows * C! * h! * w!), [rows, C!, h!, w!]) };
+      vaeMs = await time(() => vae.run(latent), 7);
+    } catch (error) {
+      // a device that cannot hold this many rows (a GPU's memory): the curve ends below it
+      console.log(`curve: ${rows} rows failed, the curve stops at ${curve.at(-1)?.rows ?? 0} rows: ${(error as Error).message}`);
+      break;
+    }
     curve.push({ rows, unetStepMs: r3(unetMs), unetMsPerRow: r3(unetMs / rows), vaeMs: r3(vaeMs), vaeMsPerRow: r3(vaeMs / rows) });
     console.log(`curve: ${rows} rows: UNet step ${unetMs.toFixed(2)} ms (${(unetMs / rows).toFixed(3)} ms/row), VAE ${vaeMs.toFixed(2)} ms (${(vaeMs / rows).toFixed(3)} ms/row)`);
   }
@@ -473,7 +486,7 @@ try {
       { metric: 'the mix batched in-process (32 images in flight) / one at a time: the pipeline\'s ceiling', value: local.inProcessBatching, unit: 'x' },
       { metric: 'share of that batched run spent in the UNet\'s session.run', value: r1(100 * local.batchedUnet.runShare), unit: '%' },
     ];
-    if (!('skipped' in rate)) {
+    if (!('skipped' in rate) && rate.unet.length > 0) {
       const best = rate.unet.reduce((a, b) => (b.gflops > a.gflops ? b : a));
       summary.push(
         { metric: `UNet compute rate at 1 row / at its best (${best.rows} rows)`, value: `${rate.unet[0]!.gflops} / ${best.gflops}`, unit: 'GFLOP/s' },

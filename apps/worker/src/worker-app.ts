@@ -67,6 +67,10 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const files = { uploads: storage.uploads, scratchDir: storage.spoolDir };
 
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
+  // continuous batching: a shared call too large for the device (out of memory) is run again in
+  // parts, and the stage's calls are held to the largest part from then on (shared-batch.ts)
+  pipeline.onRowLimit = ({ stage, limit, failedRows, error }) =>
+    logger.warn({ stage, limit, failedRows, err: error }, `a shared ${stage === 'decode' ? 'UNet' : 'prior'} call of ${failedRows} model rows failed and ran in parts: its calls now hold at most ${limit} rows`);
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
@@ -95,6 +99,11 @@ export async function startWorker({ config, logger, storage: given }: { config: 
       throw error;
     }
     pipeline.onModelCall = (call) => metrics.recordModelCall(call);
+    const logRowLimit = pipeline.onRowLimit;
+    pipeline.onRowLimit = (limit) => {
+      logRowLimit?.(limit);
+      metrics.recordRowLimit(limit);
+    };
     logger.info({ url: metricsServer.url }, 'worker metrics');
   }
   if (!ffmpeg.available) {

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ModelCallReport } from '@a2i/pipeline';
+import type { ModelCallReport, RowLimitReport } from '@a2i/pipeline';
 
 /**
  * A worker's Prometheus metrics (A2I_WORKER_METRICS_PORT): how full its continuous batch runs
@@ -12,6 +12,8 @@ import type { ModelCallReport } from '@a2i/pipeline';
  * - a2i_worker_jobs_in_flight / a2i_worker_rows_in_flight: generation-queue jobs the worker
  *   holds and their images (rows, as A2I_MAX_BATCH_ROWS counts them), and
  *   a2i_worker_max_batch_rows, the limit they are held to;
+ * - a2i_worker_model_call_row_limit{stage}: the model rows a shared call is held to after one
+ *   failed while its parts ran (a device out of memory); absent while none has;
  * and the process's default metrics (CPU, memory, event loop lag).
  * Shared calls exist only with batching on (A2I_MAX_BATCH_ROWS > 1, the ONNX pipeline).
  */
@@ -34,6 +36,12 @@ export function createWorkerMetrics(maxBatchRows: number) {
   });
   const jobsInFlight = new Gauge({ name: 'a2i_worker_jobs_in_flight', help: 'Generation-queue jobs this worker holds', registers: [registry] });
   const rowsInFlight = new Gauge({ name: 'a2i_worker_rows_in_flight', help: 'Images (rows) of the generation-queue jobs this worker holds', registers: [registry] });
+  const rowLimit = new Gauge({
+    name: 'a2i_worker_model_call_row_limit',
+    help: 'Model rows a shared call holds at most, by stage, after one failed while its parts ran (device memory); absent while none has',
+    labelNames: ['stage'] as const,
+    registers: [registry],
+  });
   new Gauge({ name: 'a2i_worker_max_batch_rows', help: 'A2I_MAX_BATCH_ROWS: rows in flight before the worker stops taking jobs', registers: [registry] }).set(maxBatchRows);
 
   return {
@@ -42,6 +50,10 @@ export function createWorkerMetrics(maxBatchRows: number) {
     recordModelCall(call: ModelCallReport): void {
       callRows.observe({ stage: call.stage }, call.rows);
       callSeconds.observe({ stage: call.stage }, call.runMs / 1000);
+    },
+    /** A stage's calls held to fewer rows (ThreadedPipeline.onRowLimit). */
+    recordRowLimit(limit: RowLimitReport): void {
+      rowLimit.set({ stage: limit.stage }, limit.limit);
     },
     /** `processor`, with its jobs and their rows counted in flight while it runs. */
     track<J, A extends unknown[], R>(processor: (job: J, ...rest: A) => Promise<R>, rowsOf: (job: J) => number): (job: J, ...rest: A) => Promise<R> {

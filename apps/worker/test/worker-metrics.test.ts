@@ -23,6 +23,17 @@ describe('worker metrics', () => {
     expect(metricSample(page, 'a2i_worker_model_call_rows_sum{stage="prior"}')).toBe(4);
     expect(metricSample(page, 'a2i_worker_model_call_seconds_sum{stage="decode"}')).toBeCloseTo(0.033, 6);
     expect(metricSample(page, 'a2i_worker_max_batch_rows')).toBe(32);
+    // no row limit until a call has failed while its parts ran
+    expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="decode"}')).toBeUndefined();
+  });
+
+  it('shows the row limit a stage\'s calls are held to once one failed while its parts ran, the latest by stage', async () => {
+    const metrics = createWorkerMetrics(32);
+    metrics.recordRowLimit({ stage: 'decode', limit: 24, failedRows: 48, error: 'Failed to allocate memory' });
+    metrics.recordRowLimit({ stage: 'decode', limit: 12, failedRows: 24, error: 'Failed to allocate memory' });
+    const page = await metrics.registry.metrics();
+    expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="decode"}')).toBe(12);
+    expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="prior"}')).toBeUndefined();
   });
 
   it('holds a job and its rows in flight while its processor runs, and lets them go when it ends or throws', async () => {

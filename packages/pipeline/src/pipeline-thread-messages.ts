@@ -41,9 +41,18 @@ export interface ModelCallReport {
   runMs: number;
 }
 
+/** A shared call failed while its halves ran: the stage's calls hold at most `limit` rows from now on (SharedDenoiser.rowLimit). */
+export interface RowLimitReport {
+  stage: 'prior' | 'decode';
+  limit: number;
+  failedRows: number;
+  error: string;
+}
+
 export type FromPipelineThread =
   | { type: 'ready'; description: PackDescription }
   | { type: 'model-call'; call: ModelCallReport }
+  | { type: 'row-limit'; limit: RowLimitReport }
   | { type: 'init-error'; error: SerializedError }
   | { type: 'progress'; callId: number; progress: ProgressReport }
   | { type: 'preview'; callId: number; preview: PreviewFrame }

@@ -2,7 +2,7 @@ import { parentPort, workerData, type TransferListItem } from 'node:worker_threa
 import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
 import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
-import { serializeError, type FromPipelineThread, type ModelCallReport, type ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ModelCallReport, type RowLimitReport, type ToPipelineThread } from './pipeline-thread-messages.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
@@ -20,6 +20,7 @@ function post(message: FromPipelineThread, transfer: TransferListItem[] = []): v
 /** A pipeline that shares its model calls between jobs (the ONNX pipeline with shareModelCalls) and tells of each. */
 interface SharedCallSource {
   observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number }) => void) | null): void;
+  observeRowLimits(listener: ((stage: RowLimitReport['stage'], record: Omit<RowLimitReport, 'stage'>) => void) | null): void;
 }
 function sharesCalls(p: GenerationPipeline): p is GenerationPipeline & SharedCallSource {
   return typeof (p as { observeSharedCalls?: unknown }).observeSharedCalls === 'function';
@@ -33,6 +34,7 @@ try {
     pipeline.observeSharedCalls((stage, record) =>
       post({ type: 'model-call', call: { stage, rows: record.seatRows.reduce((a, b) => a + b, 0), seats: record.seatRows.length, runMs: record.runMs } }),
     );
+    pipeline.observeRowLimits((stage, record) => post({ type: 'row-limit', limit: { stage, ...record } }));
   }
   post({ type: 'ready', description: pipeline.describe() });
 } catch (error) {

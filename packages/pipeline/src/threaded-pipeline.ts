@@ -3,7 +3,7 @@ import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, Gen
 import type { PipelineSpec } from './load-pipeline.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 import { PipelineError } from './pipeline-error.js';
-import { serializeError, type FromPipelineThread, type ModelCallReport, type ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ModelCallReport, type RowLimitReport, type ToPipelineThread } from './pipeline-thread-messages.js';
 
 const THREAD_ENTRY = new URL('./pipeline-thread-entry.mjs', import.meta.url);
 
@@ -28,6 +28,8 @@ export class ThreadedPipeline implements GenerationPipeline {
   private closing = false;
   /** Hears of every shared model call of continuous batching (the worker's metrics); a pipeline that shares none never calls it. */
   onModelCall: ((call: ModelCallReport) => void) | null = null;
+  /** Hears when a stage's shared calls are held to fewer rows after one failed while its halves ran (the worker logs it). */
+  onRowLimit: ((limit: RowLimitReport) => void) | null = null;
 
   private constructor(private readonly spec: PipelineSpec) {
     this.ready = this.spawn();
@@ -119,6 +121,10 @@ export class ThreadedPipeline implements GenerationPipeline {
         }
         if (message.type === 'model-call') {
           this.onModelCall?.(message.call);
+          return;
+        }
+        if (message.type === 'row-limit') {
+          this.onRowLimit?.(message.limit);
           return;
         }
         const pending = this.pending.get(message.callId);

@@ -13,7 +13,7 @@ import {
   type PipelineLimits,
   type SoundEmbedding,
 } from '@a2i/protocol';
-import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type SharedCallRecord } from '@a2i/unclip';
+import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type RowLimitRecord, type SharedCallRecord } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { embedSoundWindows } from './sound-windows.js';
@@ -93,6 +93,17 @@ export class OnnxPipeline implements GenerationPipeline {
     if (unet) unet.onCall = listener ? (record) => listener('decode', record) : null;
     const prior = this.rt.prior?.shared?.(this.rt.dim);
     if (prior) prior.onCall = listener ? (record) => listener('prior', record) : null;
+  }
+
+  /**
+   * `listener` hears when a shared call fails while its halves run (a device out of memory) and
+   * the stage's calls are held to fewer rows from then on (SharedDenoiser.rowLimit); null stops it.
+   */
+  observeRowLimits(listener: ((stage: 'prior' | 'decode', record: RowLimitRecord) => void) | null): void {
+    const unet = this.rt.decoder.sharedUnet;
+    if (unet) unet.onRowLimit = listener ? (record) => listener('decode', record) : null;
+    const prior = this.rt.prior?.shared?.(this.rt.dim);
+    if (prior) prior.onRowLimit = listener ? (record) => listener('prior', record) : null;
   }
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {

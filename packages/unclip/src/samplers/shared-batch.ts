@@ -75,6 +75,24 @@ export interface SharedCallRecord {
   totalMs: number;
 }
 
+/** A shared call that failed while its parts ran: the device holds no more than `limit` rows a call. */
+export interface RowLimitRecord {
+  /** Model rows a call may hold from now on (the largest part that ran). */
+  limit: number;
+  /** The rows of the call that failed, and why. */
+  failedRows: number;
+  error: string;
+}
+
+/** What runAndSplit made of some seats: each seat's output or error, and whether every seat's rows ran. */
+interface SplitRun {
+  outputs: Array<Float32Array | Error>;
+  /** Rows of the largest call that ran (0: none). */
+  largestRun: number;
+  /** Seats whose rows failed in a call of their own. */
+  failedAlone: number;
+}
+
 /**
  * A denoising model (the prior, the UNet) shared by the jobs at its stage. `constantNames` are
  * the inputs besides sample and timestep, each fed from the seats' constants.
@@ -82,10 +100,14 @@ export interface SharedCallRecord {
 export class SharedDenoiser {
   private seats: Seat[] = [];
   private inFlight = false;
-  /** The seats' constants concatenated, rebuilt only when the seating changes. */
-  private constantCache: { seats: Seat[]; feeds: Record<string, Tensor> } | null = null;
-  /** Called after every shared call (bench, tests). */
+  /** The seats' constants concatenated, per group of seats called together, rebuilt only when the seating changes. */
+  private constantCache: Array<{ seats: Seat[]; feeds: Record<string, Tensor> }> = [];
+  /** Model rows one call may hold; null until a call too large for the device was seen (rowLimit). */
+  private limit: number | null = null;
+  /** Called after every shared call (bench, tests, the worker's metrics). */
   onCall: ((record: SharedCallRecord) => void) | null = null;
+  /** Called when a failed call lowers the row limit (the worker logs it). */
+  onRowLimit: ((record: RowLimitRecord) => void) | null = null;
 
   constructor(
     private readonly session: InferenceSession,
@@ -98,6 +120,16 @@ export class SharedDenoiser {
   /** Seats in the batch now. */
   get size(): number {
     return this.seats.length;
+  }
+
+  /**
+   * Model rows one call holds at most, or null: no limit. A call that fails with several seats
+   * is made again in halves (runAndSplit); when every part then runs, the whole was too large for
+   * the device (a GPU out of memory), and from then on the seats are called in groups of at most
+   * the largest part's rows (a seat with more rows than that still runs alone).
+   */
+  get rowLimit(): number | null {
+    return this.limit;
   }
 
   /** A seat for `rows` model rows whose constant inputs are `constants` ([rows, ...item] each). */
@@ -126,7 +158,7 @@ export class SharedDenoiser {
     const pending = seats.map((s) => s.pending!);
     for (const s of seats) s.pending = null;
     this.inFlight = true;
-    this.call(seats, pending)
+    this.runWithinLimit(seats, pending)
       .then(
         (outputs) => pending.forEach((p, i) => (outputs[i] instanceof Error ? p.reject(outputs[i]) : p.resolve(outputs[i] as Float32Array))),
         (error: unknown) => pending.forEach((p) => p.reject(error)),
@@ -136,6 +168,40 @@ export class SharedDenoiser {
         // a seat that joined during the call may be the only one left waiting
         this.maybeFlush();
       });
+  }
+
+  /** The seats in groups of at most `limit` rows (in order; a larger seat alone), each group run and split. */
+  private async runWithinLimit(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
+    const outputs: Array<Float32Array | Error> = [];
+    for (const [from, to] of rowGroups(seats.map((s) => s.rows), this.limit)) {
+      outputs.push(...(await this.runAndSplit(seats.slice(from, to), pending.slice(from, to))).outputs);
+    }
+    return outputs;
+  }
+
+  /**
+   * One call for `seats`. If it throws with several seats, each half is run the same way: an
+   * error that one seat's rows cause fails that seat alone, and when every seat then ran, the
+   * call was too large for the device: the limit comes down to the largest part that ran.
+   */
+  private async runAndSplit(seats: Seat[], pending: Pending[]): Promise<SplitRun> {
+    const rows = seats.reduce((sum, s) => sum + s.rows, 0);
+    try {
+      return { outputs: await this.call(seats, pending), largestRun: rows, failedAlone: 0 };
+    } catch (error) {
+      if (seats.length === 1) return { outputs: [error instanceof Error ? error : new Error(String(error))], largestRun: 0, failedAlone: 1 };
+      const half = Math.ceil(seats.length / 2);
+      const first = await this.runAndSplit(seats.slice(0, half), pending.slice(0, half));
+      const second = await this.runAndSplit(seats.slice(half), pending.slice(half));
+      const largestRun = Math.max(first.largestRun, second.largestRun);
+      const failedAlone = first.failedAlone + second.failedAlone;
+      if (failedAlone === 0 && largestRun < (this.limit ?? Infinity)) {
+        this.limit = largestRun;
+        this.constantCache = [];
+        this.onRowLimit?.({ limit: largestRun, failedRows: rows, error: error instanceof Error ? error.message : String(error) });
+      }
+      return { outputs: [...first.outputs, ...second.outputs], largestRun, failedAlone };
+    }
   }
 
   private async call(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
@@ -187,8 +253,8 @@ export class SharedDenoiser {
   }
 
   private constantFeeds(seats: Seat[], rows: number): Record<string, Tensor> {
-    const cache = this.constantCache;
-    if (cache && cache.seats.length === seats.length && cache.seats.every((s, i) => s === seats[i])) return cache.feeds;
+    const cached = this.constantCache.find((c) => c.seats.length === seats.length && c.seats.every((s, i) => s === seats[i]));
+    if (cached) return cached.feeds;
     const feeds: Record<string, Tensor> = {};
     for (const name of Object.keys(seats[0]!.constants)) {
       const { itemShape } = seats[0]!.constants[name]!;
@@ -203,9 +269,37 @@ export class SharedDenoiser {
       }
       feeds[name] = new Tensor('float32', data, [rows, ...itemShape]);
     }
-    this.constantCache = { seats, feeds };
+    // one entry per group called together (one when no row limit is in force); a new seating replaces them
+    if (this.constantCache.some((c) => c.seats.some((s) => !this.seats.includes(s)))) this.constantCache = [];
+    this.constantCache.push({ seats, feeds });
+    if (this.constantCache.length > (this.limit === null ? 1 : MAX_CACHED_GROUPS)) this.constantCache.shift();
     return feeds;
   }
+}
+
+/** Groups of constant feeds kept (a limited batch runs a few groups a step). */
+const MAX_CACHED_GROUPS = 8;
+
+/**
+ * Consecutive groups [from, to) of seats with these rows, each of at most `limit` rows (a seat with
+ * more runs alone); null: one group of all.
+ */
+export function rowGroups(seatRows: readonly number[], limit: number | null): Array<[number, number]> {
+  if (seatRows.length === 0) return [];
+  if (limit === null) return [[0, seatRows.length]];
+  const groups: Array<[number, number]> = [];
+  let from = 0;
+  let rows = 0;
+  for (const [i, r] of seatRows.entries()) {
+    if (i > from && rows + r > limit) {
+      groups.push([from, i]);
+      from = i;
+      rows = 0;
+    }
+    rows += r;
+  }
+  groups.push([from, seatRows.length]);
+  return groups;
 }
 
 /** One timestep per row [rows], in the model's element type. */

@@ -1,0 +1,110 @@
+import { Tensor, type InferenceSession } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { rowGroups, SharedDenoiser, type RowLimitRecord, type SharedCallRecord } from '../src/samplers/shared-batch.js';
+
+// A shared call too large for its device (a GPU out of memory) must not fail every job in it:
+// SharedDenoiser runs the call again in halves, and once every part has run, holds its calls to
+// the largest part's rows. The model here is a stand-in session (a unit test of that logic, no
+// onnxruntime kernels): out = sample * 2 + timestep + condition, row by row, and it throws
+// like onnxruntime's CUDA allocator when a call has more than `deviceRows` rows, or when a row's
+// condition is the `poison` value (an error one job's rows cause).
+const ITEM = [2];
+const SIGNATURE = { inputs: { sample: 'sample', timestep: 'timestep' }, output: 'out', timestepType: 'float32' as const };
+const POISON = -999;
+
+function standInSession(deviceRows: number) {
+  const calls: number[] = [];
+  const session = {
+    async run(feeds: Record<string, Tensor>) {
+      const sample = feeds.sample!.data as Float32Array;
+      const timestep = feeds.timestep!.data as Float32Array;
+      const condition = feeds.condition!.data as Float32Array;
+      const rows = timestep.length;
+      calls.push(rows);
+      if (rows > deviceRows) throw new Error(`Failed to allocate memory for requested buffer of size ${rows * 1_000_000}`);
+      if (condition.includes(POISON)) throw new Error('Non-zero status code returned while running Conv node');
+      const out = new Float32Array(sample.length);
+      for (let i = 0; i < sample.length; i++) out[i] = sample[i]! * 2 + timestep[Math.floor(i / 2)]! + condition[Math.floor(i / 2)]!;
+      return { out: new Tensor('float32', out, [rows, ...ITEM]) };
+    },
+  };
+  return { session: session as unknown as InferenceSession, calls };
+}
+
+/** A job's seat with `rows` rows, condition `c` on each; runs one step at timestep t and returns its output. */
+function seatOf(denoiser: SharedDenoiser, rows: number, c = 0) {
+  const seat = denoiser.join(rows, { condition: { data: new Float32Array(rows).fill(c), itemShape: [1] } });
+  return (t: number) => seat.run(Float32Array.from({ length: rows * 2 }, (_, i) => i + rows), t);
+}
+/** What a seat of `rows` rows with condition c gets back at timestep t, alone. */
+const expected = (rows: number, t: number, c = 0) => Float32Array.from({ length: rows * 2 }, (_, i) => (i + rows) * 2 + t + c);
+
+describe('SharedDenoiser: a call too large for the device', () => {
+  it('is run again in halves, every job gets its own rows, and later calls hold at most the largest part that ran', async () => {
+    const { session, calls } = standInSession(6);
+    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
+    const limits: RowLimitRecord[] = [];
+    const records: SharedCallRecord[] = [];
+    denoiser.onRowLimit = (record) => limits.push(record);
+    denoiser.onCall = (record) => records.push(record);
+    const seats = [2, 2, 2, 2, 2].map((rows) => seatOf(denoiser, rows));
+
+    // 10 rows: fails; halves of 3 seats (6 rows) and 2 seats (4 rows) run
+    const step1 = await Promise.all(seats.map((run, i) => run(10 + i)));
+    step1.forEach((out, i) => expect(out).toEqual(expected(2, 10 + i)));
+    expect(calls).toEqual([10, 6, 4]);
+    expect(limits).toEqual([{ limit: 6, failedRows: 10, error: 'Failed to allocate memory for requested buffer of size 10000000' }]);
+    expect(denoiser.rowLimit).toBe(6);
+
+    // the next step is called in groups of at most 6 rows, with no failed call
+    calls.length = 0;
+    const step2 = await Promise.all(seats.map((run, i) => run(20 + i)));
+    step2.forEach((out, i) => expect(out).toEqual(expected(2, 20 + i)));
+    expect(calls).toEqual([6, 4]);
+    expect(records.slice(-2).map((r) => r.seatRows)).toEqual([[2, 2, 2], [2, 2]]);
+    expect(limits).toHaveLength(1);
+  });
+
+  it('fails only the job whose own rows make the model throw, and keeps no limit for it', async () => {
+    const { session, calls } = standInSession(100);
+    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
+    const limits: RowLimitRecord[] = [];
+    denoiser.onRowLimit = (record) => limits.push(record);
+    const good = [seatOf(denoiser, 1), seatOf(denoiser, 3)];
+    const bad = seatOf(denoiser, 2, POISON);
+    const last = seatOf(denoiser, 1);
+    const results = await Promise.allSettled([good[0]!(5), good[1]!(5), bad(5), last(5)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    expect((results[0] as PromiseFulfilledResult<Float32Array>).value).toEqual(expected(1, 5));
+    expect((results[1] as PromiseFulfilledResult<Float32Array>).value).toEqual(expected(3, 5));
+    expect((results[3] as PromiseFulfilledResult<Float32Array>).value).toEqual(expected(1, 5));
+    expect(String((results[2] as PromiseRejectedResult).reason)).toContain('Non-zero status code');
+    // all 7 rows, then halves [1, 3] and [2, 1], then the poisoned half's seats alone
+    expect(calls).toEqual([7, 4, 3, 2, 1]);
+    expect(limits).toEqual([]);
+    expect(denoiser.rowLimit).toBeNull();
+  });
+
+  it('runs a seat with more rows than the limit on its own, and fails it alone if even that does not fit', async () => {
+    const { session } = standInSession(4);
+    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
+    const small = seatOf(denoiser, 2);
+    const big = seatOf(denoiser, 6);
+    const results = await Promise.allSettled([small(1), big(1)]);
+    expect(results[0]).toEqual({ status: 'fulfilled', value: expected(2, 1) });
+    expect(results[1]!.status).toBe('rejected');
+    expect(String((results[1] as PromiseRejectedResult).reason)).toContain('Failed to allocate memory');
+    // one seat failed alone: the failure is not taken for a size the device cannot hold
+    expect(denoiser.rowLimit).toBeNull();
+  });
+});
+
+describe('rowGroups', () => {
+  it('groups consecutive seats up to the limit, a larger seat alone, all in one group without a limit', () => {
+    expect(rowGroups([2, 2, 2, 2, 2], null)).toEqual([[0, 5]]);
+    expect(rowGroups([2, 2, 2, 2, 2], 6)).toEqual([[0, 3], [3, 5]]);
+    expect(rowGroups([1, 8, 1, 1], 4)).toEqual([[0, 1], [1, 2], [2, 4]]);
+    expect(rowGroups([4, 4], 4)).toEqual([[0, 1], [1, 2]]);
+    expect(rowGroups([], 4)).toEqual([]);
+  });
+});

@@ -43,6 +43,9 @@ import { generationRows, RowAdmission } from './row-admission.js';
 /** How long a worker waits for Redis when it starts (then it stops with a message). */
 const REDIS_STARTUP_WAIT_MS = 10_000;
 
+/** The models a shared call runs, by the stage its reports name. */
+const SHARED_STAGE_NAMES = { prior: 'prior', decode: 'UNet', vae: 'VAE' } as const;
+
 export interface RunningWorker {
   readonly name: string;
   readonly pipeline: GenerationPipeline;
@@ -70,7 +73,7 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   // continuous batching: a shared call too large for the device (out of memory) is run again in
   // parts, and the stage's calls are held to the largest part from then on (shared-batch.ts)
   pipeline.onRowLimit = ({ stage, limit, failedRows, error }) =>
-    logger.warn({ stage, limit, failedRows, err: error }, `a shared ${stage === 'decode' ? 'UNet' : 'prior'} call of ${failedRows} model rows failed and ran in parts: its calls now hold at most ${limit} rows`);
+    logger.warn({ stage, limit, failedRows, err: error }, `a shared ${SHARED_STAGE_NAMES[stage]} call of ${failedRows} model rows failed and ran in parts: its calls now hold at most ${limit} rows`);
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };

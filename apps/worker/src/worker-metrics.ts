@@ -38,7 +38,7 @@ export function createWorkerMetrics(maxBatchRows: number) {
   const rowsInFlight = new Gauge({ name: 'a2i_worker_rows_in_flight', help: 'Images (rows) of the generation-queue jobs this worker holds', registers: [registry] });
   const rowLimit = new Gauge({
     name: 'a2i_worker_model_call_row_limit',
-    help: 'Model rows a shared call holds at most, by stage, after one failed while its parts ran (device memory); absent while none has',
+    help: 'Model rows a shared call holds at most, by stage (prior, decode: the UNet, vae), after one failed while its parts ran (device memory); absent while none has',
     labelNames: ['stage'] as const,
     registers: [registry],
   });

@@ -43,7 +43,8 @@ export interface ModelCallReport {
 
 /** A shared call failed while its halves ran: the stage's calls hold at most `limit` rows from now on (SharedDenoiser.rowLimit). */
 export interface RowLimitReport {
-  stage: 'prior' | 'decode';
+  /** 'decode' is the UNet. */
+  stage: 'prior' | 'decode' | 'vae';
   limit: number;
   failedRows: number;
   error: string;

@@ -1,6 +1,6 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { rowGroups, SharedDenoiser, type RowLimitRecord, type SharedCallRecord } from '../src/samplers/shared-batch.js';
+import { rowGroups, SharedDenoiser, SharedTurnCall, type RowLimitRecord, type SharedCallRecord } from '../src/samplers/shared-batch.js';
 
 // A shared call too large for its device (a GPU out of memory) must not fail every job in it:
 // SharedDenoiser runs the call again in halves, and once every part has run, holds its calls to
@@ -96,6 +96,44 @@ describe('SharedDenoiser: a call too large for the device', () => {
     expect(String((results[1] as PromiseRejectedResult).reason)).toContain('Failed to allocate memory');
     // one seat failed alone: the failure is not taken for a size the device cannot hold
     expect(denoiser.rowLimit).toBeNull();
+  });
+});
+
+describe('SharedTurnCall (the VAE decode of jobs that end together): a call too large for the device', () => {
+  /** A stand-in decode: each input value doubled, one value a row; throws above `deviceRows` rows or on a poisoned row. */
+  function standInDecode(deviceRows: number) {
+    const calls: number[] = [];
+    const run = async (input: Float32Array, rows: number) => {
+      calls.push(rows);
+      if (rows > deviceRows) throw new Error('Failed to allocate memory');
+      if (input.includes(POISON)) throw new Error('Non-zero status code');
+      return input.map((v) => v * 2);
+    };
+    return { calls, turn: new SharedTurnCall(1, 1, run) };
+  }
+
+  it('decodes in halves, each job gets its own rows, and the next turn is called in groups within the limit', async () => {
+    const { calls, turn } = standInDecode(3);
+    const limits: RowLimitRecord[] = [];
+    turn.onRowLimit = (record) => limits.push(record);
+    const outputs = await Promise.all([1, 2, 1, 2].map((rows, i) => turn.call(new Float32Array(rows).fill(i + 1), rows)));
+    expect(outputs).toEqual([[2], [4, 4], [6], [8, 8]].map((x) => Float32Array.from(x)));
+    expect(calls).toEqual([6, 3, 3]);
+    // the limit is learned once the last part has run, just after its requests are answered
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(limits).toEqual([{ limit: 3, failedRows: 6, error: 'Failed to allocate memory' }]);
+    calls.length = 0;
+    await Promise.all([1, 2, 1, 2].map((rows) => turn.call(new Float32Array(rows), rows)));
+    expect(calls).toEqual([3, 3]);
+    expect(turn.rowLimit).toBe(3);
+  });
+
+  it('fails only the job whose own rows make the decode throw, and keeps no limit', async () => {
+    const { turn } = standInDecode(100);
+    const results = await Promise.allSettled([turn.call(Float32Array.from([1]), 1), turn.call(Float32Array.from([POISON]), 1), turn.call(Float32Array.from([3]), 1)]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[2] as PromiseFulfilledResult<Float32Array>).value).toEqual(Float32Array.from([6]));
+    expect(turn.rowLimit).toBeNull();
   });
 });
 

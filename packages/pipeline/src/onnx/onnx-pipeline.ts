@@ -97,13 +97,16 @@ export class OnnxPipeline implements GenerationPipeline {
 
   /**
    * `listener` hears when a shared call fails while its halves run (a device out of memory) and
-   * the stage's calls are held to fewer rows from then on (SharedDenoiser.rowLimit); null stops it.
+   * the stage's calls are held to fewer rows from then on (SharedDenoiser.rowLimit,
+   * SharedTurnCall.rowLimit for the VAE); null stops it.
    */
-  observeRowLimits(listener: ((stage: 'prior' | 'decode', record: RowLimitRecord) => void) | null): void {
+  observeRowLimits(listener: ((stage: 'prior' | 'decode' | 'vae', record: RowLimitRecord) => void) | null): void {
     const unet = this.rt.decoder.sharedUnet;
     if (unet) unet.onRowLimit = listener ? (record) => listener('decode', record) : null;
     const prior = this.rt.prior?.shared?.(this.rt.dim);
     if (prior) prior.onRowLimit = listener ? (record) => listener('prior', record) : null;
+    const vae = this.rt.decoder.vae?.shared;
+    if (vae) vae.onRowLimit = listener ? (record) => listener('vae', record) : null;
   }
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {

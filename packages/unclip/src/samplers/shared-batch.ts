@@ -84,30 +84,69 @@ export interface RowLimitRecord {
   error: string;
 }
 
-/** What runAndSplit made of some seats: each seat's output or error, and whether every seat's rows ran. */
-interface SplitRun {
-  outputs: Array<Float32Array | Error>;
-  /** Rows of the largest call that ran (0: none). */
-  largestRun: number;
-  /** Seats whose rows failed in a call of their own. */
-  failedAlone: number;
+/**
+ * Runs `items` in one call (`runAll`). If that throws with several items, each half is run the
+ * same way, and an item whose call of its own throws gets `failAlone`: an error that one item's
+ * rows cause fails that item only. When a call failed and every part of it then ran, the whole was
+ * too large for the device: `partsRan` hears its rows, the largest part's and the error.
+ */
+async function runInParts<T>(
+  items: readonly T[],
+  rowsOf: (item: T) => number,
+  runAll: (items: readonly T[]) => Promise<void>,
+  failAlone: (item: T, error: unknown) => void,
+  partsRan: (failedRows: number, largestRun: number, error: unknown) => void,
+): Promise<{ largestRun: number; failedAlone: number }> {
+  const rows = items.reduce((sum, item) => sum + rowsOf(item), 0);
+  try {
+    await runAll(items);
+    return { largestRun: rows, failedAlone: 0 };
+  } catch (error) {
+    if (items.length === 1) {
+      failAlone(items[0]!, error);
+      return { largestRun: 0, failedAlone: 1 };
+    }
+    const half = Math.ceil(items.length / 2);
+    const first = await runInParts(items.slice(0, half), rowsOf, runAll, failAlone, partsRan);
+    const second = await runInParts(items.slice(half), rowsOf, runAll, failAlone, partsRan);
+    const run = { largestRun: Math.max(first.largestRun, second.largestRun), failedAlone: first.failedAlone + second.failedAlone };
+    if (run.failedAlone === 0) partsRan(rows, run.largestRun, error);
+    return run;
+  }
+}
+
+/**
+ * The row limit of a shared model call: none until a call fails while its parts run (runInParts),
+ * then the largest part's rows; the calls are then made in groups of at most that (rowGroups).
+ */
+abstract class RowLimitedCall {
+  private limit: number | null = null;
+  /** Called when a failed call lowers the row limit (the worker logs it). */
+  onRowLimit: ((record: RowLimitRecord) => void) | null = null;
+
+  /** Model rows one call holds at most, or null: no limit (a seat or request with more runs alone). */
+  get rowLimit(): number | null {
+    return this.limit;
+  }
+
+  protected readonly partsRan = (failedRows: number, largestRun: number, error: unknown): void => {
+    if (largestRun >= (this.limit ?? Infinity)) return;
+    this.limit = largestRun;
+    this.onRowLimit?.({ limit: largestRun, failedRows, error: error instanceof Error ? error.message : String(error) });
+  };
 }
 
 /**
  * A denoising model (the prior, the UNet) shared by the jobs at its stage. `constantNames` are
  * the inputs besides sample and timestep, each fed from the seats' constants.
  */
-export class SharedDenoiser {
+export class SharedDenoiser extends RowLimitedCall {
   private seats: Seat[] = [];
   private inFlight = false;
   /** The seats' constants concatenated, per group of seats called together, rebuilt only when the seating changes. */
   private constantCache: Array<{ seats: Seat[]; feeds: Record<string, Tensor> }> = [];
-  /** Model rows one call may hold; null until a call too large for the device was seen (rowLimit). */
-  private limit: number | null = null;
   /** Called after every shared call (bench, tests, the worker's metrics). */
   onCall: ((record: SharedCallRecord) => void) | null = null;
-  /** Called when a failed call lowers the row limit (the worker logs it). */
-  onRowLimit: ((record: RowLimitRecord) => void) | null = null;
 
   constructor(
     private readonly session: InferenceSession,
@@ -115,21 +154,13 @@ export class SharedDenoiser {
     /** One row's shape of the sample input. */
     private readonly itemShape: readonly number[],
     private readonly what: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Seats in the batch now. */
   get size(): number {
     return this.seats.length;
-  }
-
-  /**
-   * Model rows one call holds at most, or null: no limit. A call that fails with several seats
-   * is made again in halves (runAndSplit); when every part then runs, the whole was too large for
-   * the device (a GPU out of memory), and from then on the seats are called in groups of at most
-   * the largest part's rows (a seat with more rows than that still runs alone).
-   */
-  get rowLimit(): number | null {
-    return this.limit;
   }
 
   /** A seat for `rows` model rows whose constant inputs are `constants` ([rows, ...item] each). */
@@ -170,38 +201,27 @@ export class SharedDenoiser {
       });
   }
 
-  /** The seats in groups of at most `limit` rows (in order; a larger seat alone), each group run and split. */
-  private async runWithinLimit(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
-    const outputs: Array<Float32Array | Error> = [];
-    for (const [from, to] of rowGroups(seats.map((s) => s.rows), this.limit)) {
-      outputs.push(...(await this.runAndSplit(seats.slice(from, to), pending.slice(from, to))).outputs);
-    }
-    return outputs;
-  }
-
   /**
-   * One call for `seats`. If it throws with several seats, each half is run the same way: an
-   * error that one seat's rows cause fails that seat alone, and when every seat then ran, the
-   * call was too large for the device: the limit comes down to the largest part that ran.
+   * Every seat's rows, in calls of at most rowLimit rows (one call while there is none); a call
+   * that throws is made again in parts (runInParts): a device out of memory lowers the limit, a
+   * seat whose own rows fail gets its error and the others their rows.
    */
-  private async runAndSplit(seats: Seat[], pending: Pending[]): Promise<SplitRun> {
-    const rows = seats.reduce((sum, s) => sum + s.rows, 0);
-    try {
-      return { outputs: await this.call(seats, pending), largestRun: rows, failedAlone: 0 };
-    } catch (error) {
-      if (seats.length === 1) return { outputs: [error instanceof Error ? error : new Error(String(error))], largestRun: 0, failedAlone: 1 };
-      const half = Math.ceil(seats.length / 2);
-      const first = await this.runAndSplit(seats.slice(0, half), pending.slice(0, half));
-      const second = await this.runAndSplit(seats.slice(half), pending.slice(half));
-      const largestRun = Math.max(first.largestRun, second.largestRun);
-      const failedAlone = first.failedAlone + second.failedAlone;
-      if (failedAlone === 0 && largestRun < (this.limit ?? Infinity)) {
-        this.limit = largestRun;
-        this.constantCache = [];
-        this.onRowLimit?.({ limit: largestRun, failedRows: rows, error: error instanceof Error ? error.message : String(error) });
-      }
-      return { outputs: [...first.outputs, ...second.outputs], largestRun, failedAlone };
+  private async runWithinLimit(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
+    const parts = seats.map((seat, i) => ({ seat, pending: pending[i]! }));
+    const outputs = new Map<(typeof parts)[number], Float32Array | Error>();
+    for (const [from, to] of rowGroups(seats.map((s) => s.rows), this.rowLimit)) {
+      await runInParts(
+        parts.slice(from, to),
+        (part) => part.seat.rows,
+        async (group) => {
+          const out = await this.call(group.map((g) => g.seat), group.map((g) => g.pending));
+          group.forEach((g, i) => outputs.set(g, out[i]!));
+        },
+        (part, error) => outputs.set(part, error instanceof Error ? error : new Error(String(error))),
+        this.partsRan,
+      );
     }
+    return parts.map((part) => outputs.get(part)!);
   }
 
   private async call(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
@@ -272,7 +292,7 @@ export class SharedDenoiser {
     // one entry per group called together (one when no row limit is in force); a new seating replaces them
     if (this.constantCache.some((c) => c.seats.some((s) => !this.seats.includes(s)))) this.constantCache = [];
     this.constantCache.push({ seats, feeds });
-    if (this.constantCache.length > (this.limit === null ? 1 : MAX_CACHED_GROUPS)) this.constantCache.shift();
+    if (this.constantCache.length > (this.rowLimit === null ? 1 : MAX_CACHED_GROUPS)) this.constantCache.shift();
     return feeds;
   }
 }
@@ -318,51 +338,65 @@ export function rowTimestepTensor(type: TimestepType, timesteps: readonly number
   return new Tensor('int64', values, [timesteps.length]);
 }
 
+/** One request of a SharedTurnCall: its rows' input, and where their output goes. */
+interface TurnRequest {
+  input: Float32Array;
+  rows: number;
+  resolve(output: Float32Array): void;
+  reject(error: unknown): void;
+}
+
 /**
  * A model call without a step loop (the VAE decode) shared by the jobs that reach it in the same
  * turn of the event loop: jobs that finish their last step in the same shared step decode in one
- * call. `run` gets every request's rows concatenated and returns the concatenated output.
+ * call. `run` gets every request's rows concatenated and returns the concatenated output. A call
+ * that throws is made again in parts as SharedDenoiser's are (runInParts, rowLimit).
  */
-export class SharedTurnCall {
-  private queue: Array<{ input: Float32Array; rows: number; resolve(output: Float32Array): void; reject(error: unknown): void }> = [];
+export class SharedTurnCall extends RowLimitedCall {
+  private queue: TurnRequest[] = [];
   private scheduled = false;
 
   constructor(
     private readonly inputRowLength: number,
     private readonly outputRowLength: number,
     private readonly run: (input: Float32Array, rows: number) => Promise<Float32Array>,
-  ) {}
+  ) {
+    super();
+  }
 
   call(input: Float32Array, rows: number): Promise<Float32Array> {
     return new Promise((resolve, reject) => {
       this.queue.push({ input, rows, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => void this.flush());
       }
     });
   }
 
-  private flush(): void {
+  private async flush(): Promise<void> {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    const rows = batch.reduce((sum, b) => sum + b.rows, 0);
+    for (const [from, to] of rowGroups(batch.map((b) => b.rows), this.rowLimit)) {
+      await runInParts(batch.slice(from, to), (b) => b.rows, (group) => this.runRequests(group), (b, error) => b.reject(error), this.partsRan);
+    }
+  }
+
+  /** One call for `group`: their inputs concatenated, each answered with its rows of the output. */
+  private async runRequests(group: readonly TurnRequest[]): Promise<void> {
+    const rows = group.reduce((sum, b) => sum + b.rows, 0);
     const input = new Float32Array(rows * this.inputRowLength);
     let row = 0;
-    for (const b of batch) {
+    for (const b of group) {
       input.set(b.input, row * this.inputRowLength);
       row += b.rows;
     }
-    this.run(input, rows).then(
-      (output) => {
-        let at = 0;
-        for (const b of batch) {
-          b.resolve(output.slice(at * this.outputRowLength, (at + b.rows) * this.outputRowLength));
-          at += b.rows;
-        }
-      },
-      (error: unknown) => batch.forEach((b) => b.reject(error)),
-    );
+    const output = await this.run(input, rows);
+    let at = 0;
+    for (const b of group) {
+      b.resolve(output.slice(at * this.outputRowLength, (at + b.rows) * this.outputRowLength));
+      at += b.rows;
+    }
   }
 }

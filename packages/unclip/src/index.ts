@@ -26,4 +26,5 @@ export { LatentPreview, previewFactor, upscaleNearest } from './samplers/latent-
 export { decodeLatents, prepareVae, type VaeModel } from './samplers/vae-decode.js';
 export type { RgbImage } from './samplers/vae-decode.js';
 export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';
-export { SharedDenoiser, SharedTurnCall, rowGroups, rowTimestepTensor, type DenoiserSeat, type RowLimitRecord, type SeatConstant, type SharedCallRecord } from './samplers/shared-batch.js';
+export { SharedDenoiser, SharedTurnCall, rowTimestepTensor, type DenoiserSeat, type SeatConstant, type SharedCallRecord } from './samplers/shared-batch.js';
+export type { RowLimitRecord } from './samplers/row-limit.js';

@@ -1,6 +1,7 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { rowGroups, SharedDenoiser, SharedTurnCall, type RowLimitRecord, type SharedCallRecord } from '../src/samplers/shared-batch.js';
+import { SharedDenoiser, SharedTurnCall, type SharedCallRecord } from '../src/samplers/shared-batch.js';
+import { rowGroups, type RowLimitRecord } from '../src/samplers/row-limit.js';
 
 // A shared call too large for its device (a GPU out of memory) must not fail every job in it:
 // SharedDenoiser runs the call again in halves, and once every part has run, holds its calls to

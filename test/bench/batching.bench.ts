@@ -435,14 +435,15 @@ async function openLoop(mix: MixedRequest[], capacityPerSec: number, flopsPerRow
         const lastAt = Math.max(...ok.map((d) => d.at));
         const stats = (xs: number[]) => ({ count: xs.length, p50: r1(percentile(xs, 50)), p95: r1(percentile(xs, 95)), p99: r1(percentile(xs, 99)) });
         const all = stats(ok.map((d) => d.ms));
+        const steadyPerMs = steadyRate(ok.map((d) => d.at));
         const cell: CellResult = {
           rows,
           loadPercent: load,
           jobs: JOBS,
           succeeded: ok.length,
           jobsPerMin: r1((ok.length / lastAt) * 60_000),
-          steadyJobsPerMin: r1(steadyRate(ok.map((d) => d.at)) * 60_000),
-          steadyUnetGflops: flopsPerJob === null ? null : r1((steadyRate(ok.map((d) => d.at)) * 1000 * flopsPerJob) / 1e9),
+          steadyJobsPerMin: r1(steadyPerMs * 60_000),
+          steadyUnetGflops: flopsPerJob === null ? null : r1((steadyPerMs * 1000 * flopsPerJob) / 1e9),
           all: { p50: all.p50, p95: all.p95, p99: all.p99 },
           short: stats(ok.filter((d) => d.steps <= SHORT_STEPS).map((d) => d.ms)),
           long: stats(ok.filter((d) => d.steps > SHORT_STEPS).map((d) => d.ms)),

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { followJob } from '@a2i/client';
 import { redisLayout, removeKeysWithPrefix } from '@a2i/protocol';
 import { submitGeneration, tally, TERMINAL_EVENTS, type DrillJob } from '../support/job-drill.js';
+import { metricSample } from '../support/prometheus-text.js';
 import { freePort, REDIS_URL } from '../support/redis-server.js';
 import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
 import { waitForReadyServer } from '../support/server-ready.js';
@@ -132,7 +133,7 @@ describe('a rolling update under steady load (real api and worker processes)', (
       stops.push({ name, code, ms: Date.now() - at, boundMs });
     };
     /** Local job-event subscribers of the api on `port` (a2i_event_subscribers). */
-    const followersOn = async (port: number) => Number(/^a2i_event_subscribers (\d+)/m.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+    const followersOn = async (port: number) => metricSample(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(), 'a2i_event_subscribers') ?? 0;
     const workersAlive = async (count: number) =>
       waitFor(async () => ((await (await fetch(`http://127.0.0.1:${backends[0]}/readyz`)).json()) as { workers?: number }).workers === count || undefined, `${count} workers alive`, 60_000);
     try {

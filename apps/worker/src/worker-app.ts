@@ -70,16 +70,23 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const files = { uploads: storage.uploads, scratchDir: storage.spoolDir };
 
   const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
-  // continuous batching: a shared call too large for the device (out of memory) is run again in
-  // parts, and the stage's calls are held to the largest part from then on (shared-batch.ts)
-  pipeline.onRowLimit = ({ stage, limit, failedRows, error }) =>
-    logger.warn({ stage, limit, failedRows, err: error }, `a shared ${SHARED_STAGE_NAMES[stage]} call of ${failedRows} model rows failed and ran in parts: its calls now hold at most ${limit} rows`);
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
   // continuous batching's limit: configured, or sized by the pack's images (defaultBatchRows)
   const maxBatchRows = config.worker.maxBatchRows ?? defaultBatchRows(description.imageSize);
   logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows }, 'pipeline loaded');
+  // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts)
+  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows) : null;
+  // continuous batching: a shared call too large for the device (out of memory) is run again in
+  // parts, and the stage's calls are held to the largest part from then on (@a2i/unclip row-limit.ts)
+  pipeline.onRowLimit = (limit) => {
+    logger.warn(
+      { stage: limit.stage, limit: limit.limit, failedRows: limit.failedRows, err: limit.error },
+      `a shared ${SHARED_STAGE_NAMES[limit.stage]} call of ${limit.failedRows} model rows failed and ran in parts: its calls now hold at most ${limit.limit} rows`,
+    );
+    metrics?.recordRowLimit(limit);
+  };
   // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
   let warmUpMs: number | null = null;
   if (config.worker.warmUp) {
@@ -90,9 +97,8 @@ export async function startWorker({ config, logger, storage: given }: { config: 
       throw error;
     }
   }
-  // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts), heard from now on
-  // (not the warm-up's calls); a port that cannot be had stops the worker before it takes a job
-  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows) : null;
+  // the metrics' calls are heard from now on (not the warm-up's); a port that cannot be had stops
+  // the worker before it takes a job
   let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | null = null;
   if (metrics && config.worker.metrics) {
     try {
@@ -102,11 +108,6 @@ export async function startWorker({ config, logger, storage: given }: { config: 
       throw error;
     }
     pipeline.onModelCall = (call) => metrics.recordModelCall(call);
-    const logRowLimit = pipeline.onRowLimit;
-    pipeline.onRowLimit = (limit) => {
-      logRowLimit?.(limit);
-      metrics.recordRowLimit(limit);
-    };
     logger.info({ url: metricsServer.url }, 'worker metrics');
   }
   if (!ffmpeg.available) {

@@ -13,7 +13,7 @@ import {
   type PipelineLimits,
   type SoundEmbedding,
 } from '@a2i/protocol';
-import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type RowLimitRecord, type SharedCallRecord } from '@a2i/unclip';
+import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type RowLimitRecord, type SharedCallRecord, type SharedDenoiser, type SharedTurnCall } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { embedSoundWindows } from './sound-windows.js';
@@ -89,10 +89,7 @@ export class OnnxPipeline implements GenerationPipeline {
    * nothing heard, unless the pipeline was opened with shareModelCalls.
    */
   observeSharedCalls(listener: ((stage: 'prior' | 'decode', record: SharedCallRecord) => void) | null): void {
-    const unet = this.rt.decoder.sharedUnet;
-    if (unet) unet.onCall = listener ? (record) => listener('decode', record) : null;
-    const prior = this.rt.prior?.shared?.(this.rt.dim);
-    if (prior) prior.onCall = listener ? (record) => listener('prior', record) : null;
+    for (const [stage, denoiser] of this.sharedDenoisers()) denoiser.onCall = listener ? (record) => listener(stage, record) : null;
   }
 
   /**
@@ -101,12 +98,20 @@ export class OnnxPipeline implements GenerationPipeline {
    * SharedTurnCall.rowLimit for the VAE); null stops it.
    */
   observeRowLimits(listener: ((stage: 'prior' | 'decode' | 'vae', record: RowLimitRecord) => void) | null): void {
-    const unet = this.rt.decoder.sharedUnet;
-    if (unet) unet.onRowLimit = listener ? (record) => listener('decode', record) : null;
-    const prior = this.rt.prior?.shared?.(this.rt.dim);
-    if (prior) prior.onRowLimit = listener ? (record) => listener('prior', record) : null;
     const vae = this.rt.decoder.vae?.shared;
-    if (vae) vae.onRowLimit = listener ? (record) => listener('vae', record) : null;
+    const calls: Array<['prior' | 'decode' | 'vae', SharedDenoiser | SharedTurnCall]> = this.sharedDenoisers();
+    if (vae) calls.push(['vae', vae]);
+    for (const [stage, call] of calls) call.onRowLimit = listener ? (record) => listener(stage, record) : null;
+  }
+
+  /** The shared denoisers of a pipeline opened with shareModelCalls, by stage ('decode': the UNet). */
+  private sharedDenoisers(): Array<['prior' | 'decode', SharedDenoiser]> {
+    const unet = this.rt.decoder.sharedUnet;
+    const prior = this.rt.prior?.shared?.(this.rt.dim);
+    const denoisers: Array<['prior' | 'decode', SharedDenoiser]> = [];
+    if (unet) denoisers.push(['decode', unet]);
+    if (prior) denoisers.push(['prior', prior]);
+    return denoisers;
   }
 
   async embed(inputs: PipelineInput[], signal?: AbortSignal): Promise<EmbedOutput> {

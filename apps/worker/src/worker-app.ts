@@ -79,13 +79,18 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts)
   const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows) : null;
   // continuous batching: a shared call too large for the device (out of memory) is run again in
-  // parts, and the stage's calls are held to the largest part from then on (@a2i/unclip row-limit.ts)
-  pipeline.onRowLimit = (limit) => {
-    logger.warn(
-      { stage: limit.stage, limit: limit.limit, failedRows: limit.failedRows, err: limit.error },
-      `a shared ${SHARED_STAGE_NAMES[limit.stage]} call of ${limit.failedRows} model rows failed and ran in parts: its calls now hold at most ${limit.limit} rows`,
-    );
-    metrics?.recordRowLimit(limit);
+  // parts, and the stage's calls are held to the largest part until a whole call, tried again
+  // now and then, runs (@a2i/unclip row-limit.ts)
+  pipeline.onRowLimit = (change) => {
+    if (change.limit === null) {
+      logger.info({ stage: change.stage, ranRows: change.ranRows }, `a shared ${SHARED_STAGE_NAMES[change.stage]} call of ${change.ranRows} model rows, tried again, ran whole: its calls have no row limit again`);
+    } else {
+      logger.warn(
+        { stage: change.stage, limit: change.limit, failedRows: change.failedRows, err: change.error },
+        `a shared ${SHARED_STAGE_NAMES[change.stage]} call of ${change.failedRows} model rows failed and ran in parts: its calls now hold at most ${change.limit} rows`,
+      );
+    }
+    metrics?.recordRowLimit(change);
   };
   // Before any queue is read and before the first heartbeat: ready means a job runs at full speed.
   let warmUpMs: number | null = null;

@@ -13,7 +13,8 @@ import type { ModelCallReport, RowLimitReport } from '@a2i/pipeline';
  *   holds and their images (rows, as A2I_MAX_BATCH_ROWS counts them), and
  *   a2i_worker_max_batch_rows, the limit they are held to;
  * - a2i_worker_model_call_row_limit{stage}: the model rows a shared call is held to after one
- *   failed while its parts ran (a device out of memory); absent while none has;
+ *   failed while its parts ran (a device out of memory); absent while no limit is in force (none
+ *   yet, or a whole call tried again ran);
  * and the process's default metrics (CPU, memory, event loop lag).
  * Shared calls exist only with batching on (A2I_MAX_BATCH_ROWS > 1, the ONNX pipeline).
  */
@@ -38,7 +39,7 @@ export function createWorkerMetrics(maxBatchRows: number) {
   const rowsInFlight = new Gauge({ name: 'a2i_worker_rows_in_flight', help: 'Images (rows) of the generation-queue jobs this worker holds', registers: [registry] });
   const rowLimit = new Gauge({
     name: 'a2i_worker_model_call_row_limit',
-    help: 'Model rows a shared call holds at most, by stage (prior, decode: the UNet, vae), after one failed while its parts ran (device memory); absent while none has',
+    help: 'Model rows a shared call holds at most, by stage (prior, decode: the UNet, vae), after one failed while its parts ran (device memory); absent while no limit is in force',
     labelNames: ['stage'] as const,
     registers: [registry],
   });
@@ -51,9 +52,10 @@ export function createWorkerMetrics(maxBatchRows: number) {
       callRows.observe({ stage: call.stage }, call.rows);
       callSeconds.observe({ stage: call.stage }, call.runMs / 1000);
     },
-    /** A stage's calls held to fewer rows (ThreadedPipeline.onRowLimit). */
-    recordRowLimit(limit: RowLimitReport): void {
-      rowLimit.set({ stage: limit.stage }, limit.limit);
+    /** A stage's row limit changed (ThreadedPipeline.onRowLimit): shown while one is in force. */
+    recordRowLimit(change: RowLimitReport): void {
+      if (change.limit === null) rowLimit.remove({ stage: change.stage });
+      else rowLimit.set({ stage: change.stage }, change.limit);
     },
     /** `processor`, with its jobs and their rows counted in flight while it runs. */
     track<J, A extends unknown[], R>(processor: (job: J, ...rest: A) => Promise<R>, rowsOf: (job: J) => number): (job: J, ...rest: A) => Promise<R> {

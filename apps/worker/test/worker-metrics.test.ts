@@ -34,6 +34,9 @@ describe('worker metrics', () => {
     const page = await metrics.registry.metrics();
     expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="decode"}')).toBe(12);
     expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="prior"}')).toBeUndefined();
+    // a whole call, tried again, ran: no limit, so no sample
+    metrics.recordRowLimit({ stage: 'decode', limit: null, ranRows: 48 });
+    expect(metricSample(await metrics.registry.metrics(), 'a2i_worker_model_call_row_limit{stage="decode"}')).toBeUndefined();
   });
 
   it('holds a job and its rows in flight while its processor runs, and lets them go when it ends or throws', async () => {

@@ -41,14 +41,14 @@ export interface ModelCallReport {
   runMs: number;
 }
 
-/** A shared call failed while its halves ran: the stage's calls hold at most `limit` rows from now on (SharedDenoiser.rowLimit). */
-export interface RowLimitReport {
-  /** 'decode' is the UNet. */
-  stage: 'prior' | 'decode' | 'vae';
-  limit: number;
-  failedRows: number;
-  error: string;
-}
+/**
+ * A stage's row limit changed (@a2i/unclip's RowLimitRecord): a shared call failed while its
+ * parts ran, so the stage's calls hold at most `limit` rows from now on; or a call larger than
+ * the limit, tried again, ran whole (`limit` null: no limit).
+ */
+export type RowLimitChange = { limit: number; failedRows: number; error: string } | { limit: null; ranRows: number };
+/** A RowLimitChange of one stage ('decode' is the UNet). */
+export type RowLimitReport = { stage: 'prior' | 'decode' | 'vae' } & RowLimitChange;
 
 export type FromPipelineThread =
   | { type: 'ready'; description: PackDescription }

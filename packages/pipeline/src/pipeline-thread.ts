@@ -2,7 +2,7 @@ import { parentPort, workerData, type TransferListItem } from 'node:worker_threa
 import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
 import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
-import { serializeError, type FromPipelineThread, type ModelCallReport, type RowLimitReport, type ToPipelineThread } from './pipeline-thread-messages.js';
+import { serializeError, type FromPipelineThread, type ModelCallReport, type RowLimitChange, type RowLimitReport, type ToPipelineThread } from './pipeline-thread-messages.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
@@ -20,7 +20,7 @@ function post(message: FromPipelineThread, transfer: TransferListItem[] = []): v
 /** A pipeline that shares its model calls between jobs (the ONNX pipeline with shareModelCalls) and tells of each. */
 interface SharedCallSource {
   observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number }) => void) | null): void;
-  observeRowLimits(listener: ((stage: RowLimitReport['stage'], record: Omit<RowLimitReport, 'stage'>) => void) | null): void;
+  observeRowLimits(listener: ((stage: RowLimitReport['stage'], record: RowLimitChange) => void) | null): void;
 }
 function sharesCalls(p: GenerationPipeline): p is GenerationPipeline & SharedCallSource {
   return typeof (p as { observeSharedCalls?: unknown }).observeSharedCalls === 'function';

@@ -28,7 +28,7 @@ export class ThreadedPipeline implements GenerationPipeline {
   private closing = false;
   /** Hears of every shared model call of continuous batching (the worker's metrics); a pipeline that shares none never calls it. */
   onModelCall: ((call: ModelCallReport) => void) | null = null;
-  /** Hears when a stage's shared calls are held to fewer rows after one failed while its halves ran (the worker logs it). */
+  /** Hears when a stage's row limit changes: a shared call failed while its halves ran, or a whole call tried again ran (the worker logs it). */
   onRowLimit: ((limit: RowLimitReport) => void) | null = null;
 
   private constructor(private readonly spec: PipelineSpec) {

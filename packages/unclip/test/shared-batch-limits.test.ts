@@ -15,6 +15,7 @@ const POISON = -999;
 
 function standInSession(deviceRows: number) {
   const calls: number[] = [];
+  const device = { rows: deviceRows };
   const session = {
     async run(feeds: Record<string, Tensor>) {
       const sample = feeds.sample!.data as Float32Array;
@@ -22,14 +23,14 @@ function standInSession(deviceRows: number) {
       const condition = feeds.condition!.data as Float32Array;
       const rows = timestep.length;
       calls.push(rows);
-      if (rows > deviceRows) throw new Error(`Failed to allocate memory for requested buffer of size ${rows * 1_000_000}`);
+      if (rows > device.rows) throw new Error(`Failed to allocate memory for requested buffer of size ${rows * 1_000_000}`);
       if (condition.includes(POISON)) throw new Error('Non-zero status code returned while running Conv node');
       const out = new Float32Array(sample.length);
       for (let i = 0; i < sample.length; i++) out[i] = sample[i]! * 2 + timestep[Math.floor(i / 2)]! + condition[Math.floor(i / 2)]!;
       return { out: new Tensor('float32', out, [rows, ...ITEM]) };
     },
   };
-  return { session: session as unknown as InferenceSession, calls };
+  return { session: session as unknown as InferenceSession, calls, device };
 }
 
 /** A job's seat with `rows` rows, condition `c` on each; runs one step at timestep t and returns its output. */
@@ -100,21 +101,73 @@ describe('SharedDenoiser: a call too large for the device', () => {
   });
 });
 
+describe('SharedDenoiser: the row limit tried again', () => {
+  /** Runs `steps` shared steps of `seats`, each seat checked against its lone output; returns the calls each step made. */
+  async function steps(seats: Array<(t: number) => Promise<Float32Array>>, rows: number[], count: number, calls: number[]): Promise<number[][]> {
+    const made: number[][] = [];
+    for (let step = 0; step < count; step++) {
+      const before = calls.length;
+      const outs = await Promise.all(seats.map((run, i) => run(step + i)));
+      outs.forEach((out, i) => expect(out).toEqual(expected(rows[i]!, step + i)));
+      made.push(calls.slice(before));
+    }
+    return made;
+  }
+
+  it('tries a whole call after retryAfterCalls split calls, twice as many after a try that fails, and lifts the limit once one runs', async () => {
+    const { session, calls, device } = standInSession(6);
+    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
+    denoiser.retryAfterCalls = 3;
+    const limits: RowLimitRecord[] = [];
+    denoiser.onRowLimit = (record) => limits.push(record);
+    const rows = [2, 2, 2, 2, 2];
+    const seats = rows.map((r) => seatOf(denoiser, r));
+    // the first step learns the limit (10 fails, 6 + 4 run); then 2 split steps; the third split
+    // call is a try of all 10 rows, which still fails and runs in parts: the limit stands
+    expect(await steps(seats, rows, 4, calls)).toEqual([[10, 6, 4], [6, 4], [6, 4], [10, 6, 4]]);
+    expect(limits).toEqual([{ limit: 6, failedRows: 10, error: 'Failed to allocate memory for requested buffer of size 10000000' }]);
+    // the device has room again, but the next try waits twice as many split calls (6)
+    device.rows = 100;
+    expect(await steps(seats, rows, 7, calls)).toEqual([[6, 4], [6, 4], [6, 4], [6, 4], [6, 4], [10], [10]]);
+    expect(limits.at(-1)).toEqual({ limit: null, ranRows: 10 });
+    expect(denoiser.rowLimit).toBeNull();
+  });
+
+  it('raises the limit to the largest part when a tried whole call fails but larger parts than the limit run', async () => {
+    const { session, calls, device } = standInSession(3);
+    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
+    denoiser.retryAfterCalls = 1;
+    const limits: RowLimitRecord[] = [];
+    denoiser.onRowLimit = (record) => limits.push(record);
+    const rows = [1, 1, 1, 1, 1, 1, 1, 1];
+    const seats = rows.map((r) => seatOf(denoiser, r));
+    // 8 fails, 4 fails, 2 + 2 run (twice): a limit of 2
+    expect(await steps(seats, rows, 1, calls)).toEqual([[8, 4, 2, 2, 4, 2, 2]]);
+    expect(denoiser.rowLimit).toBe(2);
+    device.rows = 5;
+    // the next split call is a try: 8 fails, 4 + 4 run: the limit rises to 4, and holds the step after
+    expect(await steps(seats, rows, 2, calls)).toEqual([[8, 4, 4], [4, 4]]);
+    expect(limits.map((l) => l.limit)).toEqual([2, 4]);
+    expect(denoiser.rowLimit).toBe(4);
+  });
+});
+
 describe('SharedTurnCall (the VAE decode of jobs that end together): a call too large for the device', () => {
   /** A stand-in decode: each input value doubled, one value a row; throws above `deviceRows` rows or on a poisoned row. */
   function standInDecode(deviceRows: number) {
     const calls: number[] = [];
+    const device = { rows: deviceRows };
     const run = async (input: Float32Array, rows: number) => {
       calls.push(rows);
-      if (rows > deviceRows) throw new Error('Failed to allocate memory');
+      if (rows > device.rows) throw new Error('Failed to allocate memory');
       if (input.includes(POISON)) throw new Error('Non-zero status code');
       return input.map((v) => v * 2);
     };
-    return { calls, turn: new SharedTurnCall(1, 1, run) };
+    return { calls, device, turn: new SharedTurnCall(1, 1, run) };
   }
 
   it('decodes in halves, each job gets its own rows, and the next turn is called in groups within the limit', async () => {
-    const { calls, turn } = standInDecode(3);
+    const { calls, device, turn } = standInDecode(3);
     const limits: RowLimitRecord[] = [];
     turn.onRowLimit = (record) => limits.push(record);
     const outputs = await Promise.all([1, 2, 1, 2].map((rows, i) => turn.call(new Float32Array(rows).fill(i + 1), rows)));
@@ -127,6 +180,16 @@ describe('SharedTurnCall (the VAE decode of jobs that end together): a call too 
     await Promise.all([1, 2, 1, 2].map((rows) => turn.call(new Float32Array(rows), rows)));
     expect(calls).toEqual([3, 3]);
     expect(turn.rowLimit).toBe(3);
+    // with room again, the next split turn is tried whole (retryAfterCalls 2: this turn's split is the second)
+    turn.retryAfterCalls = 2;
+    device.rows = 100;
+    calls.length = 0;
+    expect(await Promise.all([1, 2].map((rows) => turn.call(new Float32Array(rows).fill(5), rows)))).toEqual([[10], [10, 10]].map((x) => Float32Array.from(x)));
+    await Promise.all([1, 2, 1, 2].map((rows) => turn.call(new Float32Array(rows), rows)));
+    expect(calls).toEqual([3, 6]);
+    await new Promise((resolve) => setImmediate(resolve)); // the change is made just after the call's requests are answered
+    expect(turn.rowLimit).toBeNull();
+    expect(limits.at(-1)).toEqual({ limit: null, ranRows: 6 });
   });
 
   it('fails only the job whose own rows make the decode throw, and keeps no limit', async () => {

@@ -93,9 +93,9 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   /**
-   * `listener` hears when a shared call fails while its halves run (a device out of memory) and
-   * the stage's calls are held to fewer rows from then on (SharedDenoiser.rowLimit,
-   * SharedTurnCall.rowLimit for the VAE); null stops it.
+   * `listener` hears when a stage's row limit changes (SharedDenoiser.rowLimit,
+   * SharedTurnCall.rowLimit for the VAE): a shared call failed while its halves ran (a device out
+   * of memory), or a whole call tried again ran and lifted it; null stops it.
    */
   observeRowLimits(listener: ((stage: 'prior' | 'decode' | 'vae', record: RowLimitRecord) => void) | null): void {
     const vae = this.rt.decoder.vae?.shared;

@@ -1,7 +1,7 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { UnclipError } from '../unclip-error.js';
 import { firstNonFinite, type DenoiserSignature, type TimestepType } from './onnx-io.js';
-import { rowGroups, runInParts, RowLimitedCall } from './row-limit.js';
+import { RowLimitedCall } from './row-limit.js';
 
 /**
  * Continuous batching (issue #15): one model call per denoising step shared by every job the
@@ -149,18 +149,15 @@ export class SharedDenoiser extends RowLimitedCall {
   private async runWithinLimit(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
     const parts = seats.map((seat, i) => ({ seat, pending: pending[i]! }));
     const outputs = new Map<(typeof parts)[number], Float32Array | Error>();
-    for (const [from, to] of rowGroups(seats.map((s) => s.rows), this.rowLimit)) {
-      await runInParts(
-        parts.slice(from, to),
-        (part) => part.seat.rows,
-        async (group) => {
-          const out = await this.call(group.map((g) => g.seat), group.map((g) => g.pending));
-          group.forEach((g, i) => outputs.set(g, out[i]!));
-        },
-        (part, error) => outputs.set(part, error instanceof Error ? error : new Error(String(error))),
-        this.partsRan,
-      );
-    }
+    await this.runWithinRowLimit(
+      parts,
+      (part) => part.seat.rows,
+      async (group) => {
+        const out = await this.call(group.map((g) => g.seat), group.map((g) => g.pending));
+        group.forEach((g, i) => outputs.set(g, out[i]!));
+      },
+      (part, error) => outputs.set(part, error instanceof Error ? error : new Error(String(error))),
+    );
     return parts.map((part) => outputs.get(part)!);
   }
 
@@ -296,9 +293,7 @@ export class SharedTurnCall extends RowLimitedCall {
     this.scheduled = false;
     const batch = this.queue;
     this.queue = [];
-    for (const [from, to] of rowGroups(batch.map((b) => b.rows), this.rowLimit)) {
-      await runInParts(batch.slice(from, to), (b) => b.rows, (group) => this.runRequests(group), (b, error) => b.reject(error), this.partsRan);
-    }
+    await this.runWithinRowLimit(batch, (b) => b.rows, (group) => this.runRequests(group), (b, error) => b.reject(error));
   }
 
   /** One call for `group`: their inputs concatenated, each answered with its rows of the output. */

@@ -6,6 +6,9 @@
  *     --loads 50,90,150,backlog  arrival rates, % of the one-at-a-time capacity; `backlog`: every
  *                        job posted at once, the queue never empty (throughput at saturation)
  *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
+ *     --ort-threads 1,2  A2I_ORT_THREADS of the server's worker: every rows cell once per count,
+ *                        side by side (default: not set, the server's own default); the
+ *                        in-process parts use the environment's, as the server would
  *     --lone-runs 15     lone-job latency runs of each kind
  *     --seed 7           the workload's seed
  *     --mix issue        `issue`: the issue's mix (below); `single`: the same but every job one
@@ -37,28 +40,23 @@
  * A2I_ORT_DEVICE_ID / A2I_ORT_THREADS from the environment like the server (on a GPU worker:
  * `A2I_ORT_PROVIDER=cuda A2I_PACK_DIR=<pack> npm run bench -- --only batching --rows 1,8,16,32`).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { io, type Socket } from 'socket.io-client';
-import { loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, removeKeysWithPrefix, type GenerationJob, type PipelineInput } from '@a2i/protocol';
+import { loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, type GenerationJob, type PipelineInput } from '@a2i/protocol';
 import { OnnxPipeline } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
 import { batchCurve, computeRate } from './batch-curve.js';
+import { openLoop, unetRowSteps, type MixedRequest } from './batching-open-loop.js';
 import { median, percentile, r1, r3 } from './bench-stats.js';
-import { freePort } from '../support/redis-server.js';
-import { sampleSoundWav } from '../support/sample-sound.js';
-import { startApiProcess, startWorkerProcess, type ServerProcess } from '../support/server-processes.js';
-import { waitForReadyServer } from '../support/server-ready.js';
 
 const { values: args } = parseArgs({
   options: {
     jobs: { type: 'string', default: '60' },
     loads: { type: 'string', default: '50,90,150,backlog' },
     rows: { type: 'string', default: '1,8,32' },
+    'ort-threads': { type: 'string', default: '' },
     'lone-runs': { type: 'string', default: '15' },
     seed: { type: 'string', default: '7' },
     mix: { type: 'string', default: 'issue' },
@@ -69,6 +67,8 @@ const JOBS = positiveInt('jobs', args.jobs);
 /** Open-loop arrival rates in % of the one-at-a-time capacity, or 'backlog': every job at once. */
 const LOADS: Array<number | 'backlog'> = args.loads.split(',').map((x) => (x === 'backlog' ? 'backlog' : positiveInt('loads', x)));
 const ROWS = args.rows.split(',').map((x) => positiveInt('rows', x));
+/** A2I_ORT_THREADS of the server's worker, a set of cells each; none given: the environment's (null). */
+const ORT_THREADS: Array<number | null> = args['ort-threads'] === '' ? [null] : args['ort-threads'].split(',').map((x) => positiveInt('ort-threads', x));
 const LONE_RUNS = positiveInt('lone-runs', args['lone-runs']);
 const SEED = positiveInt('seed', args.seed);
 if (args.mix !== 'issue' && args.mix !== 'single') throw new Error(`Expected --mix issue or single but received ${args.mix}`);
@@ -80,16 +80,7 @@ const PACK = config.dirs.pack;
 const REDIS_URL = config.redis.url;
 
 // ------------------------------------------------------------------ the workload
-const SCHEDULERS = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'] as const;
-interface MixedRequest {
-  steps: number;
-  numImages: number;
-  scheduler: (typeof SCHEDULERS)[number];
-  guidance: number;
-  prior: 'on' | 'off';
-  noiseLevel: number;
-  seed: number;
-}
+const SCHEDULERS: ReadonlyArray<MixedRequest['scheduler']> = ['ddim', 'dpmsolver++', 'euler', 'pndm', 'ddpm'];
 function workload(count: number, seed: number): MixedRequest[] {
   const rand = mulberry32(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
@@ -106,31 +97,6 @@ function workload(count: number, seed: number): MixedRequest[] {
     return { steps, numImages: single ? 1 : numImages, scheduler, guidance: single ? 1 : guidance, prior, noiseLevel, seed: i + 1 };
   });
 }
-/**
- * Completions per millisecond over the steady part of a run: from the 10th to the 90th percentile
- * completion, leaving out the start (the batch still filling) and the drain (the last jobs with
- * ever fewer companions), which a FIFO worker does not feel and a batching one does.
- */
-function steadyRate(completedAt: number[]): number {
-  const at = [...completedAt].sort((a, b) => a - b);
-  const first = Math.floor(at.length * 0.1);
-  const last = Math.ceil(at.length * 0.9) - 1;
-  return last > first ? (last - first) / (at[last]! - at[first]!) : Number.NaN;
-}
-
-/** Poisson arrivals: exponential gaps at `perSecond`, in ms from the start. */
-function arrivals(count: number, perSecond: number, seed: number): number[] {
-  const rand = mulberry32(seed);
-  let t = 0;
-  return Array.from({ length: count }, () => {
-    const at = t;
-    t += (-Math.log(1 - rand()) / perSecond) * 1000;
-    return at;
-  });
-}
-
-/** UNet model rows x steps of a request: guidance > 1 runs 2 rows an image (PNDM's one extra call at its start not counted). */
-const unetRowSteps = (r: MixedRequest) => r.steps * r.numImages * (r.guidance > 1 ? 2 : 1);
 
 // ------------------------------------------------------------------ 2 and 3. in-process: lone job and the share outside run
 const SOUND_FILE = join(PACK, 'samples/sea-bell.wav');
@@ -233,115 +199,6 @@ async function inProcess(mix: MixedRequest[], flopsPerRow: number | null) {
   }
 }
 
-// ------------------------------------------------------------------ 4. open loop through the server
-interface CellResult {
-  rows: number;
-  loadPercent: number | 'backlog';
-  jobs: number;
-  succeeded: number;
-  /** Jobs completed / the time from the first arrival to the last completion (ramp and drain included). */
-  jobsPerMin: number;
-  /** Jobs completed per minute between the 10th and the 90th percentile completion (the steady part of the run). */
-  steadyJobsPerMin: number;
-  /** The mix's UNet arithmetic per second at steadyJobsPerMin (GFLOP/s), when the UNet's FLOPs are known. */
-  steadyUnetGflops: number | null;
-  all: { p50: number; p95: number; p99: number };
-  short: { count: number; p50: number; p95: number; p99: number };
-  long: { count: number; p50: number; p95: number; p99: number };
-}
-
-async function openLoop(mix: MixedRequest[], capacityPerSec: number, flopsPerRow: number | null): Promise<CellResult[]> {
-  const flopsPerJob = flopsPerRow === null ? null : (mix.reduce((sum, r) => sum + unetRowSteps(r), 0) / mix.length) * flopsPerRow;
-  const wav = sampleSoundWav({ seconds: 1 });
-  const results: CellResult[] = [];
-  for (const rows of ROWS) {
-    const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
-    const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const env: Record<string, string> = {
-      A2I_REDIS_URL: REDIS_URL,
-      A2I_REDIS_PREFIX: prefix,
-      A2I_PORT: String(port),
-      A2I_UPLOADS_DIR: join(tmp, 'uploads'),
-      A2I_RESULTS_DIR: join(tmp, 'results'),
-      A2I_PACK_DIR: PACK,
-      A2I_LOG_LEVEL: 'silent',
-      A2I_MAX_BATCH_ROWS: String(rows),
-      A2I_MAX_QUEUE_DEPTH: String(JOBS * 4),
-      A2I_RATE_GENERATIONS: 'off',
-      A2I_RATE_CONNECTIONS: 'off',
-      A2I_SOCKETS_PER_ADDRESS: String(JOBS * 4),
-    };
-    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(env, 'onnx')];
-    try {
-      await waitForReadyServer(url, { timeoutMs: 120_000 });
-      for (const load of LOADS) {
-        // a backlog: posted 5 ms apart, so the queue fills at once without a burst of parallel uploads
-        const times = load === 'backlog' ? Array.from({ length: JOBS }, (_, i) => i * 5) : arrivals(JOBS, (capacityPerSec * load) / 100, SEED * 1000 + load);
-        const done: Array<{ steps: number; ms: number; at: number } | null> = new Array(JOBS).fill(null);
-        const sockets: Socket[] = [];
-        const started = performance.now();
-        const finished = new Promise<void>((resolveAll, rejectAll) => {
-          let left = JOBS;
-          const timer = setTimeout(() => rejectAll(new Error(`rows ${rows}, load ${load} %: ${left} jobs did not finish within 10 min`)), 600_000);
-          mix.forEach((r, i) => {
-            setTimeout(async () => {
-              const body = new FormData();
-              body.set('request', JSON.stringify({ inputs: [{ modality: 'audio', file: 'sound', weight: 1 }], ...r }));
-              body.set('sound', new Blob([wav]), 'sound.wav');
-              const posted = performance.now();
-              const response = await fetch(`${url}/v1/generations`, { method: 'POST', body });
-              const created = (await response.json()) as { id: string; token: string };
-              if (response.status !== 202) return rejectAll(new Error(`POST answered ${response.status}: ${JSON.stringify(created)}`));
-              const socket = io(url, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'], reconnection: false, forceNew: true });
-              sockets.push(socket);
-              const end = (ok: boolean) => {
-                if (done[i]) return;
-                done[i] = ok ? { steps: r.steps, ms: performance.now() - posted, at: performance.now() - started } : { steps: r.steps, ms: Number.NaN, at: performance.now() - started };
-                socket.disconnect();
-                if (--left === 0) {
-                  clearTimeout(timer);
-                  resolveAll();
-                }
-              };
-              socket.on('job:succeeded', () => end(true));
-              socket.on('job:failed', () => end(false));
-              socket.on('job:canceled', () => end(false));
-            }, times[i]!);
-          });
-        });
-        await finished;
-        for (const socket of sockets) socket.disconnect();
-        const ok = done.filter((d): d is NonNullable<typeof d> => d !== null && Number.isFinite(d.ms));
-        const lastAt = Math.max(...ok.map((d) => d.at));
-        const stats = (xs: number[]) => ({ count: xs.length, p50: r1(percentile(xs, 50)), p95: r1(percentile(xs, 95)), p99: r1(percentile(xs, 99)) });
-        const all = stats(ok.map((d) => d.ms));
-        const steadyPerMs = steadyRate(ok.map((d) => d.at));
-        const cell: CellResult = {
-          rows,
-          loadPercent: load,
-          jobs: JOBS,
-          succeeded: ok.length,
-          jobsPerMin: r1((ok.length / lastAt) * 60_000),
-          steadyJobsPerMin: r1(steadyPerMs * 60_000),
-          steadyUnetGflops: flopsPerJob === null ? null : r1((steadyPerMs * 1000 * flopsPerJob) / 1e9),
-          all: { p50: all.p50, p95: all.p95, p99: all.p99 },
-          short: stats(ok.filter((d) => d.steps <= SHORT_STEPS).map((d) => d.ms)),
-          long: stats(ok.filter((d) => d.steps > SHORT_STEPS).map((d) => d.ms)),
-        };
-        results.push(cell);
-        console.log(`rows ${rows}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${JOBS} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}${cell.steadyUnetGflops === null ? '' : `, UNet arithmetic ${cell.steadyUnetGflops} GFLOP/s`}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99}; long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
-      }
-    } finally {
-      for (const child of processes) await child.stop('SIGTERM', 10_000);
-      await removeKeysWithPrefix(REDIS_URL, prefix).catch(() => undefined);
-      await rm(tmp, { recursive: true, force: true });
-    }
-  }
-  return results;
-}
-
 // ------------------------------------------------------------------ main
 const report: Record<string, unknown> = { pack: PACK, provider: config.runtime.executionProvider, ortThreads: config.runtime.intraOpThreads, jobsPerCell: JOBS, seed: SEED, mix: MIX };
 try {
@@ -356,13 +213,22 @@ try {
   if (!(await redisAnswers(REDIS_URL))) {
     report.skipped = `open-loop part: no Redis answers at ${REDIS_URL}`;
   } else {
-    const cells = await openLoop(mix, local.capacityPerMin / 60, 'skipped' in rate ? null : rate.unetFlopsPerRow);
+    const cells = await openLoop({
+      mix,
+      capacityPerSec: local.capacityPerMin / 60,
+      flopsPerRow: 'skipped' in rate ? null : rate.unetFlopsPerRow,
+      rows: ROWS,
+      ortThreads: ORT_THREADS,
+      loads: LOADS,
+      seed: SEED,
+      pack: PACK,
+      redisUrl: REDIS_URL,
+      shortSteps: SHORT_STEPS,
+    });
     report.openLoop = cells;
-    const at = (rows: number, load: number | 'backlog') => cells.find((c) => c.rows === rows && c.loadPercent === load);
+    const at = (threads: number | null, rows: number, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && c.rows === rows && c.loadPercent === load);
     const rates = LOADS.filter((load): load is number => load !== 'backlog');
     const top = Math.max(...rates);
-    const fifoTop = at(1, top);
-    const fifoBacklog = at(1, 'backlog');
     const summary: Array<{ metric: string; value: number | string | null; unit: string }> = [
       { metric: 'lone job, batching / today (target <= 1.05)', value: local.loneJob.ratio, unit: 'x' },
       { metric: 'share of an 8-row step outside session.run (target < 5 %)', value: r1(100 * local.outsideShare.median), unit: '%' },
@@ -377,15 +243,27 @@ try {
       );
       if (local.mixRate) summary.push({ metric: 'the mix\'s UNet arithmetic per second of its jobs, one at a time / batched in-process', value: `${local.mixRate.aloneGflops} / ${local.mixRate.batchedGflops}`, unit: 'GFLOP/s' });
     }
-    for (const rows of ROWS.filter((n) => n > 1)) {
-      const cell = at(rows, top);
-      const backlog = at(rows, 'backlog');
-      if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1 (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
-      if (backlog?.steadyUnetGflops && fifoBacklog?.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, rows 1 / rows ${rows}`, value: `${fifoBacklog.steadyUnetGflops} / ${backlog.steadyUnetGflops}`, unit: 'GFLOP/s' });
-      if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), rows ${rows} / rows 1`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
-      const c90 = at(rows, 90);
-      const f90 = at(1, 90);
-      if (c90 && f90) summary.push({ metric: `short jobs' p99 at 90 %, rows ${rows} / rows 1 (target <= 0.5)`, value: r3(c90.short.p99 / f90.short.p99), unit: 'x' });
+    for (const threads of ORT_THREADS) {
+      const of = threads === null ? '' : `, A2I_ORT_THREADS ${threads}`;
+      const fifoTop = at(threads, 1, top);
+      const fifoBacklog = at(threads, 1, 'backlog');
+      for (const rows of ROWS.filter((n) => n > 1)) {
+        const cell = at(threads, rows, top);
+        const backlog = at(threads, rows, 'backlog');
+        if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1${of} (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
+        if (backlog?.steadyUnetGflops && fifoBacklog?.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, rows 1 / rows ${rows}${of}`, value: `${fifoBacklog.steadyUnetGflops} / ${backlog.steadyUnetGflops}`, unit: 'GFLOP/s' });
+        if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), rows ${rows} / rows 1${of}`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
+        const c90 = at(threads, rows, 90);
+        const f90 = at(threads, 1, 90);
+        if (c90 && f90) summary.push({ metric: `short jobs' p99 at 90 %, rows ${rows} / rows 1${of} (target <= 0.5)`, value: r3(c90.short.p99 / f90.short.p99), unit: 'x' });
+      }
+    }
+    // several thread counts: the other counts' cells at saturation against the first count's one-at-a-time worker
+    const base = at(ORT_THREADS[0]!, 1, 'backlog');
+    if (ORT_THREADS.length > 1 && base) {
+      for (const cell of cells.filter((c) => c.loadPercent === 'backlog' && c.ortThreads !== base.ortThreads)) {
+        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} rows ${cell.rows} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
+      }
     }
     report.summary = summary;
   }

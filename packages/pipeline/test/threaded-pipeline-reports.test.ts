@@ -26,7 +26,9 @@ describe('ThreadedPipeline: reports of shared model calls from the pipeline thre
       ]);
       expect(limits).toEqual([
         { stage: 'decode', limit: 3, failedRows: 6, error: 'Failed to allocate memory' },
+        { stage: 'decode', limit: null, ranRows: 12 },
         { stage: 'decode', limit: 2, failedRows: 4, error: 'Failed to allocate memory' },
+        { stage: 'decode', limit: null, ranRows: 8 },
       ]);
     } finally {
       await pipeline.close();

@@ -16,6 +16,7 @@ import { neighborMix } from './neighbor-condition.js';
 import { parseJobData } from './job-data.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { HANDED_BACK } from './hand-back.js';
+import { removeUploadDir } from './upload-cleanup.js';
 import { AttemptLostError, LOCK_LOST, recordRunFailure, type PipelineJobDeps } from './run-failure.js';
 
 /** The abort reason of a run whose fenced progress was refused: a later attempt holds the job, or it finished. */
@@ -49,8 +50,11 @@ export interface GenerationProcessorDeps extends PipelineJobDeps {
  */
 export function createGenerationProcessor(deps: GenerationProcessorDeps): Processor<GenerationJob> {
   const { pipeline, store, logger } = deps;
-  // The job's uploads stay until BullMQ has recorded its final state (removeUploadsWhenFinal in
-  // upload-cleanup.ts): removed here, a retry after a failed recording would find no inputs.
+  // The job's uploads stay until its outcome is recorded: a retry after a failed recording reads
+  // them. Once its success is recorded, no run of it reads them again (a later run finds the job
+  // finished and stops), so they go at once here; BullMQ's final state removes them too
+  // (removeUploadsWhenFinal in upload-cleanup.ts), and is the only path for failures. Both, as a
+  // worker's final move to completed can be written by Redis and its answer lost (Redis killed).
 
   return async (job: Job<GenerationJob>, _token?: string, signal?: AbortSignal) => {
     const id = job.id!;
@@ -140,6 +144,7 @@ export function createGenerationProcessor(deps: GenerationProcessorDeps): Proces
         return { finished: 'canceled' };
       }
       log.info({ images: placed.images.length }, 'generation succeeded');
+      await removeUploadDir(deps.uploads, data.uploadDir).catch((error: unknown) => log.warn({ err: error }, 'upload not removed'));
       return { images: placed.images.length };
     } catch (error) {
       if (error instanceof AttemptLostError) {

@@ -74,12 +74,25 @@ describe('a generation job owns its upload folder until BullMQ records its final
     };
   }
 
-  function startWorker(pipeline: GenerationPipeline, jobStore: JobStateStore = store): Worker<GenerationJob> {
+  /** `hearFinalState` false: BullMQ's completed / failed events are not listened to (as when the answer to its final move is lost). */
+  function startWorker(pipeline: GenerationPipeline, jobStore: JobStateStore = store, hearFinalState = true): Worker<GenerationJob> {
     const processor = createGenerationProcessor({ pipeline, store: jobStore, logger: silent, results: new FileStore(join(tmp, 'results')), uploads: new FileStore(uploads), scratchDir: uploads, resultTtlSeconds: 600, progressIntervalMs: 0 });
     worker = new Worker<GenerationJob>(layout.generationQueue, processor, { connection, prefix });
-    removeUploadsWhenFinal(worker, new FileStore(uploads), (error) => errors.push(error));
+    if (hearFinalState) removeUploadsWhenFinal(worker, new FileStore(uploads), (error) => errors.push(error));
     return worker;
   }
+
+  it('removes the upload once the success is recorded, without waiting for BullMQ\'s final state', async () => {
+    // A worker whose move to completed Redis wrote but whose answer was lost (Redis killed just
+    // after it) never hears the job complete; the success, recorded before, is enough.
+    const id = 'final-state-unheard';
+    const job = await uploadedJob(id);
+    startWorker(new SyntheticPipeline({ stepMs: 0 }), store, false);
+    await queue.add('generate', job, { jobId: id, attempts: 2 });
+    await waitFor(async () => ((await queue.getJobState(id)) === 'completed' ? true : undefined), 'the job to complete');
+    expect((await store.get(id))?.status).toBe('succeeded');
+    expect(await exists(job.uploadDir!)).toBe(false);
+  });
 
   it('keeps the upload when recording success fails, so the retry reads it and succeeds; then removes it', async () => {
     const id = 'recording-fails-once';

@@ -21,8 +21,9 @@ import { bodyCutoff, type UploadBudget } from './upload-limits.js';
  * 2. Enqueued: the moment `queue.add` resolves, the service calls `files.handOver()`. The job
  *    owns the folder (its data names it: `uploadDir`) and `dispose()` leaves it alone. The
  *    worker removes it when BullMQ has recorded a final state (completed; failed with no retry
- *    left, which covers refused input and cancels), never before: a retry after a failed
- *    recording still finds its files (apps/worker/src/upload-cleanup.ts).
+ *    left, which covers refused input and cancels), or, for a generation, as soon as its success
+ *    is recorded (no later run reads it then), never before: a retry after a failed recording
+ *    still finds its files (apps/worker/src/upload-cleanup.ts, generation-processor.ts).
  *    A job the api takes back out of the queue before any worker holds it comes back to the
  *    api with its folder: a canceled waiting job (`removeJobUploads`), an embedding that timed
  *    out while waiting (`files.reclaim()`, then `dispose()` removes it).

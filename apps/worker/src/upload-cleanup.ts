@@ -10,6 +10,8 @@ import type { ObjectStore } from '@a2i/storage';
  * - failed with no retry left (BullMQ stamps `finishedOn`): refused input, canceled, canceled
  *   before it started, or server faults on every attempt.
  * A failure that will be retried keeps the folder: the next attempt reads the same files.
+ * A generation's folder also goes as soon as its success is recorded (generation-processor.ts):
+ * the answer to BullMQ's final move can be lost after Redis wrote it, and then no event comes.
  * A worker that dies between the final state and the removal leaves the folder to the sweeper
  * (`liveJobOwns` says whether a job still needs a folder).
  */

@@ -12,8 +12,12 @@ const STEPS = 100;
 
 describe('a worker killed mid-job (SIGKILL)', () => {
   const run = useApiWithWorkerProcesses();
-  /** One real worker process on the real models; two on one machine: one onnxruntime thread each. */
-  const spawnWorker = (name: string) => run.spawnWorker(name, 'onnx', { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1' });
+  /**
+   * One real worker process on the real models; two on one machine: one onnxruntime thread each.
+   * Each batches at most 8 images, so neither can take all 20 jobs before the other is fetching
+   * (with the pack's default of 32, a worker ready first once held them all: the victim had none).
+   */
+  const spawnWorker = (name: string) => run.spawnWorker(name, 'onnx', { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1', A2I_MAX_BATCH_ROWS: '8' });
 
   it('loses no job: another worker picks it up and all 20 succeed exactly once', async () => {
     const layout = redisLayout(run.config.redis.prefix);
@@ -26,7 +30,12 @@ describe('a worker killed mid-job (SIGKILL)', () => {
 
     const victim = spawnWorker('victim');
     spawnWorker('survivor');
-    await waitFor(async () => ((await fetch(`${run.url}/readyz`)).status === 200 ? true : undefined), 'workers ready', 90_000);
+    // both ready (the api is ready with one)
+    await waitFor(async () => {
+      const response = await fetch(`${run.url}/readyz`);
+      const body = (await response.json()) as { workers?: number };
+      return response.status === 200 && (body.workers ?? 0) >= 2 ? true : undefined;
+    }, 'both workers ready', 90_000);
 
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { JobStateStore, decodeEnvelope, redisLayout } from '@a2i/protocol';
 import { json, REDIS_URL, postJson, useApiWithWorkerProcesses, waitFor } from './harness.js';
+import { waitForReadyServer } from '../../../test/support/server-ready.js';
 
 const DEMO = fileURLToPath(new URL('../../../models/demo', import.meta.url));
 const JOBS = 20;
@@ -31,11 +32,7 @@ describe('a worker killed mid-job (SIGKILL)', () => {
     const victim = spawnWorker('victim');
     spawnWorker('survivor');
     // both ready (the api is ready with one)
-    await waitFor(async () => {
-      const response = await fetch(`${run.url}/readyz`);
-      const body = (await response.json()) as { workers?: number };
-      return response.status === 200 && (body.workers ?? 0) >= 2 ? true : undefined;
-    }, 'both workers ready', 90_000);
+    await waitForReadyServer(run.url, { workers: 2, timeoutMs: 90_000 });
 
     const ids: string[] = [];
     for (let i = 0; i < JOBS; i++) {

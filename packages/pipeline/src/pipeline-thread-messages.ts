@@ -1,5 +1,6 @@
 import type { ConditionTerm, EmbedOutput, GenerationJob, GenerationOutput, PackDescription, PipelineInput, PreviewFrame, ProgressReport, SoundEmbedding } from '@a2i/protocol';
 import { isCodedError, type ErrorCode, type Fault } from '@a2i/protocol/errors';
+import type { RowLimitRecord } from '@a2i/unclip';
 import type { WarmUpReport } from './onnx/warm-up.js';
 
 /**
@@ -46,7 +47,7 @@ export interface ModelCallReport {
  * parts ran, so the stage's calls hold at most `limit` rows from now on; or a call larger than
  * the limit, tried again, ran whole (`limit` null: no limit).
  */
-export type RowLimitChange = { limit: number; failedRows: number; error: string } | { limit: null; ranRows: number };
+export type RowLimitChange = RowLimitRecord;
 /** A RowLimitChange of one stage ('decode' is the UNet). */
 export type RowLimitReport = { stage: 'prior' | 'decode' | 'vae' } & RowLimitChange;
 

@@ -114,14 +114,19 @@ describe('SharedDenoiser: the row limit tried again', () => {
     return made;
   }
 
-  it('tries a whole call after retryAfterCalls split calls, twice as many after a try that fails, and lifts the limit once one runs', async () => {
-    const { session, calls, device } = standInSession(6);
+  /** A denoiser on a stand-in device of `deviceRows` rows that tries a whole call after `retryAfterCalls` split ones, its limit changes heard, and one seat for each of `rows`. */
+  function triedAgain(deviceRows: number, retryAfterCalls: number, rows: number[]) {
+    const { session, calls, device } = standInSession(deviceRows);
     const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
-    denoiser.retryAfterCalls = 3;
+    denoiser.retryAfterCalls = retryAfterCalls;
     const limits: RowLimitRecord[] = [];
     denoiser.onRowLimit = (record) => limits.push(record);
+    return { denoiser, calls, device, limits, seats: rows.map((r) => seatOf(denoiser, r)) };
+  }
+
+  it('tries a whole call after retryAfterCalls split calls, twice as many after a try that fails, and lifts the limit once one runs', async () => {
     const rows = [2, 2, 2, 2, 2];
-    const seats = rows.map((r) => seatOf(denoiser, r));
+    const { denoiser, calls, device, limits, seats } = triedAgain(6, 3, rows);
     // the first step learns the limit (10 fails, 6 + 4 run); then 2 split steps; the third split
     // call is a try of all 10 rows, which still fails and runs in parts: the limit stands
     expect(await steps(seats, rows, 4, calls)).toEqual([[10, 6, 4], [6, 4], [6, 4], [10, 6, 4]]);
@@ -134,13 +139,8 @@ describe('SharedDenoiser: the row limit tried again', () => {
   });
 
   it('raises the limit to the largest part when a tried whole call fails but larger parts than the limit run', async () => {
-    const { session, calls, device } = standInSession(3);
-    const denoiser = new SharedDenoiser(session, SIGNATURE, ITEM, 'UNet');
-    denoiser.retryAfterCalls = 1;
-    const limits: RowLimitRecord[] = [];
-    denoiser.onRowLimit = (record) => limits.push(record);
     const rows = [1, 1, 1, 1, 1, 1, 1, 1];
-    const seats = rows.map((r) => seatOf(denoiser, r));
+    const { denoiser, calls, device, limits, seats } = triedAgain(3, 1, rows);
     // 8 fails, 4 fails, 2 + 2 run (twice): a limit of 2
     expect(await steps(seats, rows, 1, calls)).toEqual([[8, 4, 2, 2, 4, 2, 2]]);
     expect(denoiser.rowLimit).toBe(2);

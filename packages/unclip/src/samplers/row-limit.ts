@@ -105,17 +105,20 @@ export abstract class RowLimitedCall {
     this.retryWait = Math.min(MAX_RETRY_AFTER_CALLS, 2 * (this.retryWait ?? this.retryAfterCalls));
     if (partsRan === null) return; // a job's own rows failed: the limit stands
     const { failedRows, largestRun, error } = partsRan;
-    if (largestRun === this.limit) return;
-    this.limit = largestRun;
-    this.onRowLimit?.({ limit: largestRun, failedRows, error: error instanceof Error ? error.message : String(error) });
+    if (largestRun !== this.limit) this.setLimit(largestRun, failedRows, error);
   }
 
+  /** A call failed while its parts ran (not a try): the limit only falls. */
   private readonly partsRan = (failedRows: number, largestRun: number, error: unknown): void => {
     if (largestRun >= (this.limit ?? Infinity)) return;
-    this.limit = largestRun;
     this.splitCalls = 0;
-    this.onRowLimit?.({ limit: largestRun, failedRows, error: error instanceof Error ? error.message : String(error) });
+    this.setLimit(largestRun, failedRows, error);
   };
+
+  private setLimit(limit: number, failedRows: number, error: unknown): void {
+    this.limit = limit;
+    this.onRowLimit?.({ limit, failedRows, error: error instanceof Error ? error.message : String(error) });
+  }
 }
 
 /**

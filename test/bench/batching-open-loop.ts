@@ -1,7 +1,8 @@
 /**
  * The batching bench's last part (batching.bench.ts): open-loop arrivals of the mix through the
  * real server, an api and one worker process on a fresh Redis prefix per cell, each cell an
- * A2I_MAX_BATCH_ROWS (and, when asked, an A2I_ORT_THREADS) on the same arrival times.
+ * A2I_MAX_BATCH_ROWS (with, when asked, an A2I_SHARED_CALL_ROWS, and an A2I_ORT_THREADS) on the
+ * same arrival times.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -52,8 +53,29 @@ function arrivals(count: number, perSecond: number, seed: number): number[] {
   });
 }
 
+/** A worker of the bench: A2I_MAX_BATCH_ROWS, and A2I_SHARED_CALL_ROWS (null: not set). */
+export interface WorkerShape {
+  rows: number;
+  callRows: number | null;
+}
+
+/** `--rows 1,32,32/12`: rows, or rows/call rows (a cap on each shared UNet call's model rows). */
+export function parseWorkerShapes(arg: string): WorkerShape[] {
+  return arg.split(',').map((cell) => {
+    const [rows, callRows, extra] = cell.split('/');
+    const whole = (x: string | undefined) => (x !== undefined && /^[1-9]\d*$/.test(x) ? Number(x) : Number.NaN);
+    const shape = { rows: whole(rows), callRows: callRows === undefined ? null : whole(callRows) };
+    if (extra !== undefined || Number.isNaN(shape.rows) || Number.isNaN(shape.callRows)) throw new Error(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
+    return shape;
+  });
+}
+
+export const shapeLabel = (s: WorkerShape) => `rows ${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}`;
+
 export interface CellResult {
   rows: number;
+  /** A2I_SHARED_CALL_ROWS of the worker, or null: not set. */
+  callRows: number | null;
   /** A2I_ORT_THREADS of the worker, or null: the server's default (and the bench's environment). */
   ortThreads: number | null;
   loadPercent: number | 'backlog';
@@ -76,7 +98,7 @@ export interface OpenLoopOptions {
   capacityPerSec: number;
   /** The UNet's FLOPs a model row, or null when unknown. */
   flopsPerRow: number | null;
-  rows: number[];
+  rows: WorkerShape[];
   /** A2I_ORT_THREADS of the worker for each set of cells; null: not set. */
   ortThreads: Array<number | null>;
   loads: Array<number | 'backlog'>;
@@ -93,8 +115,9 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
   const flopsPerJob = o.flopsPerRow === null ? null : (o.mix.reduce((sum, r) => sum + unetRowSteps(r), 0) / jobs) * o.flopsPerRow;
   const wav = sampleSoundWav({ seconds: 1 });
   const results: CellResult[] = [];
-  for (const ortThreads of o.ortThreads) for (const rows of o.rows) {
-    const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}rows ${rows}`;
+  for (const ortThreads of o.ortThreads) for (const shape of o.rows) {
+    const { rows, callRows } = shape;
+    const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}${shapeLabel(shape)}`;
     const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
     const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
     const port = await freePort();
@@ -108,6 +131,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
       A2I_PACK_DIR: o.pack,
       A2I_LOG_LEVEL: 'silent',
       A2I_MAX_BATCH_ROWS: String(rows),
+      ...(callRows === null ? {} : { A2I_SHARED_CALL_ROWS: String(callRows) }),
       A2I_MAX_QUEUE_DEPTH: String(jobs * 4),
       A2I_RATE_GENERATIONS: 'off',
       A2I_RATE_CONNECTIONS: 'off',
@@ -160,6 +184,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
         const steadyPerMs = steadyRate(ok.map((d) => d.at));
         const cell: CellResult = {
           rows,
+          callRows,
           ortThreads,
           loadPercent: load,
           jobs,

@@ -5,7 +5,9 @@
  *     --jobs 60          jobs per open-loop cell
  *     --loads 50,90,150,backlog  arrival rates, % of the one-at-a-time capacity; `backlog`: every
  *                        job posted at once, the queue never empty (throughput at saturation)
- *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO)
+ *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO);
+ *                        32/12: and A2I_SHARED_CALL_ROWS 12 (each shared UNet call at most 12
+ *                        model rows, the jobs with the fewest steps left first)
  *     --ort-threads 1,2  A2I_ORT_THREADS of the server's worker: every rows cell once per count,
  *                        side by side (default: not set, the server's own default); the
  *                        in-process parts use the environment's, as the server would
@@ -48,7 +50,7 @@ import { OnnxPipeline } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
 import { batchCurve, computeRate } from './batch-curve.js';
-import { openLoop, unetRowSteps, type MixedRequest } from './batching-open-loop.js';
+import { openLoop, parseWorkerShapes, shapeLabel, unetRowSteps, type MixedRequest, type WorkerShape } from './batching-open-loop.js';
 import { median, percentile, r1, r3 } from './bench-stats.js';
 
 const { values: args } = parseArgs({
@@ -66,7 +68,7 @@ const { values: args } = parseArgs({
 const JOBS = positiveInt('jobs', args.jobs);
 /** Open-loop arrival rates in % of the one-at-a-time capacity, or 'backlog': every job at once. */
 const LOADS: Array<number | 'backlog'> = args.loads.split(',').map((x) => (x === 'backlog' ? 'backlog' : positiveInt('loads', x)));
-const ROWS = args.rows.split(',').map((x) => positiveInt('rows', x));
+const ROWS = parseWorkerShapes(args.rows);
 /** A2I_ORT_THREADS of the server's worker, a set of cells each; none given: the environment's (null). */
 const ORT_THREADS: Array<number | null> = args['ort-threads'] === '' ? [null] : args['ort-threads'].split(',').map((x) => positiveInt('ort-threads', x));
 const LONE_RUNS = positiveInt('lone-runs', args['lone-runs']);
@@ -226,7 +228,8 @@ try {
       shortSteps: SHORT_STEPS,
     });
     report.openLoop = cells;
-    const at = (threads: number | null, rows: number, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && c.rows === rows && c.loadPercent === load);
+    const at = (threads: number | null, shape: WorkerShape, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && c.rows === shape.rows && c.callRows === shape.callRows && c.loadPercent === load);
+    const fifo: WorkerShape = { rows: 1, callRows: null };
     const rates = LOADS.filter((load): load is number => load !== 'backlog');
     const top = Math.max(...rates);
     const summary: Array<{ metric: string; value: number | string | null; unit: string }> = [
@@ -245,24 +248,25 @@ try {
     }
     for (const threads of ORT_THREADS) {
       const of = threads === null ? '' : `, A2I_ORT_THREADS ${threads}`;
-      const fifoTop = at(threads, 1, top);
-      const fifoBacklog = at(threads, 1, 'backlog');
-      for (const rows of ROWS.filter((n) => n > 1)) {
-        const cell = at(threads, rows, top);
-        const backlog = at(threads, rows, 'backlog');
+      const fifoTop = at(threads, fifo, top);
+      const fifoBacklog = at(threads, fifo, 'backlog');
+      for (const shape of ROWS.filter((s) => s.rows > 1)) {
+        const rows = shapeLabel(shape).slice('rows '.length);
+        const cell = at(threads, shape, top);
+        const backlog = at(threads, shape, 'backlog');
         if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1${of} (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
         if (backlog?.steadyUnetGflops && fifoBacklog?.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, rows 1 / rows ${rows}${of}`, value: `${fifoBacklog.steadyUnetGflops} / ${backlog.steadyUnetGflops}`, unit: 'GFLOP/s' });
         if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), rows ${rows} / rows 1${of}`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
-        const c90 = at(threads, rows, 90);
-        const f90 = at(threads, 1, 90);
+        const c90 = at(threads, shape, 90);
+        const f90 = at(threads, fifo, 90);
         if (c90 && f90) summary.push({ metric: `short jobs' p99 at 90 %, rows ${rows} / rows 1${of} (target <= 0.5)`, value: r3(c90.short.p99 / f90.short.p99), unit: 'x' });
       }
     }
     // several thread counts: the other counts' cells at saturation against the first count's one-at-a-time worker
-    const base = at(ORT_THREADS[0]!, 1, 'backlog');
+    const base = at(ORT_THREADS[0]!, fifo, 'backlog');
     if (ORT_THREADS.length > 1 && base) {
       for (const cell of cells.filter((c) => c.loadPercent === 'backlog' && c.ortThreads !== base.ortThreads)) {
-        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} rows ${cell.rows} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
+        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} ${shapeLabel(cell)} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
       }
     }
     report.summary = summary;

@@ -22,6 +22,8 @@ export interface PipelineSpec {
   modalities?: Modality[] | null;
   /** onnx only: continuous batching, the jobs running at once share one model call per step (A2I_MAX_BATCH_ROWS unset or > 1). */
   shareModelCalls?: boolean;
+  /** onnx with shareModelCalls: a shared UNet call's row cap (A2I_SHARED_CALL_ROWS; null: none) and how many rounds of calls a job may wait (A2I_SHARED_CALL_WAIT_ROUNDS). */
+  unetCallPolicy?: { maxRows: number | null; maxWaitRounds: number };
 }
 
 /** The name of the real pipeline, what a worker runs unless told otherwise. */
@@ -34,7 +36,7 @@ export function pipelineSpecOf(config: ServerConfig): PipelineSpec {
     packDir: config.dirs.pack,
     limits: pipelineLimitsOf(config),
     syntheticStepMs: config.worker.syntheticStepMs,
-    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities, shareModelCalls: config.worker.maxBatchRows !== 1 } : {}),
+    ...(config.pipeline === ONNX_PIPELINE ? { runtime: config.runtime, modalities: config.worker.modalities, shareModelCalls: config.worker.maxBatchRows !== 1, unetCallPolicy: config.worker.sharedCall } : {}),
   };
 }
 
@@ -45,7 +47,7 @@ export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeli
   if (spec.pipeline === ONNX_PIPELINE) {
     // Loaded on demand: a synthetic worker never loads onnxruntime.
     const { createPipeline } = await import('./onnx/index.js');
-    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null, shareModelCalls: spec.shareModelCalls ?? false });
+    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null, shareModelCalls: spec.shareModelCalls ?? false, ...(spec.unetCallPolicy ? { unetCallPolicy: spec.unetCallPolicy } : {}) });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);
   const module = (await import(pathToFileURL(path).href)) as { createPipeline?: PipelineFactory };

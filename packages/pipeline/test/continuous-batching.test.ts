@@ -159,6 +159,22 @@ describe('continuous batching on the demo pack', () => {
     expect(maxPixelDifference((results[2] as PromiseFulfilledResult<GenerationOutput>).value, lone.get('euler')!)).toBe(0);
   }, 120_000);
 
+  it('with a row cap (unetCallPolicy), fills each UNet call up to the cap, the others waiting a call, and each job still gets its lone images', async () => {
+    const capped = await OnnxPipeline.open({ packDir: DEMO, limits: LIMITS, runtime: RUNTIME, shareModelCalls: true, unetCallPolicy: { maxRows: 4, maxWaitRounds: 2 } });
+    const records: SharedCallRecord[] = [];
+    capped.observeSharedCalls((stage, record) => stage === 'decode' && records.push(record));
+    try {
+      const outs = await Promise.all(JOBS.map((job) => capped.generate(job, hooks())));
+      JOBS.forEach((job, i) => expect(maxPixelDifference(outs[i]!, lone.get(job.id)!), job.id).toBe(0));
+      // pndm's 6 model rows ride alone; every other call holds at most 4 rows, and some left rows waiting
+      for (const r of records) if (r.seatRows.length > 1) expect(r.seatRows.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(4);
+      expect(records.filter((r) => r.seatRows.length === 1 && r.seatRows[0] === 6)).toHaveLength(11);
+      expect(records.some((r) => r.waitingRows > 0)).toBe(true);
+    } finally {
+      await capped.close();
+    }
+  }, 120_000);
+
   it('repeats itself exactly when the batch composition repeats', async () => {
     const first = await Promise.all(JOBS.slice(0, 3).map((job) => shared.generate(job, hooks())));
     const second = await Promise.all(JOBS.slice(0, 3).map((job) => shared.generate(job, hooks())));

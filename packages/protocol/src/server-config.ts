@@ -85,6 +85,12 @@ import type { VideoLimits } from './video-output.js';
  *                                                            model call per denoising step (1: one job at a time, no sharing).
  *                                                            Unset with the onnx pipeline: as many images as the pixels of 8 at
  *                                                            768x768, 1..32 (defaultBatchRows: 8 for Stable unCLIP-H, 32 for the demo)
+ *  A2I_SHARED_CALL_ROWS             0 (every job)            batching: model rows (an image guided counts 2) per shared UNet call at
+ *                                                            most; the jobs with the fewest steps left ride first, the others wait
+ *                                                            for the next call (README "Short jobs in a full batch"); 0: no cap
+ *  A2I_SHARED_CALL_WAIT_ROUNDS      2                        batching with A2I_SHARED_CALL_ROWS: a job left out of the calls of this
+ *                                                            many rounds (a round: the calls all waiting rows need at the cap) rides
+ *                                                            first (a long job is slowed, never starved)
  *  A2I_LOCK_DURATION_MS             30000                    BullMQ job lock
  *  A2I_STALLED_INTERVAL_MS          15000                    how often workers look for stalled jobs
  *  A2I_MAX_STALLED_COUNT            2                        stalls a job survives: it fails with WORKER_LOST when its worker
@@ -244,6 +250,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
        * 1 with any other pipeline (nothing to batch).
        */
       maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1),
+      /** Batching: how a shared UNet call is filled (A2I_SHARED_CALL_ROWS: a row cap, fewest steps left first; none: every job). */
+      sharedCall: { maxRows: e.A2I_SHARED_CALL_ROWS ? e.A2I_SHARED_CALL_ROWS : null, maxWaitRounds: e.A2I_SHARED_CALL_WAIT_ROUNDS },
       lockDurationMs: e.A2I_LOCK_DURATION_MS,
       stalledIntervalMs: e.A2I_STALLED_INTERVAL_MS,
       maxStalledCount: e.A2I_MAX_STALLED_COUNT,

@@ -27,4 +27,5 @@ export { decodeLatents, prepareVae, type VaeModel } from './samplers/vae-decode.
 export type { RgbImage } from './samplers/vae-decode.js';
 export type { DecoderManifest, PriorManifest } from './samplers/manifest-sections.js';
 export { SharedDenoiser, SharedTurnCall, rowTimestepTensor, type DenoiserSeat, type SeatConstant, type SharedCallRecord } from './samplers/shared-batch.js';
+export { EVERY_SEAT, seatsForCall, type SharedCallPolicy, type WaitingSeat } from './samplers/call-selection.js';
 export type { RowLimitRecord } from './samplers/row-limit.js';

@@ -1,5 +1,5 @@
 import type { GenerationPipeline, Modality, PipelineLimits } from '@a2i/protocol';
-import { OnnxPipeline } from './onnx-pipeline.js';
+import { OnnxPipeline, type OnnxPipelineOptions } from './onnx-pipeline.js';
 import { DEFAULT_RUNTIME_CONFIG, type OnnxRuntimeConfig } from './runtime-config.js';
 
 export { OnnxPipeline, type OnnxPipelineOptions, type OnnxPackDescription } from './onnx-pipeline.js';
@@ -13,8 +13,16 @@ export { warmUpEncoders, warmUpJob, WARM_UP_STEPS, type WarmableEncoder, type Wa
  * The PipelineFactory of the real pipeline (A2I_PIPELINE=onnx, or this module's path): opens
  * and checks the pack at `packDir` once, its sessions run as `runtime` says (the server
  * configuration's `runtime` section; the defaults when absent), only the encoders of `modalities`
- * opened (null or absent: all); `shareModelCalls`: continuous batching of the generations it runs at once.
+ * opened (null or absent: all); `shareModelCalls`: continuous batching of the generations it runs at once,
+ * `unetCallPolicy`: how a shared UNet call is filled.
  */
-export function createPipeline(options: { packDir: string; limits: PipelineLimits; runtime?: OnnxRuntimeConfig; modalities?: readonly Modality[] | null; shareModelCalls?: boolean }): Promise<GenerationPipeline> {
-  return OnnxPipeline.open({ packDir: options.packDir, limits: options.limits, runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG, modalities: options.modalities ?? null, shareModelCalls: options.shareModelCalls ?? false });
+export function createPipeline(options: Pick<OnnxPipelineOptions, 'packDir' | 'limits' | 'runtime' | 'modalities' | 'shareModelCalls' | 'unetCallPolicy'>): Promise<GenerationPipeline> {
+  return OnnxPipeline.open({
+    packDir: options.packDir,
+    limits: options.limits,
+    runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG,
+    modalities: options.modalities ?? null,
+    shareModelCalls: options.shareModelCalls ?? false,
+    ...(options.unetCallPolicy ? { unetCallPolicy: options.unetCallPolicy } : {}),
+  });
 }

@@ -13,7 +13,7 @@ import {
   type PipelineLimits,
   type SoundEmbedding,
 } from '@a2i/protocol';
-import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type RowLimitRecord, type SharedCallRecord, type SharedDenoiser, type SharedTurnCall } from '@a2i/unclip';
+import { previewFactor, sampleDecoder, samplePrior, upscaleNearest, UnclipError, type SchedulerName, type RowLimitRecord, type SharedCallPolicy, type SharedCallRecord, type SharedDenoiser, type SharedTurnCall } from '@a2i/unclip';
 import { decodeInput, type DecodeContext } from './input-decoding.js';
 import { openPackRuntime, type PackRuntime } from './pack-runtime.js';
 import { embedSoundWindows } from './sound-windows.js';
@@ -32,6 +32,11 @@ export interface OnnxPipelineOptions {
    * each keeps its own scheduler, noise and guidance, and its images do not depend on its company.
    */
   shareModelCalls?: boolean;
+  /**
+   * With shareModelCalls: how a shared UNet call is filled. Absent: every job in every call; with
+   * `maxRows`, up to that many model rows, the jobs with the fewest steps left first (call-selection.ts).
+   */
+  unetCallPolicy?: SharedCallPolicy;
 }
 
 /** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
@@ -68,7 +73,10 @@ export class OnnxPipeline implements GenerationPipeline {
   }
 
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
-    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null, { shareAcrossJobs: options.shareModelCalls ?? false });
+    const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null, {
+      shareAcrossJobs: options.shareModelCalls ?? false,
+      ...(options.unetCallPolicy ? { unetCallPolicy: options.unetCallPolicy } : {}),
+    });
     try {
       const prompt = rt.decoder.manifest.promptConditioning;
       const unconditional = prompt && rt.promptEncoder ? await encodePrompt(rt, prompt.unconditionalPrompt ?? '') : null;

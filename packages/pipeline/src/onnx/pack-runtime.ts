@@ -22,7 +22,7 @@ import {
   type LoadedPack,
   type PackProblem,
 } from '@a2i/model-pack';
-import { createScheduler, prepareDecoder, preparePrior, SCHEDULER_NAMES, type DecoderManifest, type DecoderModel, type PriorManifest, type PriorModel, type SchedulerName } from '@a2i/unclip';
+import { createScheduler, prepareDecoder, preparePrior, SCHEDULER_NAMES, type DecoderManifest, type DecoderModel, type PriorManifest, type PriorModel, type SchedulerName, type SharedCallPolicy } from '@a2i/unclip';
 import { ConfigError, type Modality } from '@a2i/protocol';
 import { encoderFor, type Preprocessors } from './input-decoding.js';
 import { PromptEncoder } from './prompt-encoder.js';
@@ -90,8 +90,11 @@ export async function openPackRuntime(
   packDir: string,
   config: OnnxRuntimeConfig,
   modalities: readonly Modality[] | null = null,
-  /** shareAcrossJobs: the prior, UNet and VAE calls of the generations running at once are shared (continuous batching). */
-  sampling: { shareAcrossJobs?: boolean } = {},
+  /**
+   * shareAcrossJobs: the prior, UNet and VAE calls of the generations running at once are shared
+   * (continuous batching); unetCallPolicy: how a shared UNet call is filled (every seat unless set).
+   */
+  sampling: { shareAcrossJobs?: boolean; unetCallPolicy?: SharedCallPolicy } = {},
 ): Promise<PackRuntime> {
   const report = await checkPack(packDir, { verifyChecksums: config.verifyChecksums, openSessions: false });
   if (!report.ok) throw new PackError(report.dir, report.problems);

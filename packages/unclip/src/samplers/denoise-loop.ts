@@ -24,9 +24,10 @@ export interface DenoiseOptions {
   /**
    * Runs the model once on a batch: rows [uncond; cond] when `guided`, else the conditional rows.
    * When guided, `modelInput` is the same buffer at every step (refilled in place), so a caller
-   * may wrap it in one tensor for the whole run.
+   * may wrap it in one tensor for the whole run. `stepsLeft` counts this step (a shared batch
+   * with a row cap serves the fewest first).
    */
-  runModel: (modelInput: Float32Array, timestep: number, guided: boolean) => Promise<Float32Array>;
+  runModel: (modelInput: Float32Array, timestep: number, guided: boolean, stepsLeft: number) => Promise<Float32Array>;
   /** Classifier-free guidance is on when > 1 (diffusers: `do_classifier_free_guidance`). */
   guidanceScale: number;
   /** Standard-normal noise for the step of index k (0-based) when the scheduler needs it. */
@@ -57,7 +58,7 @@ export async function denoise(options: DenoiseOptions): Promise<{ sample: Float3
       batched.set(modelInput, 0);
       batched.set(modelInput, modelInput.length);
     }
-    const output = await options.runModel(batched ?? modelInput, t, guided);
+    const output = await options.runModel(batched ?? modelInput, t, guided, steps - k);
     // 2. classifier-free guidance
     const prediction = guided ? classifierFreeGuidance(output, guidanceScale) : output;
     // 3. x_{t-1}

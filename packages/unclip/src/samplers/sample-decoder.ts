@@ -11,6 +11,7 @@ import { checkSessionNames, denoiserCall, floatTensor, timestepType, type Timest
 import { batchSize, checkCommonOptions, requireSeeds } from './sampling-options.js';
 import { decodeLatents, prepareVae, type RgbImage, type VaeModel } from './vae-decode.js';
 import { SharedDenoiser } from './shared-batch.js';
+import type { SharedCallPolicy } from './call-selection.js';
 
 const { invalid, expectIntegerInRange } = unclipGuards;
 
@@ -46,9 +47,13 @@ export interface DecoderModel {
   readonly sharedUnet: SharedDenoiser | null;
 }
 
-/** How a decoder is prepared: `shareAcrossJobs` makes its UNet and VAE calls shared by the jobs that run at once. */
+/**
+ * How a decoder is prepared: `shareAcrossJobs` makes its UNet and VAE calls shared by the jobs
+ * that run at once; `unetCallPolicy` says how a shared UNet call is filled (every seat unless set).
+ */
 export interface PrepareOptions {
   shareAcrossJobs?: boolean;
+  unetCallPolicy?: SharedCallPolicy;
 }
 
 /** Resolves `decoder` of a pack manifest and checks the sessions' names and timestep type. */
@@ -78,7 +83,7 @@ export function prepareDecoder(unet: InferenceSession, vae: InferenceSession | n
     augmentation: new NoiseAugmentation(manifest.noiseAugmentation),
     promptShape,
     preview: manifest.preview ? new LatentPreview(latentShape, manifest.preview.latentToRgb, manifest.preview.bias) : null,
-    sharedUnet: options.shareAcrossJobs ? new SharedDenoiser(unet, signature, latentShape, 'UNet') : null,
+    sharedUnet: options.shareAcrossJobs ? new SharedDenoiser(unet, signature, latentShape, 'UNet', options.unetCallPolicy) : null,
   };
 }
 
@@ -192,7 +197,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     ...(inputs.hiddenStates && hiddenFeed ? { [inputs.hiddenStates]: { data: hiddenFeed.data as Float32Array, itemShape: hiddenFeed.dims.slice(1) } } : {}),
   });
   const runModel = seat
-    ? (modelInput: Float32Array, t: number) => seat.run(modelInput, t)
+    ? (modelInput: Float32Array, t: number, _guided: boolean, stepsLeft: number) => seat.run(modelInput, t, stepsLeft)
     : denoiserCall(unet, model, {
         timesteps: scheduler.timesteps,
         rowsPerCall: rows,

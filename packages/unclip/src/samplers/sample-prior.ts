@@ -111,7 +111,7 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const rows = guided ? 2 * batch : batch;
   const seat = model.shared?.(D).join(rows, { [inputs.condition]: { data: conditionRows, itemShape: [D] } });
   const runModel = seat
-    ? (modelInput: Float32Array, t: number) => seat.run(modelInput, t)
+    ? (modelInput: Float32Array, t: number, _guided: boolean, stepsLeft: number) => seat.run(modelInput, t, stepsLeft)
     : denoiserCall(session, model, {
         timesteps: scheduler.timesteps,
         rowsPerCall: rows,

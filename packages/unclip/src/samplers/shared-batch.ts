@@ -1,6 +1,7 @@
 import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { UnclipError } from '../unclip-error.js';
 import { firstNonFinite, type DenoiserSignature, type TimestepType } from './onnx-io.js';
+import { EVERY_SEAT, checkSharedCallPolicy, seatsForCall, type SharedCallPolicy } from './call-selection.js';
 import { RowLimitedCall } from './row-limit.js';
 
 /**
@@ -12,7 +13,9 @@ import { RowLimitedCall } from './row-limit.js';
  * Each job keeps its own scheduler, noise, guidance and step count (denoise-loop.ts); here only
  * its rows travel, with ITS timestep on each of them (the graph's timestep input is [batch]).
  * Rows are laid out seat after seat in joining order, each seat's rows as the job made them
- * ([uncond; cond] when guided), and each job gets back exactly its rows of the output.
+ * ([uncond; cond] when guided), and each job gets back exactly its rows of the output. With a row
+ * cap (SharedCallPolicy, call-selection.ts) a call takes the seats with the fewest steps left up
+ * to the cap, and the others keep their rows for the next call.
  */
 
 /** A tensor input that stays the same for a seat's whole run (condition, class labels, prompt states), [rows, ...item]. */
@@ -25,14 +28,20 @@ export interface SeatConstant {
 interface Pending {
   sample: Float32Array;
   timestep: number;
+  /** Steps the seat's job has left, this one included (Infinity: not told). */
+  stepsLeft: number;
   resolve(output: Float32Array): void;
   reject(error: unknown): void;
 }
 
 /** One job's place in a SharedDenoiser. */
 export interface DenoiserSeat {
-  /** Runs this job's rows at timestep t in the next shared call; resolves with its rows of the output. */
-  run(sample: Float32Array, timestep: number): Promise<Float32Array>;
+  /**
+   * Runs this job's rows at timestep t in a shared call (the next, unless a row cap leaves it for a
+   * later one); resolves with its rows of the output. `stepsLeft` (this one included) orders the
+   * seats under a row cap: fewest first.
+   */
+  run(sample: Float32Array, timestep: number, stepsLeft?: number): Promise<Float32Array>;
   /** Leaves the batch (idempotent): the others' next call no longer waits for this job. */
   leave(): void;
 }
@@ -40,6 +49,8 @@ export interface DenoiserSeat {
 class Seat implements DenoiserSeat {
   pending: Pending | null = null;
   left = false;
+  /** Calls in a row this seat was left out of (a row cap). */
+  passedOver = 0;
 
   constructor(
     private readonly owner: SharedDenoiser,
@@ -47,11 +58,11 @@ class Seat implements DenoiserSeat {
     readonly constants: Readonly<Record<string, SeatConstant>>,
   ) {}
 
-  run(sample: Float32Array, timestep: number): Promise<Float32Array> {
+  run(sample: Float32Array, timestep: number, stepsLeft = Infinity): Promise<Float32Array> {
     if (this.left) return Promise.reject(new UnclipError('INVALID_OPTION', 'This seat has left its shared batch'));
     if (this.pending) return Promise.reject(new UnclipError('INVALID_OPTION', 'A seat runs one step at a time'));
     return new Promise((resolve, reject) => {
-      this.pending = { sample, timestep, resolve, reject };
+      this.pending = { sample, timestep, stepsLeft, resolve, reject };
       this.owner.maybeFlush();
     });
   }
@@ -67,6 +78,8 @@ class Seat implements DenoiserSeat {
 export interface SharedCallRecord {
   /** Model rows of each seat in the call, in order. */
   seatRows: number[];
+  /** Model rows of the seats waiting with their rows that a row cap left for a later call. */
+  waitingRows: number;
   /** Timestep of each seat's rows. */
   timesteps: number[];
   /** performance.now() when the call began (the step period is the time between two calls' starts). */
@@ -83,10 +96,13 @@ export interface SharedCallRecord {
 export class SharedDenoiser extends RowLimitedCall {
   private seats: Seat[] = [];
   private inFlight = false;
+  /** Rows a row cap left out of the call in flight (SharedCallRecord.waitingRows). */
+  private waitingRows = 0;
   /** The seats' constants concatenated, per group of seats called together, rebuilt only when the seating changes. */
   private constantCache: Array<{ seats: Seat[]; feeds: Record<string, Tensor> }> = [];
   /** Called after every shared call (bench, tests, the worker's metrics). */
   onCall: ((record: SharedCallRecord) => void) | null = null;
+  private callPolicy: SharedCallPolicy;
 
   constructor(
     private readonly session: InferenceSession,
@@ -94,8 +110,20 @@ export class SharedDenoiser extends RowLimitedCall {
     /** One row's shape of the sample input. */
     private readonly itemShape: readonly number[],
     private readonly what: string,
+    /** How a call is filled: every seat (the default), or up to a row cap, fewest steps left first. */
+    policy: SharedCallPolicy = EVERY_SEAT,
   ) {
     super();
+    this.callPolicy = checkSharedCallPolicy(policy);
+  }
+
+  get policy(): SharedCallPolicy {
+    return this.callPolicy;
+  }
+
+  /** Changes how the next calls are filled (bench, an operator's setting). */
+  set policy(policy: SharedCallPolicy) {
+    this.callPolicy = checkSharedCallPolicy(policy);
   }
 
   /** Seats in the batch now. */
@@ -125,10 +153,21 @@ export class SharedDenoiser extends RowLimitedCall {
   /** @internal runs the shared call once every seat has handed in its rows and none is in flight. */
   maybeFlush(): void {
     if (this.inFlight || this.seats.length === 0 || this.seats.some((s) => !s.pending)) return;
-    const seats = this.seats.slice();
+    const chosen = new Set(seatsForCall(this.seats.map((s) => ({ rows: s.rows, stepsLeft: s.pending!.stepsLeft, passedOver: s.passedOver })), this.callPolicy));
+    const seats = this.seats.filter((_, i) => chosen.has(i));
+    let waitingRows = 0;
+    for (const [i, s] of this.seats.entries()) {
+      if (chosen.has(i)) {
+        s.passedOver = 0;
+        continue;
+      }
+      s.passedOver++;
+      waitingRows += s.rows;
+    }
     const pending = seats.map((s) => s.pending!);
     for (const s of seats) s.pending = null;
     this.inFlight = true;
+    this.waitingRows = waitingRows;
     this.runWithinLimit(seats, pending)
       .then(
         (outputs) => pending.forEach((p, i) => (outputs[i] instanceof Error ? p.reject(outputs[i]) : p.resolve(outputs[i] as Float32Array))),
@@ -205,7 +244,7 @@ export class SharedDenoiser extends RowLimitedCall {
       );
       row += seat.rows;
     }
-    this.onCall?.({ seatRows: seats.map((s) => s.rows), timesteps: pending.map((p) => p.timestep), startedAt: started, runMs, totalMs: performance.now() - started });
+    this.onCall?.({ seatRows: seats.map((s) => s.rows), waitingRows: this.waitingRows, timesteps: pending.map((p) => p.timestep), startedAt: started, runMs, totalMs: performance.now() - started });
     return outputs;
   }
 
@@ -229,12 +268,13 @@ export class SharedDenoiser extends RowLimitedCall {
     // one entry per group called together (one when no row limit is in force); a new seating replaces them
     if (this.constantCache.some((c) => c.seats.some((s) => !this.seats.includes(s)))) this.constantCache = [];
     this.constantCache.push({ seats, feeds });
-    if (this.constantCache.length > (this.rowLimit === null ? 1 : MAX_CACHED_GROUPS)) this.constantCache.shift();
+    const groups = this.rowLimit === null && this.callPolicy.maxRows === null ? 1 : MAX_CACHED_GROUPS;
+    if (this.constantCache.length > groups) this.constantCache.shift();
     return feeds;
   }
 }
 
-/** Groups of constant feeds kept (a limited batch runs a few groups a step). */
+/** Groups of constant feeds kept (a limited or capped batch runs a few groups a step). */
 const MAX_CACHED_GROUPS = 8;
 
 /** One timestep per row [rows], in the model's element type. */

@@ -53,19 +53,19 @@ function arrivals(count: number, perSecond: number, seed: number): number[] {
   });
 }
 
-/** A worker of the bench: A2I_MAX_BATCH_ROWS, and A2I_SHARED_CALL_ROWS (null: not set). */
+/** A worker of the bench: A2I_MAX_BATCH_ROWS, and A2I_SHARED_CALL_ROWS (null: not set, the server's default; 0: no cap). */
 export interface WorkerShape {
   rows: number;
   callRows: number | null;
 }
 
-/** `--rows 1,32,32/12`: rows, or rows/call rows (a cap on each shared UNet call's model rows). */
+/** `--rows 1,32,32/12,32/0`: rows, or rows/call rows (a cap on each shared UNet call's model rows; 0: none). */
 export function parseWorkerShapes(arg: string): WorkerShape[] {
   return arg.split(',').map((cell) => {
     const [rows, callRows, extra] = cell.split('/');
-    const whole = (x: string | undefined) => (x !== undefined && /^[1-9]\d*$/.test(x) ? Number(x) : Number.NaN);
+    const whole = (x: string | undefined) => (x !== undefined && /^(0|[1-9]\d*)$/.test(x) ? Number(x) : Number.NaN);
     const shape = { rows: whole(rows), callRows: callRows === undefined ? null : whole(callRows) };
-    if (extra !== undefined || Number.isNaN(shape.rows) || Number.isNaN(shape.callRows)) throw new Error(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
+    if (extra !== undefined || !(shape.rows >= 1) || Number.isNaN(shape.callRows)) throw new Error(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
     return shape;
   });
 }

@@ -7,7 +7,8 @@
  *                        job posted at once, the queue never empty (throughput at saturation)
  *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO);
  *                        32/12: and A2I_SHARED_CALL_ROWS 12 (each shared UNet call at most 12
- *                        model rows, the jobs with the fewest steps left first)
+ *                        model rows, the jobs with the fewest steps left first), 32/0: no cap;
+ *                        32: the server's default (12 on the CPU, no cap on a GPU)
  *     --ort-threads 1,2  A2I_ORT_THREADS of the server's worker: every rows cell once per count,
  *                        side by side (default: not set, the server's own default); the
  *                        in-process parts use the environment's, as the server would

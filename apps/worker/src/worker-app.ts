@@ -75,9 +75,11 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
   // continuous batching's limit: configured, or sized by the pack's images (defaultBatchRows)
   const maxBatchRows = config.worker.maxBatchRows ?? defaultBatchRows(description.imageSize);
-  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows }, 'pipeline loaded');
+  // a shared UNet call's row cap (A2I_SHARED_CALL_ROWS), in force only while the worker batches
+  const sharedCallRows = maxBatchRows > 1 ? config.worker.sharedCall.maxRows : null;
+  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows, sharedCallRows }, 'pipeline loaded');
   // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts)
-  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows) : null;
+  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows, sharedCallRows) : null;
   // continuous batching: a shared call too large for the device (out of memory) is run again in
   // parts, and the stage's calls are held to the largest part until a whole call, tried again
   // now and then, runs (@a2i/unclip row-limit.ts)

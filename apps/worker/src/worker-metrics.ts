@@ -18,7 +18,7 @@ import type { ModelCallReport, RowLimitReport } from '@a2i/pipeline';
  * and the process's default metrics (CPU, memory, event loop lag).
  * Shared calls exist only with batching on (A2I_MAX_BATCH_ROWS > 1, the ONNX pipeline).
  */
-export function createWorkerMetrics(maxBatchRows: number) {
+export function createWorkerMetrics(maxBatchRows: number, sharedCallRows: number | null = null) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const callRows = new Histogram({
@@ -35,6 +35,13 @@ export function createWorkerMetrics(maxBatchRows: number) {
     buckets: [0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const callWaitingRows = new Histogram({
+    name: 'a2i_worker_model_call_waiting_rows',
+    help: 'Model rows a row cap (A2I_SHARED_CALL_ROWS) left waiting for a later call, at each shared call, by stage',
+    labelNames: ['stage'] as const,
+    buckets: [0, 4, 8, 16, 32, 64, 128],
+    registers: [registry],
+  });
   const jobsInFlight = new Gauge({ name: 'a2i_worker_jobs_in_flight', help: 'Generation-queue jobs this worker holds', registers: [registry] });
   const rowsInFlight = new Gauge({ name: 'a2i_worker_rows_in_flight', help: 'Images (rows) of the generation-queue jobs this worker holds', registers: [registry] });
   const rowLimit = new Gauge({
@@ -44,6 +51,9 @@ export function createWorkerMetrics(maxBatchRows: number) {
     registers: [registry],
   });
   new Gauge({ name: 'a2i_worker_max_batch_rows', help: 'A2I_MAX_BATCH_ROWS: rows in flight before the worker stops taking jobs', registers: [registry] }).set(maxBatchRows);
+  if (sharedCallRows !== null) {
+    new Gauge({ name: 'a2i_worker_shared_call_rows', help: 'A2I_SHARED_CALL_ROWS: model rows a shared UNet call holds at most, the jobs with the fewest steps left first; absent: no cap', registers: [registry] }).set(sharedCallRows);
+  }
 
   return {
     registry,
@@ -51,6 +61,7 @@ export function createWorkerMetrics(maxBatchRows: number) {
     recordModelCall(call: ModelCallReport): void {
       callRows.observe({ stage: call.stage }, call.rows);
       callSeconds.observe({ stage: call.stage }, call.runMs / 1000);
+      callWaitingRows.observe({ stage: call.stage }, call.waitingRows);
     },
     /** A stage's row limit changed (ThreadedPipeline.onRowLimit): shown while one is in force. */
     recordRowLimit(change: RowLimitReport): void {

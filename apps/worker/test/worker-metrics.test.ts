@@ -9,10 +9,10 @@ describe('worker metrics', () => {
   });
 
   it('counts each shared model call by stage: its rows in a histogram, its run time in another', async () => {
-    const metrics = createWorkerMetrics(32);
-    metrics.recordModelCall({ stage: 'decode', rows: 1, seats: 1, runMs: 3 });
-    metrics.recordModelCall({ stage: 'decode', rows: 12, seats: 5, runMs: 30 });
-    metrics.recordModelCall({ stage: 'prior', rows: 4, seats: 2, runMs: 1 });
+    const metrics = createWorkerMetrics(32, 12);
+    metrics.recordModelCall({ stage: 'decode', rows: 1, seats: 1, runMs: 3, waitingRows: 0 });
+    metrics.recordModelCall({ stage: 'decode', rows: 12, seats: 5, runMs: 30, waitingRows: 20 });
+    metrics.recordModelCall({ stage: 'prior', rows: 4, seats: 2, runMs: 1, waitingRows: 0 });
     const page = await metrics.registry.metrics();
     expect(metricSample(page, 'a2i_worker_model_call_rows_count{stage="decode"}')).toBe(2);
     expect(metricSample(page, 'a2i_worker_model_call_rows_sum{stage="decode"}')).toBe(13);
@@ -23,6 +23,11 @@ describe('worker metrics', () => {
     expect(metricSample(page, 'a2i_worker_model_call_rows_sum{stage="prior"}')).toBe(4);
     expect(metricSample(page, 'a2i_worker_model_call_seconds_sum{stage="decode"}')).toBeCloseTo(0.033, 6);
     expect(metricSample(page, 'a2i_worker_max_batch_rows')).toBe(32);
+    // the row cap, and the rows it left waiting: 20 at the second call
+    expect(metricSample(page, 'a2i_worker_shared_call_rows')).toBe(12);
+    expect(metricSample(page, 'a2i_worker_model_call_waiting_rows_sum{stage="decode"}')).toBe(20);
+    expect(metricSample(page, 'a2i_worker_model_call_waiting_rows_bucket{le="0",stage="decode"}')).toBe(1);
+    expect(metricSample((await createWorkerMetrics(32).registry.metrics()), 'a2i_worker_shared_call_rows')).toBeUndefined();
     // no row limit until a call has failed while its parts ran
     expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="decode"}')).toBeUndefined();
   });

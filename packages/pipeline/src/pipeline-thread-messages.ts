@@ -33,13 +33,15 @@ export interface SerializedError {
 /**
  * One shared model call of continuous batching (issue #15), as the pipeline thread reports it
  * for the worker's metrics: the stage ('prior' or 'decode': the UNet), the model rows and jobs
- * (seats) in it, and its milliseconds inside session.run.
+ * (seats) in it, its milliseconds inside session.run, and the rows a row cap left waiting for a
+ * later call (A2I_SHARED_CALL_ROWS).
  */
 export interface ModelCallReport {
   stage: 'prior' | 'decode';
   rows: number;
   seats: number;
   runMs: number;
+  waitingRows: number;
 }
 
 /**

@@ -19,7 +19,7 @@ function post(message: FromPipelineThread, transfer: TransferListItem[] = []): v
 
 /** A pipeline that shares its model calls between jobs (the ONNX pipeline with shareModelCalls) and tells of each. */
 interface SharedCallSource {
-  observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number }) => void) | null): void;
+  observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number; waitingRows: number }) => void) | null): void;
   observeRowLimits(listener: ((stage: RowLimitReport['stage'], record: RowLimitChange) => void) | null): void;
 }
 function sharesCalls(p: GenerationPipeline): p is GenerationPipeline & SharedCallSource {
@@ -32,7 +32,7 @@ try {
   // every shared call, for the worker's metrics (a few dozen small messages a second at most)
   if (sharesCalls(pipeline)) {
     pipeline.observeSharedCalls((stage, record) =>
-      post({ type: 'model-call', call: { stage, rows: record.seatRows.reduce((a, b) => a + b, 0), seats: record.seatRows.length, runMs: record.runMs } }),
+      post({ type: 'model-call', call: { stage, rows: record.seatRows.reduce((a, b) => a + b, 0), seats: record.seatRows.length, runMs: record.runMs, waitingRows: record.waitingRows } }),
     );
     pipeline.observeRowLimits((stage, record) => post({ type: 'row-limit', limit: { stage, ...record } }));
   }

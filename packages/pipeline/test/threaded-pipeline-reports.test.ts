@@ -21,8 +21,8 @@ describe('ThreadedPipeline: reports of shared model calls from the pipeline thre
       await pipeline.generate(testJob('a', RAIN_TEXT, { steps: 8, seed: 3 }), { signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
       await pipeline.generate(testJob('b', RAIN_TEXT, { steps: 5, seed: 2 }), { signal: new AbortController().signal, onProgress: () => undefined, onPreview: () => undefined });
       expect(calls).toEqual([
-        { stage: 'decode', rows: 8, seats: 2, runMs: 12.5 },
-        { stage: 'decode', rows: 5, seats: 2, runMs: 12.5 },
+        { stage: 'decode', rows: 8, seats: 2, runMs: 12.5, waitingRows: 0 },
+        { stage: 'decode', rows: 5, seats: 2, runMs: 12.5, waitingRows: 0 },
       ]);
       expect(limits).toEqual([
         { stage: 'decode', limit: 3, failedRows: 6, error: 'Failed to allocate memory' },

@@ -85,9 +85,10 @@ import type { VideoLimits } from './video-output.js';
  *                                                            model call per denoising step (1: one job at a time, no sharing).
  *                                                            Unset with the onnx pipeline: as many images as the pixels of 8 at
  *                                                            768x768, 1..32 (defaultBatchRows: 8 for Stable unCLIP-H, 32 for the demo)
- *  A2I_SHARED_CALL_ROWS             0 (every job)            batching: model rows (an image guided counts 2) per shared UNet call at
+ *  A2I_SHARED_CALL_ROWS             12 on cpu, else 0        batching: model rows (an image guided counts 2) per shared UNet call at
  *                                                            most; the jobs with the fewest steps left ride first, the others wait
- *                                                            for the next call (README "Short jobs in a full batch"); 0: no cap
+ *                                                            for the next call (README "Short jobs in a full batch"); 0: no cap,
+ *                                                            every job in every call. On a GPU set it to the knee of the bench's curve
  *  A2I_SHARED_CALL_WAIT_ROUNDS      2                        batching with A2I_SHARED_CALL_ROWS: a job left out of the calls of this
  *                                                            many rounds (a round: the calls all waiting rows need at the cap) rides
  *                                                            first (a long job is slowed, never starved)
@@ -251,7 +252,7 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
        */
       maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1),
       /** Batching: how a shared UNet call is filled (A2I_SHARED_CALL_ROWS: a row cap, fewest steps left first; none: every job). */
-      sharedCall: { maxRows: e.A2I_SHARED_CALL_ROWS ? e.A2I_SHARED_CALL_ROWS : null, maxWaitRounds: e.A2I_SHARED_CALL_WAIT_ROUNDS },
+      sharedCall: { maxRows: sharedCallRows(e.A2I_SHARED_CALL_ROWS, e.A2I_ORT_PROVIDER), maxWaitRounds: e.A2I_SHARED_CALL_WAIT_ROUNDS },
       lockDurationMs: e.A2I_LOCK_DURATION_MS,
       stalledIntervalMs: e.A2I_STALLED_INTERVAL_MS,
       maxStalledCount: e.A2I_MAX_STALLED_COUNT,
@@ -329,6 +330,20 @@ export function defaultBatchRows(imageSize: { width: number; height: number }): 
   const rows = Math.floor((8 * 768 * 768) / (imageSize.width * imageSize.height));
   return Math.max(1, Math.min(32, rows));
 }
+
+/**
+ * A2I_SHARED_CALL_ROWS: the set value (0: no cap, null), or unset: 12 model rows on the CPU, where
+ * the demo UNet's ms per row is flat from 6-12 rows on in every CPU measured (README "Short jobs
+ * in a full batch"; a large model's is flat from 1), and no cap on a GPU, whose knee is
+ * the pack's and the card's (the bench's curve tells it).
+ */
+export function sharedCallRows(set: number | undefined, provider: string): number | null {
+  if (set !== undefined) return set === 0 ? null : set;
+  return provider === 'cpu' ? CPU_SHARED_CALL_ROWS : null;
+}
+
+/** The CPU's default row cap of a shared UNet call (sharedCallRows). */
+export const CPU_SHARED_CALL_ROWS = 12;
 
 /** The limits the pipeline enforces while decoding inputs, from the configuration. */
 export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {

@@ -47,4 +47,13 @@ describe('server configuration', () => {
     expect(defaultBatchRows({ width: 1024, height: 1024 })).toBe(4);
     expect(defaultBatchRows({ width: 4096, height: 4096 })).toBe(1);
   });
+
+  it('caps a shared UNet call at 12 model rows on the CPU and not on a GPU unless A2I_SHARED_CALL_ROWS says (0: no cap)', () => {
+    expect(loadServerConfig({}).worker.sharedCall).toEqual({ maxRows: 12, maxWaitRounds: 2 });
+    expect(loadServerConfig({ A2I_ORT_PROVIDER: 'cuda' }).worker.sharedCall.maxRows).toBeNull();
+    expect(loadServerConfig({ A2I_ORT_PROVIDER: 'cuda', A2I_SHARED_CALL_ROWS: '24' }).worker.sharedCall.maxRows).toBe(24);
+    expect(loadServerConfig({ A2I_SHARED_CALL_ROWS: '0', A2I_SHARED_CALL_WAIT_ROUNDS: '5' }).worker.sharedCall).toEqual({ maxRows: null, maxWaitRounds: 5 });
+    expect(() => loadServerConfig({ A2I_SHARED_CALL_WAIT_ROUNDS: '0' })).toThrow(ConfigError);
+    expect(() => loadServerConfig({ A2I_SHARED_CALL_ROWS: '-1' })).toThrow(ConfigError);
+  });
 });

@@ -121,6 +121,28 @@ describe('SharedDenoiser with a row cap', () => {
     expect(records.every((r) => r.waitingRows === 0)).toBe(true);
   });
 
+  it('takes a canceled job\'s waiting rows out at once: its run rejects, and the next call does not wait for it', async () => {
+    // each call takes 5 ms, so the long job is still waiting when it is canceled
+    const slowSession = { run: async (feeds: Record<string, Tensor>) => (await new Promise((r) => setTimeout(r, 5)), standInSession.run(feeds)) } as unknown as InferenceSession;
+    const denoiser = new SharedDenoiser(slowSession, SIGNATURE, ITEM, 'UNet', { maxRows: 2, maxWaitRounds: 4 });
+    const records: SharedCallRecord[] = [];
+    denoiser.onCall = (record) => records.push(record);
+    const cancel = new AbortController();
+    const long = denoiser.join(2, { condition: { data: new Float32Array(2).fill(9), itemShape: [1] } }, cancel.signal);
+    const short = seatJob(denoiser, 2, 3, 1);
+    // the long job (50 steps left) waits while the short one (3 left) rides
+    const waiting = long.run(new Float32Array(4), 50, 50);
+    const shortRun = short.run();
+    await new Promise((resolve) => setImmediate(resolve));
+    cancel.abort('canceled by its owner');
+    await expect(waiting).rejects.toMatchObject({ code: 'SAMPLING_ABORTED' });
+    expect(await shortRun).toEqual(alone(2, 3, 1));
+    expect(records.every((r) => r.seatRows.length === 1)).toBe(true);
+    expect(denoiser.size).toBe(0);
+    // canceled after it left: nothing happens
+    long.leave();
+  });
+
   it('takes a new policy for the next call, and refuses a cap that is not a whole number >= 1', async () => {
     const denoiser = new SharedDenoiser(standInSession, SIGNATURE, ITEM, 'UNet');
     expect(() => (denoiser.policy = { maxRows: 0, maxWaitRounds: 2 })).toThrow(/maxRows/);

@@ -195,7 +195,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
   const seat = model.sharedUnet?.join(rows, {
     [inputs.classLabels]: { data: classLabelRows, itemShape: [L] },
     ...(inputs.hiddenStates && hiddenFeed ? { [inputs.hiddenStates]: { data: hiddenFeed.data as Float32Array, itemShape: hiddenFeed.dims.slice(1) } } : {}),
-  });
+  }, options.signal);
   const runModel = seat
     ? (modelInput: Float32Array, t: number, _guided: boolean, stepsLeft: number) => seat.run(modelInput, t, stepsLeft)
     : denoiserCall(unet, model, {

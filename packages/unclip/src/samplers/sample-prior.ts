@@ -109,7 +109,7 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   // 3. the loop; the condition is the same every step: one tensor for the whole run. Shared
   // (continuous batching): this job's rows ride in one call per step with every other job's.
   const rows = guided ? 2 * batch : batch;
-  const seat = model.shared?.(D).join(rows, { [inputs.condition]: { data: conditionRows, itemShape: [D] } });
+  const seat = model.shared?.(D).join(rows, { [inputs.condition]: { data: conditionRows, itemShape: [D] } }, options.signal);
   const runModel = seat
     ? (modelInput: Float32Array, t: number, _guided: boolean, stepsLeft: number) => seat.run(modelInput, t, stepsLeft)
     : denoiserCall(session, model, {

@@ -46,6 +46,13 @@ export interface DenoiserSeat {
   leave(): void;
 }
 
+/** Why a seat's rows that were waiting for a call will not run: its job was canceled. */
+function canceledWhileWaiting(reason: unknown): UnclipError {
+  const error = new UnclipError('SAMPLING_ABORTED', 'Sampling was cancelled while its rows waited for a shared call');
+  (error as Error & { cause?: unknown }).cause = reason;
+  return error;
+}
+
 class Seat implements DenoiserSeat {
   pending: Pending | null = null;
   left = false;
@@ -56,7 +63,18 @@ class Seat implements DenoiserSeat {
     private readonly owner: SharedDenoiser,
     readonly rows: number,
     readonly constants: Readonly<Record<string, SeatConstant>>,
-  ) {}
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    // canceled while its rows wait for a call (a row cap left them out): out at once, not when they would have ridden
+    signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  private readonly onAbort = (): void => {
+    const waiting = this.pending;
+    this.pending = null;
+    this.leave();
+    waiting?.reject(canceledWhileWaiting(this.signal?.reason));
+  };
 
   run(sample: Float32Array, timestep: number, stepsLeft = Infinity): Promise<Float32Array> {
     if (this.left) return Promise.reject(new UnclipError('INVALID_OPTION', 'This seat has left its shared batch'));
@@ -70,6 +88,7 @@ class Seat implements DenoiserSeat {
   leave(): void {
     if (this.left) return;
     this.left = true;
+    this.signal?.removeEventListener('abort', this.onAbort);
     this.owner.remove(this);
   }
 }
@@ -131,15 +150,19 @@ export class SharedDenoiser extends RowLimitedCall {
     return this.seats.length;
   }
 
-  /** A seat for `rows` model rows whose constant inputs are `constants` ([rows, ...item] each). */
-  join(rows: number, constants: Record<string, SeatConstant>): DenoiserSeat {
+  /**
+   * A seat for `rows` model rows whose constant inputs are `constants` ([rows, ...item] each).
+   * When `signal` aborts while the seat's rows wait for a call, they are taken out and its run
+   * rejects (SAMPLING_ABORTED); rows already in a call finish it.
+   */
+  join(rows: number, constants: Record<string, SeatConstant>, signal?: AbortSignal): DenoiserSeat {
     for (const [name, constant] of Object.entries(constants)) {
       const itemLength = constant.itemShape.reduce((a, b) => a * b, 1);
       if (constant.data.length !== rows * itemLength) {
         throw new UnclipError('TENSOR_SIZE_MISMATCH', `Expected ${rows * itemLength} values for the ${this.what} input "${name}" but received ${constant.data.length}`);
       }
     }
-    const seat = new Seat(this, rows, constants);
+    const seat = new Seat(this, rows, constants, signal);
     this.seats.push(seat);
     return seat;
   }

@@ -90,6 +90,8 @@ export interface CellResult {
   all: { p50: number; p95: number; p99: number };
   short: { count: number; p50: number; p95: number; p99: number };
   long: { count: number; p50: number; p95: number; p99: number };
+  /** Short jobs' wait in the queue, POST to job:started (the rest of their time is the run). */
+  shortQueued: { p50: number; p99: number };
 }
 
 export interface OpenLoopOptions {
@@ -143,7 +145,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
       for (const load of o.loads) {
         // a backlog: posted 5 ms apart, so the queue fills at once without a burst of parallel uploads
         const times = load === 'backlog' ? Array.from({ length: jobs }, (_, i) => i * 5) : arrivals(jobs, (o.capacityPerSec * load) / 100, o.seed * 1000 + load);
-        const done: Array<{ steps: number; ms: number; at: number } | null> = new Array(jobs).fill(null);
+        const done: Array<{ steps: number; ms: number; at: number; queuedMs: number } | null> = new Array(jobs).fill(null);
         const sockets: Socket[] = [];
         const started = performance.now();
         const finished = new Promise<void>((resolveAll, rejectAll) => {
@@ -160,9 +162,11 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
               if (response.status !== 202) return rejectAll(new Error(`POST answered ${response.status}: ${JSON.stringify(created)}`));
               const socket = io(url, { auth: { jobId: created.id, token: created.token }, transports: ['websocket'], reconnection: false, forceNew: true });
               sockets.push(socket);
+              let queuedMs = Number.NaN;
+              socket.on('job:started', () => (queuedMs = performance.now() - posted));
               const end = (ok: boolean) => {
                 if (done[i]) return;
-                done[i] = ok ? { steps: r.steps, ms: performance.now() - posted, at: performance.now() - started } : { steps: r.steps, ms: Number.NaN, at: performance.now() - started };
+                done[i] = { steps: r.steps, ms: ok ? performance.now() - posted : Number.NaN, at: performance.now() - started, queuedMs };
                 socket.disconnect();
                 if (--left === 0) {
                   clearTimeout(timer);
@@ -195,9 +199,10 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
           all: { p50: all.p50, p95: all.p95, p99: all.p99 },
           short: stats(ok.filter((d) => d.steps <= o.shortSteps).map((d) => d.ms)),
           long: stats(ok.filter((d) => d.steps > o.shortSteps).map((d) => d.ms)),
+          shortQueued: (({ p50, p99 }) => ({ p50, p99 }))(stats(ok.filter((d) => d.steps <= o.shortSteps && Number.isFinite(d.queuedMs)).map((d) => d.queuedMs))),
         };
         results.push(cell);
-        console.log(`${label}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${jobs} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}${cell.steadyUnetGflops === null ? '' : `, UNet arithmetic ${cell.steadyUnetGflops} GFLOP/s`}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99}; long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
+        console.log(`${label}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${jobs} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}${cell.steadyUnetGflops === null ? '' : `, UNet arithmetic ${cell.steadyUnetGflops} GFLOP/s`}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99} (queued p50/p99 ${cell.shortQueued.p50}/${cell.shortQueued.p99}); long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);
       }
     } finally {
       for (const child of processes) await child.stop('SIGTERM', 10_000);

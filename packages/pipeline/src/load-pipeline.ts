@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { pipelineLimitsOf, type GenerationPipeline, type Modality, type PipelineFactory, type PipelineLimits, type ServerConfig } from '@a2i/protocol';
+import type { SharedCallPolicy } from '@a2i/unclip';
 import type { OnnxRuntimeConfig } from './onnx/runtime-config.js';
 import { SyntheticPipeline } from './synthetic-pipeline.js';
 
@@ -23,7 +24,7 @@ export interface PipelineSpec {
   /** onnx only: continuous batching, the jobs running at once share one model call per step (A2I_MAX_BATCH_ROWS unset or > 1). */
   shareModelCalls?: boolean;
   /** onnx with shareModelCalls: a shared UNet call's row cap (A2I_SHARED_CALL_ROWS; null: none) and how many rounds of calls a job may wait (A2I_SHARED_CALL_WAIT_ROUNDS). */
-  unetCallPolicy?: { maxRows: number | null; maxWaitRounds: number };
+  unetCallPolicy?: SharedCallPolicy;
 }
 
 /** The name of the real pipeline, what a worker runs unless told otherwise. */
@@ -47,7 +48,7 @@ export async function loadPipeline(spec: PipelineSpec): Promise<GenerationPipeli
   if (spec.pipeline === ONNX_PIPELINE) {
     // Loaded on demand: a synthetic worker never loads onnxruntime.
     const { createPipeline } = await import('./onnx/index.js');
-    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null, shareModelCalls: spec.shareModelCalls ?? false, ...(spec.unetCallPolicy ? { unetCallPolicy: spec.unetCallPolicy } : {}) });
+    return createPipeline({ packDir: spec.packDir, limits: spec.limits, ...(spec.runtime ? { runtime: spec.runtime } : {}), modalities: spec.modalities ?? null, shareModelCalls: spec.shareModelCalls ?? false, unetCallPolicy: spec.unetCallPolicy });
   }
   const path = isAbsolute(spec.pipeline) ? spec.pipeline : resolve(spec.pipeline);
   const module = (await import(pathToFileURL(path).href)) as { createPipeline?: PipelineFactory };

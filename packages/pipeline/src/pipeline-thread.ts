@@ -1,5 +1,6 @@
 import { parentPort, workerData, type TransferListItem } from 'node:worker_threads';
 import type { ConditionTerm, GenerationPipeline } from '@a2i/protocol';
+import type { SharedCallRecord } from '@a2i/unclip';
 import { PipelineError } from './pipeline-error.js';
 import { loadPipeline, type PipelineSpec } from './load-pipeline.js';
 import { serializeError, type FromPipelineThread, type ModelCallReport, type RowLimitChange, type RowLimitReport, type ToPipelineThread } from './pipeline-thread-messages.js';
@@ -19,7 +20,7 @@ function post(message: FromPipelineThread, transfer: TransferListItem[] = []): v
 
 /** A pipeline that shares its model calls between jobs (the ONNX pipeline with shareModelCalls) and tells of each. */
 interface SharedCallSource {
-  observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: { seatRows: number[]; runMs: number; waitingRows: number }) => void) | null): void;
+  observeSharedCalls(listener: ((stage: ModelCallReport['stage'], record: Pick<SharedCallRecord, 'seatRows' | 'runMs' | 'waitingRows'>) => void) | null): void;
   observeRowLimits(listener: ((stage: RowLimitReport['stage'], record: RowLimitChange) => void) | null): void;
 }
 function sharesCalls(p: GenerationPipeline): p is GenerationPipeline & SharedCallSource {

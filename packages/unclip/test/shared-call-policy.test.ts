@@ -143,11 +143,10 @@ describe('SharedDenoiser with a row cap', () => {
     long.leave();
   });
 
-  it('takes a new policy for the next call, and refuses a cap that is not a whole number >= 1', async () => {
-    const denoiser = new SharedDenoiser(standInSession, SIGNATURE, ITEM, 'UNet');
-    expect(() => (denoiser.policy = { maxRows: 0, maxWaitRounds: 2 })).toThrow(/maxRows/);
+  it('refuses a cap that is not a whole number >= 1, and with a cap of one seat\'s rows calls one seat at a time', async () => {
+    expect(() => new SharedDenoiser(standInSession, SIGNATURE, ITEM, 'UNet', { maxRows: 0, maxWaitRounds: 2 })).toThrow(/maxRows/);
     expect(() => new SharedDenoiser(standInSession, SIGNATURE, ITEM, 'UNet', { maxRows: 4, maxWaitRounds: 0 })).toThrow(/maxWaitRounds/);
-    denoiser.policy = { maxRows: 2, maxWaitRounds: 8 };
+    const denoiser = new SharedDenoiser(standInSession, SIGNATURE, ITEM, 'UNet', { maxRows: 2, maxWaitRounds: 8 });
     const records: SharedCallRecord[] = [];
     denoiser.onCall = (record) => records.push(record);
     const jobs = [seatJob(denoiser, 2, 2, 1), seatJob(denoiser, 2, 1, 2)];

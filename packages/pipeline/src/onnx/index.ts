@@ -23,6 +23,6 @@ export function createPipeline(options: Pick<OnnxPipelineOptions, 'packDir' | 'l
     runtime: options.runtime ?? DEFAULT_RUNTIME_CONFIG,
     modalities: options.modalities ?? null,
     shareModelCalls: options.shareModelCalls ?? false,
-    ...(options.unetCallPolicy ? { unetCallPolicy: options.unetCallPolicy } : {}),
+    unetCallPolicy: options.unetCallPolicy,
   });
 }

@@ -36,7 +36,7 @@ export interface OnnxPipelineOptions {
    * With shareModelCalls: how a shared UNet call is filled. Absent: every job in every call; with
    * `maxRows`, up to that many model rows, the jobs with the fewest steps left first (call-selection.ts).
    */
-  unetCallPolicy?: SharedCallPolicy;
+  unetCallPolicy?: SharedCallPolicy | undefined;
 }
 
 /** PackDescription plus the prior's `defaultFor` (what prior "auto" means for this pack). */
@@ -75,7 +75,7 @@ export class OnnxPipeline implements GenerationPipeline {
   static async open(options: OnnxPipelineOptions): Promise<OnnxPipeline> {
     const rt = await openPackRuntime(options.packDir, options.runtime ?? DEFAULT_RUNTIME_CONFIG, options.modalities ?? null, {
       shareAcrossJobs: options.shareModelCalls ?? false,
-      ...(options.unetCallPolicy ? { unetCallPolicy: options.unetCallPolicy } : {}),
+      unetCallPolicy: options.unetCallPolicy,
     });
     try {
       const prompt = rt.decoder.manifest.promptConditioning;

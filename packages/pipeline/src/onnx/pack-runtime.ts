@@ -94,7 +94,7 @@ export async function openPackRuntime(
    * shareAcrossJobs: the prior, UNet and VAE calls of the generations running at once are shared
    * (continuous batching); unetCallPolicy: how a shared UNet call is filled (every seat unless set).
    */
-  sampling: { shareAcrossJobs?: boolean; unetCallPolicy?: SharedCallPolicy } = {},
+  sampling: { shareAcrossJobs?: boolean; unetCallPolicy?: SharedCallPolicy | undefined } = {},
 ): Promise<PackRuntime> {
   const report = await checkPack(packDir, { verifyChecksums: config.verifyChecksums, openSessions: false });
   if (!report.ok) throw new PackError(report.dir, report.problems);

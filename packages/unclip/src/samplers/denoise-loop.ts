@@ -72,11 +72,14 @@ export async function denoise(options: DenoiseOptions): Promise<{ sample: Float3
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, stage: SamplingStage, stepIndex: number): void {
-  if (signal?.aborted) {
-    const error = new UnclipError('SAMPLING_ABORTED', `Sampling (${stage}) was cancelled before step ${stepIndex + 1}`);
-    (error as Error & { cause?: unknown }).cause = signal.reason;
-    throw error;
-  }
+  if (signal?.aborted) throw samplingAborted(`Sampling (${stage}) was cancelled before step ${stepIndex + 1}`, signal.reason);
+}
+
+/** SAMPLING_ABORTED, with the signal's reason as its cause. */
+export function samplingAborted(message: string, reason: unknown): UnclipError {
+  const error = new UnclipError('SAMPLING_ABORTED', message);
+  (error as Error & { cause?: unknown }).cause = reason;
+  return error;
 }
 
 // ---- Classifier-free guidance (was guidance.ts): combining the [uncond; cond] rows of one model call ----

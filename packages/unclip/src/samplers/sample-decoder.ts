@@ -53,7 +53,7 @@ export interface DecoderModel {
  */
 export interface PrepareOptions {
   shareAcrossJobs?: boolean;
-  unetCallPolicy?: SharedCallPolicy;
+  unetCallPolicy?: SharedCallPolicy | undefined;
 }
 
 /** Resolves `decoder` of a pack manifest and checks the sessions' names and timestep type. */

@@ -2,6 +2,7 @@ import { Tensor, type InferenceSession } from 'onnxruntime-node';
 import { UnclipError } from '../unclip-error.js';
 import { firstNonFinite, type DenoiserSignature, type TimestepType } from './onnx-io.js';
 import { EVERY_SEAT, checkSharedCallPolicy, seatsForCall, type SharedCallPolicy } from './call-selection.js';
+import { samplingAborted } from './denoise-loop.js';
 import { RowLimitedCall } from './row-limit.js';
 
 /**
@@ -46,12 +47,6 @@ export interface DenoiserSeat {
   leave(): void;
 }
 
-/** Why a seat's rows that were waiting for a call will not run: its job was canceled. */
-function canceledWhileWaiting(reason: unknown): UnclipError {
-  const error = new UnclipError('SAMPLING_ABORTED', 'Sampling was cancelled while its rows waited for a shared call');
-  (error as Error & { cause?: unknown }).cause = reason;
-  return error;
-}
 
 class Seat implements DenoiserSeat {
   pending: Pending | null = null;
@@ -73,7 +68,7 @@ class Seat implements DenoiserSeat {
     const waiting = this.pending;
     this.pending = null;
     this.leave();
-    waiting?.reject(canceledWhileWaiting(this.signal?.reason));
+    waiting?.reject(samplingAborted('Sampling was cancelled while its rows waited for a shared call', this.signal?.reason));
   };
 
   run(sample: Float32Array, timestep: number, stepsLeft = Infinity): Promise<Float32Array> {
@@ -115,13 +110,12 @@ export interface SharedCallRecord {
 export class SharedDenoiser extends RowLimitedCall {
   private seats: Seat[] = [];
   private inFlight = false;
-  /** Rows a row cap left out of the call in flight (SharedCallRecord.waitingRows). */
-  private waitingRows = 0;
   /** The seats' constants concatenated, per group of seats called together, rebuilt only when the seating changes. */
   private constantCache: Array<{ seats: Seat[]; feeds: Record<string, Tensor> }> = [];
   /** Called after every shared call (bench, tests, the worker's metrics). */
   onCall: ((record: SharedCallRecord) => void) | null = null;
-  private callPolicy: SharedCallPolicy;
+  /** How a call is filled: every seat (the default), or up to a row cap, fewest steps left first. */
+  readonly policy: SharedCallPolicy;
 
   constructor(
     private readonly session: InferenceSession,
@@ -129,20 +123,10 @@ export class SharedDenoiser extends RowLimitedCall {
     /** One row's shape of the sample input. */
     private readonly itemShape: readonly number[],
     private readonly what: string,
-    /** How a call is filled: every seat (the default), or up to a row cap, fewest steps left first. */
     policy: SharedCallPolicy = EVERY_SEAT,
   ) {
     super();
-    this.callPolicy = checkSharedCallPolicy(policy);
-  }
-
-  get policy(): SharedCallPolicy {
-    return this.callPolicy;
-  }
-
-  /** Changes how the next calls are filled (bench, an operator's setting). */
-  set policy(policy: SharedCallPolicy) {
-    this.callPolicy = checkSharedCallPolicy(policy);
+    this.policy = checkSharedCallPolicy(policy);
   }
 
   /** Seats in the batch now. */
@@ -176,7 +160,7 @@ export class SharedDenoiser extends RowLimitedCall {
   /** @internal runs the shared call once every seat has handed in its rows and none is in flight. */
   maybeFlush(): void {
     if (this.inFlight || this.seats.length === 0 || this.seats.some((s) => !s.pending)) return;
-    const chosen = new Set(seatsForCall(this.seats.map((s) => ({ rows: s.rows, stepsLeft: s.pending!.stepsLeft, passedOver: s.passedOver })), this.callPolicy));
+    const chosen = new Set(seatsForCall(this.seats.map((s) => ({ rows: s.rows, stepsLeft: s.pending!.stepsLeft, passedOver: s.passedOver })), this.policy));
     const seats = this.seats.filter((_, i) => chosen.has(i));
     let waitingRows = 0;
     for (const [i, s] of this.seats.entries()) {
@@ -190,8 +174,7 @@ export class SharedDenoiser extends RowLimitedCall {
     const pending = seats.map((s) => s.pending!);
     for (const s of seats) s.pending = null;
     this.inFlight = true;
-    this.waitingRows = waitingRows;
-    this.runWithinLimit(seats, pending)
+    this.runWithinLimit(seats, pending, waitingRows)
       .then(
         (outputs) => pending.forEach((p, i) => (outputs[i] instanceof Error ? p.reject(outputs[i]) : p.resolve(outputs[i] as Float32Array))),
         (error: unknown) => pending.forEach((p) => p.reject(error)),
@@ -208,14 +191,14 @@ export class SharedDenoiser extends RowLimitedCall {
    * that throws is made again in parts (runInParts): a device out of memory lowers the limit, a
    * seat whose own rows fail gets its error and the others their rows.
    */
-  private async runWithinLimit(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
+  private async runWithinLimit(seats: Seat[], pending: Pending[], waitingRows: number): Promise<Array<Float32Array | Error>> {
     const parts = seats.map((seat, i) => ({ seat, pending: pending[i]! }));
     const outputs = new Map<(typeof parts)[number], Float32Array | Error>();
     await this.runWithinRowLimit(
       parts,
       (part) => part.seat.rows,
       async (group) => {
-        const out = await this.call(group.map((g) => g.seat), group.map((g) => g.pending));
+        const out = await this.call(group.map((g) => g.seat), group.map((g) => g.pending), waitingRows);
         group.forEach((g, i) => outputs.set(g, out[i]!));
       },
       (part, error) => outputs.set(part, error instanceof Error ? error : new Error(String(error))),
@@ -223,7 +206,7 @@ export class SharedDenoiser extends RowLimitedCall {
     return parts.map((part) => outputs.get(part)!);
   }
 
-  private async call(seats: Seat[], pending: Pending[]): Promise<Array<Float32Array | Error>> {
+  private async call(seats: Seat[], pending: Pending[], waitingRows: number): Promise<Array<Float32Array | Error>> {
     const started = performance.now();
     const itemLength = this.itemShape.reduce((a, b) => a * b, 1);
     const rows = seats.reduce((sum, s) => sum + s.rows, 0);
@@ -267,7 +250,7 @@ export class SharedDenoiser extends RowLimitedCall {
       );
       row += seat.rows;
     }
-    this.onCall?.({ seatRows: seats.map((s) => s.rows), waitingRows: this.waitingRows, timesteps: pending.map((p) => p.timestep), startedAt: started, runMs, totalMs: performance.now() - started });
+    this.onCall?.({ seatRows: seats.map((s) => s.rows), waitingRows, timesteps: pending.map((p) => p.timestep), startedAt: started, runMs, totalMs: performance.now() - started });
     return outputs;
   }
 
@@ -291,7 +274,7 @@ export class SharedDenoiser extends RowLimitedCall {
     // one entry per group called together (one when no row limit is in force); a new seating replaces them
     if (this.constantCache.some((c) => c.seats.some((s) => !this.seats.includes(s)))) this.constantCache = [];
     this.constantCache.push({ seats, feeds });
-    const groups = this.rowLimit === null && this.callPolicy.maxRows === null ? 1 : MAX_CACHED_GROUPS;
+    const groups = this.rowLimit === null && this.policy.maxRows === null ? 1 : MAX_CACHED_GROUPS;
     if (this.constantCache.length > groups) this.constantCache.shift();
     return feeds;
   }

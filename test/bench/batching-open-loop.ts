@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { mulberry32, removeKeysWithPrefix } from '@a2i/protocol';
+import { positiveInt } from './bench-args.js';
 import { percentile, r1 } from './bench-stats.js';
 import { freePort } from '../support/redis-server.js';
 import { sampleSoundWav } from '../support/sample-sound.js';
@@ -62,15 +63,15 @@ export interface WorkerShape {
 /** `--rows 1,32,32/12,32/0`: rows, or rows/call rows (a cap on each shared UNet call's model rows; 0: none). */
 export function parseWorkerShapes(arg: string): WorkerShape[] {
   return arg.split(',').map((cell) => {
-    const [rows, callRows, extra] = cell.split('/');
-    const whole = (x: string | undefined) => (x !== undefined && /^(0|[1-9]\d*)$/.test(x) ? Number(x) : Number.NaN);
-    const shape = { rows: whole(rows), callRows: callRows === undefined ? null : whole(callRows) };
-    if (extra !== undefined || !(shape.rows >= 1) || Number.isNaN(shape.callRows)) throw new Error(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
-    return shape;
+    const [rows = '', callRows, extra] = cell.split('/');
+    if (extra !== undefined) throw new TypeError(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
+    // a cap of 0 is a worker without one
+    return { rows: positiveInt('rows', rows), callRows: callRows === undefined ? null : callRows === '0' ? 0 : positiveInt('rows', callRows) };
   });
 }
 
-export const shapeLabel = (s: WorkerShape) => `rows ${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}`;
+/** `32`, `32/12`: the shape as --rows writes it. */
+export const shapeName = (s: WorkerShape) => `${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}`;
 
 export interface CellResult {
   rows: number;
@@ -119,7 +120,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
   const results: CellResult[] = [];
   for (const ortThreads of o.ortThreads) for (const shape of o.rows) {
     const { rows, callRows } = shape;
-    const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}${shapeLabel(shape)}`;
+    const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}rows ${shapeName(shape)}`;
     const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
     const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
     const port = await freePort();
@@ -186,6 +187,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
         const stats = (xs: number[]) => ({ count: xs.length, p50: r1(percentile(xs, 50)), p95: r1(percentile(xs, 95)), p99: r1(percentile(xs, 99)) });
         const all = stats(ok.map((d) => d.ms));
         const steadyPerMs = steadyRate(ok.map((d) => d.at));
+        const shortQueued = stats(ok.filter((d) => d.steps <= o.shortSteps && Number.isFinite(d.queuedMs)).map((d) => d.queuedMs));
         const cell: CellResult = {
           rows,
           callRows,
@@ -199,7 +201,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
           all: { p50: all.p50, p95: all.p95, p99: all.p99 },
           short: stats(ok.filter((d) => d.steps <= o.shortSteps).map((d) => d.ms)),
           long: stats(ok.filter((d) => d.steps > o.shortSteps).map((d) => d.ms)),
-          shortQueued: (({ p50, p99 }) => ({ p50, p99 }))(stats(ok.filter((d) => d.steps <= o.shortSteps && Number.isFinite(d.queuedMs)).map((d) => d.queuedMs))),
+          shortQueued: { p50: shortQueued.p50, p99: shortQueued.p99 },
         };
         results.push(cell);
         console.log(`${label}, load ${load === 'backlog' ? 'backlog' : `${load} %`}: ${cell.succeeded}/${jobs} ok, ${cell.jobsPerMin} jobs/min (steady ${cell.steadyJobsPerMin}${cell.steadyUnetGflops === null ? '' : `, UNet arithmetic ${cell.steadyUnetGflops} GFLOP/s`}); all p50/p95/p99 ${all.p50}/${all.p95}/${all.p99} ms; short ${cell.short.p50}/${cell.short.p95}/${cell.short.p99} (queued p50/p99 ${cell.shortQueued.p50}/${cell.shortQueued.p99}); long ${cell.long.p50}/${cell.long.p95}/${cell.long.p99}`);

@@ -51,7 +51,7 @@ import { OnnxPipeline } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
 import { batchCurve, computeRate } from './batch-curve.js';
-import { openLoop, parseWorkerShapes, shapeLabel, unetRowSteps, type MixedRequest, type WorkerShape } from './batching-open-loop.js';
+import { openLoop, parseWorkerShapes, shapeName, unetRowSteps, type MixedRequest, type WorkerShape } from './batching-open-loop.js';
 import { median, percentile, r1, r3 } from './bench-stats.js';
 
 const { values: args } = parseArgs({
@@ -252,7 +252,7 @@ try {
       const fifoTop = at(threads, fifo, top);
       const fifoBacklog = at(threads, fifo, 'backlog');
       for (const shape of ROWS.filter((s) => s.rows > 1)) {
-        const rows = shapeLabel(shape).slice('rows '.length);
+        const rows = shapeName(shape);
         const cell = at(threads, shape, top);
         const backlog = at(threads, shape, 'backlog');
         if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1${of} (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
@@ -267,7 +267,7 @@ try {
     const base = at(ORT_THREADS[0]!, fifo, 'backlog');
     if (ORT_THREADS.length > 1 && base) {
       for (const cell of cells.filter((c) => c.loadPercent === 'backlog' && c.ortThreads !== base.ortThreads)) {
-        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} ${shapeLabel(cell)} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
+        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} rows ${shapeName(cell)} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
       }
     }
     report.summary = summary;

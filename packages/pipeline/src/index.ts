@@ -7,6 +7,7 @@ export { withPngText, readPngText, textChunk, type PngText } from './image-encod
 // The ONNX pipeline is loaded on demand by loadPipeline('onnx') (a synthetic worker never
 // loads onnxruntime); import '@a2i/pipeline/onnx' for its parts.
 export { ThreadedPipeline } from './threaded-pipeline.js';
+export { PipelinePool, type PipelineInstance } from './pipeline-pool.js';
 export type { ModelCallReport, RowLimitChange, RowLimitReport } from './pipeline-thread-messages.js';
 export { PipelineError } from './pipeline-error.js';
 // The ffmpeg the pipeline's decoders run (video, containers), for the host's start log.

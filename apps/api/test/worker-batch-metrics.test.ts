@@ -10,15 +10,17 @@ const JOBS = 4;
 describe('a batching worker\'s metrics (A2I_WORKER_METRICS_PORT)', () => {
   const run = useApiWithWorkerProcesses();
 
-  it('show the shared UNet calls of jobs that ran together: more rows a call than one job has', async () => {
+  it('show the shared UNet calls of jobs that ran together: more rows a call than one job has, the jobs spread over the pipeline instances', async () => {
     const port = await freePort();
     const metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    // the demo pack's default batch (32 rows); one onnxruntime thread, as two test processes share the machine
-    run.spawnWorker('metered', 'onnx', { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1', A2I_WORKER_METRICS_PORT: String(port) });
+    // the demo pack's default batch (32 rows); one onnxruntime thread, as two test processes share
+    // the machine; two pipeline instances, whatever the machine's cores
+    run.spawnWorker('metered', 'onnx', { A2I_PACK_DIR: DEMO, A2I_ORT_THREADS: '1', A2I_PIPELINE_INSTANCES: '2', A2I_WORKER_METRICS_PORT: String(port) });
     await waitFor(async () => ((await fetch(`${run.url}/readyz`)).status === 200 ? true : undefined), 'the worker ready', 90_000);
 
     const before = await (await fetch(metricsUrl)).text();
     expect(metricSample(before, 'a2i_worker_max_batch_rows')).toBe(32);
+    expect(metricSample(before, 'a2i_worker_pipeline_instances')).toBe(2);
     // the warm-up's calls are not counted: nothing yet
     expect(metricSample(before, 'a2i_worker_model_call_rows_count{stage="decode"}') ?? 0).toBe(0);
 
@@ -43,6 +45,9 @@ describe('a batching worker\'s metrics (A2I_WORKER_METRICS_PORT)', () => {
     expect(singleRowCalls, page).toBeLessThan(calls);
     expect(calls).toBeLessThan(rows);
     expect(metricSample(page, 'a2i_worker_model_call_seconds_count{stage="decode"}')).toBe(calls);
+    // the jobs were spread over the two instances, two each at most (each goes where the least work is
+    // in hand): no call held more than 2 rows, where one instance would have shared 3 or 4
+    expect(metricSample(page, 'a2i_worker_model_call_rows_bucket{le="2",stage="decode"}'), page).toBe(calls);
     // nothing held once every job has ended
     expect(metricSample(page, 'a2i_worker_jobs_in_flight')).toBe(0);
     expect(metricSample(page, 'a2i_worker_rows_in_flight')).toBe(0);

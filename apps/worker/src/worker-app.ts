@@ -31,7 +31,7 @@ import { servedDescription, startHeartbeat } from './heartbeat.js';
 import { warmUpPipeline } from './warm-up.js';
 import { createWorkerMetrics, serveMetrics } from './worker-metrics.js';
 import { lostByItsWorkers } from './lost-job.js';
-import { describeFfmpeg, pipelineSpecOf, ThreadedPipeline } from '@a2i/pipeline';
+import { describeFfmpeg, PipelinePool, pipelineSpecOf } from '@a2i/pipeline';
 import { startSweeper, UPLOAD_GRACE_MS } from './result-sweeper.js';
 import { liveJobOwns, removeUploadsWhenFinal } from './upload-cleanup.js';
 import { RunningVideoParts } from './running-video-parts.js';
@@ -69,7 +69,8 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   await mkdir(storage.spoolDir, { recursive: true });
   const files = { uploads: storage.uploads, scratchDir: storage.spoolDir };
 
-  const pipeline = await ThreadedPipeline.start(pipelineSpecOf(config));
+  // A2I_PIPELINE_INSTANCES: the pipeline in one thread, or several, the jobs spread over them (pipeline-pool.ts)
+  const pipeline = await PipelinePool.start(pipelineSpecOf(config), config.worker.pipelineInstances);
   const ffmpeg = describeFfmpeg();
   // video outputs need ffmpeg to write MP4: without it the api refuses them (MEDIA_NEEDS_FFMPEG)
   const description = { ...servedDescription(pipeline.describe(), config.worker.modalities), outputs: ffmpeg.available ? ['image' as const, 'video' as const] : ['image' as const] };
@@ -77,9 +78,9 @@ export async function startWorker({ config, logger, storage: given }: { config: 
   const maxBatchRows = config.worker.maxBatchRows ?? defaultBatchRows(description.imageSize);
   // a shared UNet call's row cap (A2I_SHARED_CALL_ROWS), in force only while the worker batches
   const sharedCallRows = maxBatchRows > 1 ? config.worker.sharedCall.maxRows : null;
-  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows, sharedCallRows }, 'pipeline loaded');
+  logger.info({ pipeline: config.pipeline, pack: description.name, dim: description.dim, modalities: description.modalities, maxBatchRows, sharedCallRows, instances: pipeline.size }, 'pipeline loaded');
   // A2I_WORKER_METRICS_PORT: Prometheus metrics of the batch (worker-metrics.ts)
-  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows, sharedCallRows) : null;
+  const metrics = config.worker.metrics ? createWorkerMetrics(maxBatchRows, sharedCallRows, pipeline.size) : null;
   // continuous batching: a shared call too large for the device (out of memory) is run again in
   // parts, and the stage's calls are held to the largest part until a whole call, tried again
   // now and then, runs (@a2i/unclip row-limit.ts)

@@ -12,13 +12,14 @@ import type { ModelCallReport, RowLimitReport } from '@a2i/pipeline';
  * - a2i_worker_jobs_in_flight / a2i_worker_rows_in_flight: generation-queue jobs the worker
  *   holds and their images (rows, as A2I_MAX_BATCH_ROWS counts them), and
  *   a2i_worker_max_batch_rows, the limit they are held to;
+ * - a2i_worker_pipeline_instances: A2I_PIPELINE_INSTANCES (the call metrics are all instances' together);
  * - a2i_worker_model_call_row_limit{stage}: the model rows a shared call is held to after one
  *   failed while its parts ran (a device out of memory); absent while no limit is in force (none
  *   yet, or a whole call tried again ran);
  * and the process's default metrics (CPU, memory, event loop lag).
  * Shared calls exist only with batching on (A2I_MAX_BATCH_ROWS > 1, the ONNX pipeline).
  */
-export function createWorkerMetrics(maxBatchRows: number, sharedCallRows: number | null = null) {
+export function createWorkerMetrics(maxBatchRows: number, sharedCallRows: number | null = null, pipelineInstances = 1) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const callRows = new Histogram({
@@ -51,6 +52,7 @@ export function createWorkerMetrics(maxBatchRows: number, sharedCallRows: number
     registers: [registry],
   });
   new Gauge({ name: 'a2i_worker_max_batch_rows', help: 'A2I_MAX_BATCH_ROWS: rows in flight before the worker stops taking jobs', registers: [registry] }).set(maxBatchRows);
+  new Gauge({ name: 'a2i_worker_pipeline_instances', help: 'A2I_PIPELINE_INSTANCES: pipeline instances (threads with their own sessions) the jobs are spread over; the model call metrics are theirs together', registers: [registry] }).set(pipelineInstances);
   if (sharedCallRows !== null) {
     new Gauge({ name: 'a2i_worker_shared_call_rows', help: 'A2I_SHARED_CALL_ROWS: model rows a shared UNet call holds at most, the jobs with the fewest steps left first; absent: no cap', registers: [registry] }).set(sharedCallRows);
   }

@@ -9,7 +9,7 @@ describe('worker metrics', () => {
   });
 
   it('counts each shared model call by stage: its rows in a histogram, its run time in another', async () => {
-    const metrics = createWorkerMetrics(32, 12);
+    const metrics = createWorkerMetrics(32, 12, 2);
     metrics.recordModelCall({ stage: 'decode', rows: 1, seats: 1, runMs: 3, waitingRows: 0 });
     metrics.recordModelCall({ stage: 'decode', rows: 12, seats: 5, runMs: 30, waitingRows: 20 });
     metrics.recordModelCall({ stage: 'prior', rows: 4, seats: 2, runMs: 1, waitingRows: 0 });
@@ -28,6 +28,9 @@ describe('worker metrics', () => {
     expect(metricSample(page, 'a2i_worker_model_call_waiting_rows_sum{stage="decode"}')).toBe(20);
     expect(metricSample(page, 'a2i_worker_model_call_waiting_rows_bucket{le="0",stage="decode"}')).toBe(1);
     expect(metricSample((await createWorkerMetrics(32).registry.metrics()), 'a2i_worker_shared_call_rows')).toBeUndefined();
+    // the pipeline instances the calls come from (all of them counted together): 2 here, 1 unless told
+    expect(metricSample(page, 'a2i_worker_pipeline_instances')).toBe(2);
+    expect(metricSample((await createWorkerMetrics(32).registry.metrics()), 'a2i_worker_pipeline_instances')).toBe(1);
     // no row limit until a call has failed while its parts ran
     expect(metricSample(page, 'a2i_worker_model_call_row_limit{stage="decode"}')).toBeUndefined();
   });

@@ -139,7 +139,7 @@ export { parseStorageUri, type StorageConfig, type StorageLocation, type ImageDe
 export { encodeEventBody, decodeEnvelope, type EnvelopeEvent, type DecodedEnvelope } from './event-envelope.js';
 export { parseJobStateHash, toGenerationStatus, snapshotEvents, type JobState } from './job-state.js';
 export { DEFAULT_TOMBSTONE_TTL_SECONDS, JobStateStore, type JobTombstone, type NewJobState, type RecordOutcome } from './job-state-store.js';
-export { loadServerConfig, defaultBatchRows, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
+export { loadServerConfig, defaultBatchRows, pipelineInstances, pipelineLimitsOf, requestLimitsOf, type ServerConfig, type RuntimeConfig } from './server-config.js';
 export { ConfigError, defaultIntraOpThreads } from './server-env.js';
 export { priorApplies, type PriorRequest } from './resolve-request.js';
 export { type SchedulerChoice } from './generation-request.js';

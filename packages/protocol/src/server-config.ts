@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { redactRedisUrl } from './redis-target.js';
 import { ConfigError, envSchema } from './server-env.js';
@@ -92,6 +92,12 @@ import type { VideoLimits } from './video-output.js';
  *  A2I_SHARED_CALL_WAIT_ROUNDS      2                        batching with A2I_SHARED_CALL_ROWS: a job left out of the calls of this
  *                                                            many rounds (a round: the calls all waiting rows need at the cap) rides
  *                                                            first (a long job is slowed, never starved)
+ *  A2I_PIPELINE_INSTANCES           2 or 1 (see right)       pipeline instances of a worker, each in its own thread with its own
+ *                                                            sessions (memory: the pack's sessions once each); its jobs go to the
+ *                                                            one with the least work in hand, and two run two model calls at once.
+ *                                                            Unset: 2 on a CPU of 2 cores or more whose sessions run on one thread
+ *                                                            (A2I_ORT_THREADS 1: the default on 2 cores) while the worker batches,
+ *                                                            else 1 (pipelineInstances; README "Instances")
  *  A2I_LOCK_DURATION_MS             30000                    BullMQ job lock
  *  A2I_STALLED_INTERVAL_MS          15000                    how often workers look for stalled jobs
  *  A2I_MAX_STALLED_COUNT            2                        stalls a job survives: it fails with WORKER_LOST when its worker
@@ -253,6 +259,12 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
       maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1),
       /** Batching: how a shared UNet call is filled (A2I_SHARED_CALL_ROWS: a row cap, fewest steps left first; none: every job). */
       sharedCall: { maxRows: sharedCallRows(e.A2I_SHARED_CALL_ROWS, e.A2I_ORT_PROVIDER), maxWaitRounds: e.A2I_SHARED_CALL_WAIT_ROUNDS },
+      /** Pipeline instances (threads, each with its own sessions) the worker's jobs are spread over. */
+      pipelineInstances: pipelineInstances(e.A2I_PIPELINE_INSTANCES, {
+        provider: e.A2I_ORT_PROVIDER,
+        intraOpThreads: e.A2I_ORT_THREADS,
+        batching: e.A2I_PIPELINE === 'onnx' && e.A2I_MAX_BATCH_ROWS !== 1,
+      }),
       lockDurationMs: e.A2I_LOCK_DURATION_MS,
       stalledIntervalMs: e.A2I_STALLED_INTERVAL_MS,
       maxStalledCount: e.A2I_MAX_STALLED_COUNT,
@@ -344,6 +356,20 @@ export function sharedCallRows(set: number | undefined, provider: string): numbe
 
 /** The CPU's default row cap of a shared UNet call (sharedCallRows). */
 export const CPU_SHARED_CALL_ROWS = 12;
+
+/**
+ * A2I_PIPELINE_INSTANCES: the set value, or unset: 2 where a second instance has a core to itself
+ * and jobs to run, else 1. That is a CPU worker that batches (it holds several jobs, so it has
+ * independent model calls to run at once) whose sessions run on one intra-op thread each
+ * (A2I_ORT_THREADS 1, the default on 2 cores), on 2 cores or more. One thread per session spins
+ * no pool, so two of them leave the event path its share where two intra-op threads did not
+ * (A2I_ORT_THREADS). Measured on 2 cores only (README "Instances"); on a larger CPU the split of
+ * its cores between instances and threads is the operator's, with the bench.
+ */
+export function pipelineInstances(set: number | undefined, worker: { provider: string; intraOpThreads: number; batching: boolean }, cores: number = availableParallelism()): number {
+  if (set !== undefined) return set;
+  return worker.provider === 'cpu' && worker.batching && worker.intraOpThreads === 1 && cores >= 2 ? 2 : 1;
+}
 
 /** The limits the pipeline enforces while decoding inputs, from the configuration. */
 export function pipelineLimitsOf(config: ServerConfig): PipelineLimits {

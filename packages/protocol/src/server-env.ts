@@ -136,6 +136,7 @@ export const envSchema = z.object({
   A2I_MAX_BATCH_ROWS: int(1, 256).optional(),
   A2I_SHARED_CALL_ROWS: int(0, 4096).optional(),
   A2I_SHARED_CALL_WAIT_ROUNDS: int(1, 1000).default(2),
+  A2I_PIPELINE_INSTANCES: int(1, 64).optional(),
   A2I_LOCK_DURATION_MS: int(500).default(30_000),
   A2I_STALLED_INTERVAL_MS: int(200).default(15_000),
   A2I_MAX_STALLED_COUNT: int(0, 100).default(2),

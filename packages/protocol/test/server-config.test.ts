@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, defaultBatchRows, loadServerConfig } from '../src/index.js';
+import { ConfigError, defaultBatchRows, loadServerConfig, pipelineInstances } from '../src/index.js';
 
 describe('server configuration', () => {
   it('has safe defaults', () => {
@@ -55,5 +55,23 @@ describe('server configuration', () => {
     expect(loadServerConfig({ A2I_SHARED_CALL_ROWS: '0', A2I_SHARED_CALL_WAIT_ROUNDS: '5' }).worker.sharedCall).toEqual({ maxRows: null, maxWaitRounds: 5 });
     expect(() => loadServerConfig({ A2I_SHARED_CALL_WAIT_ROUNDS: '0' })).toThrow(ConfigError);
     expect(() => loadServerConfig({ A2I_SHARED_CALL_ROWS: '-1' })).toThrow(ConfigError);
+  });
+
+  it('runs two pipeline instances on a batching CPU worker whose sessions have one thread each, on 2 cores or more, else one unless A2I_PIPELINE_INSTANCES says', () => {
+    const cpu = { provider: 'cpu', intraOpThreads: 1, batching: true };
+    expect(pipelineInstances(undefined, cpu, 2)).toBe(2);
+    expect(pipelineInstances(undefined, cpu, 8)).toBe(2);
+    expect(pipelineInstances(undefined, cpu, 1)).toBe(1);
+    expect(pipelineInstances(undefined, { ...cpu, intraOpThreads: 3 }, 4)).toBe(1);
+    expect(pipelineInstances(undefined, { ...cpu, intraOpThreads: 0 }, 2)).toBe(1);
+    expect(pipelineInstances(undefined, { ...cpu, batching: false }, 2)).toBe(1);
+    expect(pipelineInstances(undefined, { ...cpu, provider: 'cuda' }, 2)).toBe(1);
+    expect(pipelineInstances(3, { ...cpu, provider: 'cuda' }, 2)).toBe(3);
+    // through the environment: batching off (A2I_MAX_BATCH_ROWS 1, or a pipeline that does not batch) is one instance
+    expect(loadServerConfig({ A2I_ORT_THREADS: '1', A2I_MAX_BATCH_ROWS: '1' }).worker.pipelineInstances).toBe(1);
+    expect(loadServerConfig({ A2I_ORT_THREADS: '1', A2I_PIPELINE: 'synthetic' }).worker.pipelineInstances).toBe(1);
+    expect(loadServerConfig({ A2I_ORT_THREADS: '4' }).worker.pipelineInstances).toBe(1);
+    expect(loadServerConfig({ A2I_PIPELINE_INSTANCES: '3', A2I_MAX_BATCH_ROWS: '1' }).worker.pipelineInstances).toBe(3);
+    expect(() => loadServerConfig({ A2I_PIPELINE_INSTANCES: '0' })).toThrow(ConfigError);
   });
 });

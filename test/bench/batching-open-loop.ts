@@ -54,29 +54,62 @@ function arrivals(count: number, perSecond: number, seed: number): number[] {
   });
 }
 
-/** A worker of the bench: A2I_MAX_BATCH_ROWS, and A2I_SHARED_CALL_ROWS (null: not set, the server's default; 0: no cap). */
+/**
+ * A worker of the bench: A2I_MAX_BATCH_ROWS, A2I_SHARED_CALL_ROWS (null: not set, the server's
+ * default; 0: no cap), A2I_PIPELINE_INSTANCES and A2I_ORT_THREADS (null: not set, the server's
+ * default, or --ort-threads).
+ */
 export interface WorkerShape {
   rows: number;
   callRows: number | null;
+  instances: number | null;
+  threads: number | null;
 }
 
-/** `--rows 1,32,32/12,32/0`: rows, or rows/call rows (a cap on each shared UNet call's model rows; 0: none). */
+/**
+ * `--rows 1,32,32/12,32/0,32x1,1x2,1@2`: rows, or rows/call rows (a cap on each shared UNet
+ * call's model rows; 0: none); xN: N pipeline instances (rows 1 with N instances also takes N jobs
+ * at once, A2I_WORKER_CONCURRENCY N: N one-at-a-time jobs side by side, nothing shared); @T:
+ * A2I_ORT_THREADS T for this cell.
+ */
 export function parseWorkerShapes(arg: string): WorkerShape[] {
   return arg.split(',').map((cell) => {
-    const [rows = '', callRows, extra] = cell.split('/');
-    if (extra !== undefined) throw new TypeError(`Expected --rows cells like 32 or 32/12 but received ${cell}`);
-    // a cap of 0 is a worker without one
-    return { rows: positiveInt('rows', rows), callRows: callRows === undefined ? null : callRows === '0' ? 0 : positiveInt('rows', callRows) };
+    const match = /^(\d+)(?:\/(\d+))?(?:x(\d+))?(?:@(\d+))?$/.exec(cell);
+    if (!match) throw new TypeError(`Expected --rows cells like 32, 32/12, 32/12x2 or 1@2 but received ${cell}`);
+    const [, rows = '', callRows, instances, threads] = match;
+    return {
+      rows: positiveInt('rows', rows),
+      // a cap of 0 is a worker without one
+      callRows: callRows === undefined ? null : callRows === '0' ? 0 : positiveInt('rows', callRows),
+      instances: instances === undefined ? null : positiveInt('rows', instances),
+      threads: threads === undefined ? null : positiveInt('rows', threads),
+    };
   });
 }
 
-/** `32`, `32/12`: the shape as --rows writes it. */
-export const shapeName = (s: WorkerShape) => `${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}`;
+/** `32`, `32/12`, `32/12x2`, `1@2`: the shape as --rows writes it. */
+export const shapeName = (s: WorkerShape) =>
+  `${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}${s.instances === null ? '' : `x${s.instances}`}${s.threads === null ? '' : `@${s.threads}`}`;
+
+/** The worker's environment for a shape. */
+export function shapeEnv({ rows, callRows, instances, threads }: WorkerShape): Record<string, string> {
+  return {
+    A2I_MAX_BATCH_ROWS: String(rows),
+    ...(callRows === null ? {} : { A2I_SHARED_CALL_ROWS: String(callRows) }),
+    ...(instances === null ? {} : { A2I_PIPELINE_INSTANCES: String(instances) }),
+    ...(instances !== null && rows === 1 ? { A2I_WORKER_CONCURRENCY: String(instances) } : {}),
+    ...(threads === null ? {} : { A2I_ORT_THREADS: String(threads) }),
+  };
+}
 
 export interface CellResult {
   rows: number;
   /** A2I_SHARED_CALL_ROWS of the worker, or null: not set. */
   callRows: number | null;
+  /** A2I_PIPELINE_INSTANCES of the worker, or null: not set. */
+  instances: number | null;
+  /** A2I_ORT_THREADS of this cell's worker (its `@T`), or null: ortThreads. */
+  threads: number | null;
   /** A2I_ORT_THREADS of the worker, or null: the server's default (and the bench's environment). */
   ortThreads: number | null;
   loadPercent: number | 'backlog';
@@ -119,7 +152,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
   const wav = sampleSoundWav({ seconds: 1 });
   const results: CellResult[] = [];
   for (const ortThreads of o.ortThreads) for (const shape of o.rows) {
-    const { rows, callRows } = shape;
+    const { rows, callRows, instances, threads } = shape;
     const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}rows ${shapeName(shape)}`;
     const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
     const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
@@ -133,14 +166,13 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
       A2I_RESULTS_DIR: join(tmp, 'results'),
       A2I_PACK_DIR: o.pack,
       A2I_LOG_LEVEL: 'silent',
-      A2I_MAX_BATCH_ROWS: String(rows),
-      ...(callRows === null ? {} : { A2I_SHARED_CALL_ROWS: String(callRows) }),
+      ...shapeEnv(shape),
       A2I_MAX_QUEUE_DEPTH: String(jobs * 4),
       A2I_RATE_GENERATIONS: 'off',
       A2I_RATE_CONNECTIONS: 'off',
       A2I_SOCKETS_PER_ADDRESS: String(jobs * 4),
     };
-    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(ortThreads === null ? env : { ...env, A2I_ORT_THREADS: String(ortThreads) }, 'onnx')];
+    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(ortThreads === null || threads !== null ? env : { ...env, A2I_ORT_THREADS: String(ortThreads) }, 'onnx')];
     try {
       await waitForReadyServer(url, { timeoutMs: 120_000 });
       for (const load of o.loads) {
@@ -191,6 +223,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
         const cell: CellResult = {
           rows,
           callRows,
+          instances,
+          threads,
           ortThreads,
           loadPercent: load,
           jobs,

@@ -8,7 +8,11 @@
  *     --rows 1,8,32      A2I_MAX_BATCH_ROWS of the worker in each cell (1: today's worker, FIFO);
  *                        32/12: and A2I_SHARED_CALL_ROWS 12 (each shared UNet call at most 12
  *                        model rows, the jobs with the fewest steps left first), 32/0: no cap;
- *                        32: the server's default (12 on the CPU, no cap on a GPU)
+ *                        32: the server's default (12 on the CPU, no cap on a GPU); 32x1, 32/12x2:
+ *                        and A2I_PIPELINE_INSTANCES 1 or 2 (32: the server's default, 2 on a
+ *                        2-core CPU); 1x2: two one-at-a-time jobs at once on two instances
+ *                        (A2I_WORKER_CONCURRENCY 2, nothing shared); 1@2: A2I_ORT_THREADS 2 for
+ *                        that cell (the one-at-a-time worker on every core)
  *     --ort-threads 1,2  A2I_ORT_THREADS of the server's worker: every rows cell once per count,
  *                        side by side (default: not set, the server's own default); the
  *                        in-process parts use the environment's, as the server would
@@ -47,6 +51,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadServerConfig, mulberry32, pipelineLimitsOf, redisAnswers, type GenerationJob, type PipelineInput } from '@a2i/protocol';
+import { PipelinePool, pipelineSpecOf } from '@a2i/pipeline';
 import { OnnxPipeline } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
@@ -165,26 +170,7 @@ async function inProcess(mix: MixedRequest[], flopsPerRow: number | null) {
     // its UNet calls recorded: model rows per call, and the share of the run spent in session.run
     const unetCalls: Array<{ rows: number; runMs: number }> = [];
     shared.observeSharedCalls((stage, record) => stage === 'decode' && unetCalls.push({ rows: record.seatRows.reduce((a, b) => a + b, 0), runMs: record.runMs }));
-    const started = performance.now();
-    await new Promise<void>((resolveAll, rejectAll) => {
-      let next = 0;
-      let images = 0;
-      let left = sample.length;
-      const pump = () => {
-        while (next < sample.length && images < 32) {
-          const i = next++;
-          const r = sample[i]!;
-          images += r.numImages;
-          shared.generate(pipelineJob(`s${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks()).then(() => {
-            images -= r.numImages;
-            if (--left === 0) resolveAll();
-            else pump();
-          }, rejectAll);
-        }
-      };
-      pump();
-    });
-    const batchedMs = performance.now() - started;
+    const batchedMs = await pumpJobs(sample, 32, (r) => r.numImages, (r, i) => shared.generate(pipelineJob(`s${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks()));
     shared.observeSharedCalls(null);
     const inProcessBatching = r3(total / batchedMs);
     console.log(`the mix batched in-process (32 images in flight): ${batchedMs.toFixed(0)} ms for the ${sample.length} jobs, ${inProcessBatching}x the one-at-a-time time`);
@@ -196,10 +182,63 @@ async function inProcess(mix: MixedRequest[], flopsPerRow: number | null) {
     const rowSteps = sample.reduce((sum, r) => sum + unetRowSteps(r), 0);
     const mixRate = flopsPerRow === null ? null : { aloneGflops: r1((rowSteps * flopsPerRow) / total / 1e6), batchedGflops: r1((rowSteps * flopsPerRow) / batchedMs / 1e6) };
     if (mixRate) console.log(`  the mix's UNet arithmetic per second of the jobs: ${mixRate.aloneGflops} GFLOP/s one at a time, ${mixRate.batchedGflops} batched`);
-    return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs), inProcessBatching, batchedUnet, mixRate };
+    const instances = await onInstances(sample, input, total);
+    return { loneJob, outsideShare, meanJobMs: r1(meanJobMs), capacityPerMin: r1(60_000 / meanJobMs), inProcessBatching, batchedUnet, mixRate, instances };
   } finally {
     await Promise.all([alone.close(), shared.close()]);
   }
+}
+
+/**
+ * Runs `sample`'s jobs with at most `room` of their `size` in flight, a new one started as soon as
+ * one ends (no server, no queue). @returns the milliseconds until the last ends.
+ */
+async function pumpJobs(sample: MixedRequest[], room: number, size: (r: MixedRequest) => number, run: (r: MixedRequest, i: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await new Promise<void>((resolveAll, rejectAll) => {
+    let next = 0;
+    let held = 0;
+    let left = sample.length;
+    const pump = () => {
+      while (next < sample.length && held < room) {
+        const i = next++;
+        const r = sample[i]!;
+        held += size(r);
+        run(r, i).then(() => {
+          held -= size(r);
+          if (--left === 0) resolveAll();
+          else pump();
+        }, rejectAll);
+      }
+    };
+    pump();
+  });
+  return performance.now() - started;
+}
+
+/**
+ * The server's pipeline instances (A2I_PIPELINE_INSTANCES, when more than one), in-process: the
+ * same jobs batched over them (32 images in flight, the server's row cap), and one at a time on
+ * each of them side by side (as many jobs at once as instances, nothing shared: where the gain
+ * would be without batching), against `aloneMs`, the jobs one at a time on one instance.
+ */
+async function onInstances(sample: MixedRequest[], input: PipelineInput[], aloneMs: number) {
+  const count = config.worker.pipelineInstances;
+  if (count < 2) return null;
+  const spec = pipelineSpecOf(config);
+  const result: Record<string, number> = { count };
+  for (const [name, share] of [['batched', true], ['sideBySide', false]] as const) {
+    const pool = await PipelinePool.start({ ...spec, shareModelCalls: share }, count);
+    try {
+      await pool.warmUp();
+      const ms = await pumpJobs(sample, share ? 32 : count, (r) => (share ? r.numImages : 1), (r, i) => pool.generate(pipelineJob(`${name}${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks()));
+      result[name] = r3(aloneMs / ms);
+    } finally {
+      await pool.close();
+    }
+  }
+  console.log(`the mix on ${count} pipeline instances in-process: batched ${result.batched}x, one job at a time on each ${result.sideBySide}x the one-at-a-time time on one`);
+  return result as { count: number; batched: number; sideBySide: number };
 }
 
 // ------------------------------------------------------------------ main
@@ -229,8 +268,8 @@ try {
       shortSteps: SHORT_STEPS,
     });
     report.openLoop = cells;
-    const at = (threads: number | null, shape: WorkerShape, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && c.rows === shape.rows && c.callRows === shape.callRows && c.loadPercent === load);
-    const fifo: WorkerShape = { rows: 1, callRows: null };
+    const at = (threads: number | null, shape: WorkerShape, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && shapeName(c) === shapeName(shape) && c.loadPercent === load);
+    const fifo: WorkerShape = { rows: 1, callRows: null, instances: null, threads: null };
     const rates = LOADS.filter((load): load is number => load !== 'backlog');
     const top = Math.max(...rates);
     const summary: Array<{ metric: string; value: number | string | null; unit: string }> = [
@@ -239,6 +278,12 @@ try {
       { metric: 'the mix batched in-process (32 images in flight) / one at a time: the pipeline\'s ceiling', value: local.inProcessBatching, unit: 'x' },
       { metric: 'share of that batched run spent in the UNet\'s session.run', value: r1(100 * local.batchedUnet.runShare), unit: '%' },
     ];
+    if (local.instances) {
+      summary.push(
+        { metric: `the mix batched in-process on ${local.instances.count} pipeline instances (A2I_PIPELINE_INSTANCES) / one at a time on one`, value: local.instances.batched, unit: 'x' },
+        { metric: `the mix one job at a time on each of ${local.instances.count} instances side by side (nothing shared) / one at a time on one`, value: local.instances.sideBySide, unit: 'x' },
+      );
+    }
     if (!('skipped' in rate) && rate.unet.length > 0) {
       const best = rate.unet.reduce((a, b) => (b.gflops > a.gflops ? b : a));
       summary.push(
@@ -251,7 +296,7 @@ try {
       const of = threads === null ? '' : `, A2I_ORT_THREADS ${threads}`;
       const fifoTop = at(threads, fifo, top);
       const fifoBacklog = at(threads, fifo, 'backlog');
-      for (const shape of ROWS.filter((s) => s.rows > 1)) {
+      for (const shape of ROWS.filter((s) => shapeName(s) !== shapeName(fifo))) {
         const rows = shapeName(shape);
         const cell = at(threads, shape, top);
         const backlog = at(threads, shape, 'backlog');

@@ -16,8 +16,10 @@ export type PipelineInstance = Pick<ThreadedPipeline, 'describe' | 'embed' | 'em
  *
  * Why: onnxruntime-node runs a session synchronously on its thread, so one pipeline thread runs one
  * model call at a time, and a small model's call does not fill two cores with intra-op threads
- * (on 2 cores, a demo UNet call of 4 rows: 1.33x with 2 threads, 1.97x as two one-thread calls at
- * once; README "Instances"). A worker holding several jobs has independent calls to run side by side.
+ * (the demo mix on 2 cores at saturation, `npx tsx test/bench/batching.bench.ts --rows 1,1@2,1x2
+ * --loads backlog`: 1.15-1.17x with two threads, 1.75-1.86x as one job at a time on each of two
+ * instances; README "Two instances"). A worker holding several jobs has independent calls to run
+ * side by side.
  */
 export class PipelinePool implements GenerationPipeline {
   private readonly work: number[];

@@ -97,7 +97,7 @@ import type { VideoLimits } from './video-output.js';
  *                                                            one with the least work in hand, and two run two model calls at once.
  *                                                            Unset: 2 on a CPU of 2 cores or more whose sessions run on one thread
  *                                                            (A2I_ORT_THREADS 1: the default on 2 cores) while the worker batches,
- *                                                            else 1 (pipelineInstances; README "Instances")
+ *                                                            else 1 (pipelineInstances; README "Two instances")
  *  A2I_LOCK_DURATION_MS             30000                    BullMQ job lock
  *  A2I_STALLED_INTERVAL_MS          15000                    how often workers look for stalled jobs
  *  A2I_MAX_STALLED_COUNT            2                        stalls a job survives: it fails with WORKER_LOST when its worker
@@ -363,7 +363,7 @@ export const CPU_SHARED_CALL_ROWS = 12;
  * independent model calls to run at once) whose sessions run on one intra-op thread each
  * (A2I_ORT_THREADS 1, the default on 2 cores), on 2 cores or more. One thread per session spins
  * no pool, so two of them leave the event path its share where two intra-op threads did not
- * (A2I_ORT_THREADS). Measured on 2 cores only (README "Instances"); on a larger CPU the split of
+ * (A2I_ORT_THREADS). Measured on 2 cores only (README "Two instances"); on a larger CPU the split of
  * its cores between instances and threads is the operator's, with the bench.
  */
 export function pipelineInstances(set: number | undefined, worker: { provider: string; intraOpThreads: number; batching: boolean }, cores: number = availableParallelism()): number {

@@ -113,14 +113,17 @@ export class PipelinePool implements GenerationPipeline {
   private async onLeastBusy<T>(work: number, call: (instance: PipelineInstance, setLeft: (left: number) => void) => Promise<T>): Promise<T> {
     const index = leastBusy(this.work);
     let held = work;
+    let settled = false;
     this.work[index]! += held;
     const setLeft = (left: number) => {
+      if (settled) return; // a late report changes nothing once the call's work is freed
       this.work[index]! += left - held;
       held = left;
     };
     try {
       return await call(this.instances[index]!, setLeft);
     } finally {
+      settled = true;
       this.work[index]! -= held;
     }
   }

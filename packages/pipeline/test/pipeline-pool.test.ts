@@ -77,6 +77,9 @@ describe('PipelinePool (stand-in instances)', () => {
     await next;
     await settled();
     expect(pool.workInHand()).toEqual([0, 0]);
+    // progress heard after the call ended changes nothing
+    a.held[1]!.hooks!.onProgress({ stage: 'decode', step: 1, steps: 5 });
+    expect(pool.workInHand()).toEqual([0, 0]);
   });
 
   it('gives the listeners, warm-up and close to every instance, and describes the pack by the first', async () => {

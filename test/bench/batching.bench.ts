@@ -226,19 +226,19 @@ async function onInstances(sample: MixedRequest[], input: PipelineInput[], alone
   const count = config.worker.pipelineInstances;
   if (count < 2) return null;
   const spec = pipelineSpecOf(config);
-  const result: Record<string, number> = { count };
-  for (const [name, share] of [['batched', true], ['sideBySide', false]] as const) {
+  const speedUp = async (share: boolean) => {
     const pool = await PipelinePool.start({ ...spec, shareModelCalls: share }, count);
     try {
       await pool.warmUp();
-      const ms = await pumpJobs(sample, share ? 32 : count, (r) => (share ? r.numImages : 1), (r, i) => pool.generate(pipelineJob(`${name}${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks()));
-      result[name] = r3(aloneMs / ms);
+      const ms = await pumpJobs(sample, share ? 32 : count, (r) => (share ? r.numImages : 1), (r, i) => pool.generate(pipelineJob(`p${i}`, { ...r, usePrior: r.prior === 'on' }, input), noHooks()));
+      return r3(aloneMs / ms);
     } finally {
       await pool.close();
     }
-  }
+  };
+  const result = { count, batched: await speedUp(true), sideBySide: await speedUp(false) };
   console.log(`the mix on ${count} pipeline instances in-process: batched ${result.batched}x, one job at a time on each ${result.sideBySide}x the one-at-a-time time on one`);
-  return result as { count: number; batched: number; sideBySide: number };
+  return result;
 }
 
 // ------------------------------------------------------------------ main

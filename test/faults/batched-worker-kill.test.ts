@@ -19,7 +19,8 @@ const STALLED_MS = 500;
 
 /**
  * Continuous batching under a SIGKILL (issue #15), on real processes and the real queue: an api
- * and two ONNX workers on the demo pack, batching (A2I_MAX_BATCH_ROWS=8), 16 jobs of 60 steps.
+ * and two ONNX workers on the demo pack, batching (A2I_MAX_BATCH_ROWS=8) on two pipeline instances
+ * each (A2I_PIPELINE_INSTANCES=2), 16 jobs of 60 steps.
  * The first worker is SIGKILLed while it holds several jobs in one batch; a replacement joins.
  * Every job must run again elsewhere and succeed exactly once, and since a job's image does not
  * depend on its company, jobs of the same request and seed must have the same pixels whichever
@@ -50,6 +51,8 @@ describe('a batching worker killed while it holds a batch (real api, ONNX worker
       A2I_PACK_VERIFY_CHECKSUMS: 'false',
       A2I_ORT_THREADS: '1',
       A2I_MAX_BATCH_ROWS: '8',
+      // the killed worker's batch spread over two pipeline threads (the default on 2 cores), on any machine
+      A2I_PIPELINE_INSTANCES: '2',
       A2I_HEARTBEAT_INTERVAL_MS: '300',
       A2I_LOCK_DURATION_MS: String(LOCK_MS),
       A2I_STALLED_INTERVAL_MS: String(STALLED_MS),

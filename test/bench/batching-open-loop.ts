@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
-import { mulberry32, removeKeysWithPrefix } from '@a2i/protocol';
+import { isGuided, mulberry32, removeKeysWithPrefix } from '@a2i/protocol';
 import { positiveInt } from './bench-args.js';
 import { percentile, r1 } from './bench-stats.js';
 import { freePort } from '../support/redis-server.js';
@@ -28,8 +28,8 @@ export interface MixedRequest {
   seed: number;
 }
 
-/** UNet model rows x steps of a request: guidance > 1 runs 2 rows an image (PNDM's one extra call at its start not counted). */
-export const unetRowSteps = (r: MixedRequest) => r.steps * r.numImages * (r.guidance > 1 ? 2 : 1);
+/** UNet model rows x steps of a request: a guided one (isGuided) runs 2 rows an image (PNDM's one extra call at its start not counted). */
+export const unetRowSteps = (r: MixedRequest) => r.steps * r.numImages * (isGuided(r.guidance) ? 2 : 1);
 
 /**
  * Completions per millisecond over the steady part of a run: from the 10th to the 90th percentile

@@ -1,4 +1,4 @@
-import type { EmbedOutput, GenerationHooks, GenerationJob, GenerationOutput, GenerationPipeline, PackDescription, PipelineInput, SoundEmbedding } from '@a2i/protocol';
+import { isGuided, type EmbedOutput, type GenerationHooks, type GenerationJob, type GenerationOutput, type GenerationPipeline, type PackDescription, type PipelineInput, type SoundEmbedding } from '@a2i/protocol';
 import type { PipelineSpec } from './load-pipeline.js';
 import type { WarmUpReport } from './onnx/warm-up.js';
 import type { ModelCallReport, RowLimitReport } from './pipeline-thread-messages.js';
@@ -136,7 +136,7 @@ export function leastBusy(work: readonly number[]): number {
   return best;
 }
 
-/** A generation's UNet rows per step: its images, twice under classifier-free guidance (guidance > 1). */
+/** A generation's UNet rows per step: its images, twice under classifier-free guidance (isGuided). */
 export function modelRowsOf(job: Pick<GenerationJob, 'options'>): number {
-  return job.options.numImages * (job.options.guidance > 1 ? 2 : 1);
+  return job.options.numImages * (isGuided(job.options.guidance) ? 2 : 1);
 }

@@ -47,6 +47,14 @@ export const generationOptionsSchema = z.object({
 export type GenerationOptions = z.infer<typeof generationOptionsSchema>;
 
 /**
+ * Whether a guidance scale runs classifier-free guidance: above 1, each image is two model rows,
+ * [uncond; cond] (diffusers: `do_classifier_free_guidance = guidance_scale > 1`); else one.
+ */
+export function isGuided(guidanceScale: number): boolean {
+  return guidanceScale > 1;
+}
+
+/**
  * Retrieval-augmented generation, as the worker runs it: after embedding the inputs it searches
  * `collection` (as `owner`: the requester's, checked by the api) for the query's `k` nearest
  * image items and mixes their mean into the condition with `weight`.

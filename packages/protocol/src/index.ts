@@ -43,6 +43,7 @@ export {
   pipelineInputSchema,
   generationOptionsSchema,
   generationJobSchema,
+  isGuided,
   neighborsJobSchema,
   type NeighborsJob,
   embeddingJobSchema,

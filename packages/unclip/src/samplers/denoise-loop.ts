@@ -1,3 +1,4 @@
+import { isGuided } from '@a2i/protocol';
 import { createScheduler, type SchedulerOptions } from '../schedulers/create-scheduler.js';
 import type { Scheduler, SchedulerName, StepResult } from '../schedulers/scheduler.js';
 import type { SchedulerConfigInput } from '../schedulers/scheduler-config.js';
@@ -44,7 +45,7 @@ export interface DenoiseOptions {
  */
 export async function denoise(options: DenoiseOptions): Promise<{ sample: Float32Array; predOriginalSample: Float32Array | null }> {
   const { scheduler, guidanceScale, signal, stage } = options;
-  const guided = guidanceScale > 1;
+  const guided = isGuided(guidanceScale);
   const steps = scheduler.timesteps.length;
   let sample = options.initialSample;
   let predOriginalSample: Float32Array | null = null;

@@ -1,3 +1,4 @@
+import { isGuided } from '@a2i/protocol';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { NoiseAugmentation } from '../noise-augmentation.js';
 import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
@@ -146,7 +147,7 @@ export async function sampleDecoder(options: SampleDecoderOptions): Promise<Samp
     ?? seededNormalRows(requireSeeds(options.seeds, 'the noise augmentation'), D, { domain: NOISE_DOMAINS.noiseAugmentation });
   const noiseLevel = expectIntegerInRange(options.noiseLevel, 'noiseLevel', 0, augmentation.numTrainTimesteps - 1);
   const classLabels = augmentation.classLabels(embeddings, noiseLevel, augmentationNoise);
-  const guided = guidanceScale > 1;
+  const guided = isGuided(guidanceScale);
   const L = augmentation.classLabelDim;
   const classLabelRows = guided ? stackUncondCond(augmentation.unconditionalClassLabels(batch), classLabels) : classLabels;
 

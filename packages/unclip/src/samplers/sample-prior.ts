@@ -1,3 +1,4 @@
+import { isGuided } from '@a2i/protocol';
 import type { InferenceSession } from 'onnxruntime-node';
 import { unclipGuards } from '../unclip-error.js';
 import type { SchedulerOptions } from '../schedulers/create-scheduler.js';
@@ -91,7 +92,7 @@ export async function samplePrior(options: SamplePriorOptions): Promise<SamplePr
   const condition = new Float32Array(batch * D);
   for (let b = 0; b < batch; b++) condition.set(options.condition[options.condition.length === 1 ? 0 : b]!, b * D);
   rescaleRows(condition, D, manifest.conditionNorm);
-  const guided = guidanceScale > 1;
+  const guided = isGuided(guidanceScale);
   const conditionRows = guided ? stackUncondCond(new Float32Array(batch * D), condition) : condition;
 
   // 2. scheduler and x_T

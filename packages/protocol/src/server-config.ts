@@ -183,6 +183,8 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
     throw new ConfigError(`Expected A2I_VIDEO_MIN_FPS (${e.A2I_VIDEO_MIN_FPS}) to be at most A2I_VIDEO_MAX_FPS (${e.A2I_VIDEO_MAX_FPS})`);
   }
   const stored = storageConfigOf(e, cwd);
+  // A2I_MAX_BATCH_ROWS: null (the onnx pipeline, unset) is sized by the pack once loaded (defaultBatchRows)
+  const maxBatchRows = e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1);
   if (stored.error !== null) throw new ConfigError(stored.error);
   // one PutObject per upload: S3's limit for a single PUT is 5 GiB
   if (stored.storage.kind === 's3' && e.A2I_MAX_UPLOAD_BYTES > 5 * 1024 ** 3) {
@@ -256,14 +258,15 @@ export function loadServerConfig(env: Record<string, string | undefined> = proce
        * pipeline): sized by the pack's image size once the worker has loaded it (defaultBatchRows);
        * 1 with any other pipeline (nothing to batch).
        */
-      maxBatchRows: e.A2I_MAX_BATCH_ROWS ?? (e.A2I_PIPELINE === 'onnx' ? null : 1),
+      maxBatchRows,
       /** Batching: how a shared UNet call is filled (A2I_SHARED_CALL_ROWS: a row cap, fewest steps left first; none: every job). */
       sharedCall: { maxRows: sharedCallRows(e.A2I_SHARED_CALL_ROWS, e.A2I_ORT_PROVIDER), maxWaitRounds: e.A2I_SHARED_CALL_WAIT_ROUNDS },
       /** Pipeline instances (threads, each with its own sessions) the worker's jobs are spread over. */
       pipelineInstances: pipelineInstances(e.A2I_PIPELINE_INSTANCES, {
         provider: e.A2I_ORT_PROVIDER,
         intraOpThreads: e.A2I_ORT_THREADS,
-        batching: e.A2I_PIPELINE === 'onnx' && e.A2I_MAX_BATCH_ROWS !== 1,
+        // the onnx pipeline shares its model calls when it may hold several jobs (pipelineSpecOf)
+        batching: e.A2I_PIPELINE === 'onnx' && maxBatchRows !== 1,
       }),
       lockDurationMs: e.A2I_LOCK_DURATION_MS,
       stalledIntervalMs: e.A2I_STALLED_INTERVAL_MS,

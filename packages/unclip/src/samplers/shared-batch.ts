@@ -47,7 +47,6 @@ export interface DenoiserSeat {
   leave(): void;
 }
 
-
 class Seat implements DenoiserSeat {
   pending: Pending | null = null;
   left = false;

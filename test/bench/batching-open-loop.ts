@@ -57,7 +57,7 @@ function arrivals(count: number, perSecond: number, seed: number): number[] {
 /**
  * A worker of the bench: A2I_MAX_BATCH_ROWS, A2I_SHARED_CALL_ROWS (null: not set, the server's
  * default; 0: no cap), A2I_PIPELINE_INSTANCES and A2I_ORT_THREADS (null: not set, the server's
- * default, or --ort-threads).
+ * default).
  */
 export interface WorkerShape {
   rows: number;
@@ -87,6 +87,16 @@ export function parseWorkerShapes(arg: string): WorkerShape[] {
   });
 }
 
+/**
+ * `--ort-threads 1,2`: every shape once per thread count, as its @T where it has none (a shape
+ * with its own @T once).
+ */
+export function withThreads(shapes: WorkerShape[], threads: number[]): WorkerShape[] {
+  if (threads.length === 0) return shapes;
+  const all = threads.flatMap((t) => shapes.map((s) => (s.threads === null ? { ...s, threads: t } : s)));
+  return all.filter((s, i) => all.findIndex((o) => shapeName(o) === shapeName(s)) === i);
+}
+
 /** `32`, `32/12`, `32/12x2`, `1@2`: the shape as --rows writes it. */
 export const shapeName = (s: WorkerShape) =>
   `${s.rows}${s.callRows === null ? '' : `/${s.callRows}`}${s.instances === null ? '' : `x${s.instances}`}${s.threads === null ? '' : `@${s.threads}`}`;
@@ -108,10 +118,8 @@ export interface CellResult {
   callRows: number | null;
   /** A2I_PIPELINE_INSTANCES of the worker, or null: not set. */
   instances: number | null;
-  /** A2I_ORT_THREADS of this cell's worker (its `@T`), or null: ortThreads. */
+  /** A2I_ORT_THREADS of this cell's worker (its `@T`), or null: the server's default (and the bench's environment). */
   threads: number | null;
-  /** A2I_ORT_THREADS of the worker, or null: the server's default (and the bench's environment). */
-  ortThreads: number | null;
   loadPercent: number | 'backlog';
   jobs: number;
   succeeded: number;
@@ -135,8 +143,6 @@ export interface OpenLoopOptions {
   /** The UNet's FLOPs a model row, or null when unknown. */
   flopsPerRow: number | null;
   rows: WorkerShape[];
-  /** A2I_ORT_THREADS of the worker for each set of cells; null: not set. */
-  ortThreads: Array<number | null>;
   loads: Array<number | 'backlog'>;
   seed: number;
   pack: string;
@@ -145,15 +151,15 @@ export interface OpenLoopOptions {
   shortSteps: number;
 }
 
-/** Every (threads, rows) cell at every load, in that order. */
+/** Every worker shape at every load, in that order. */
 export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
   const jobs = o.mix.length;
   const flopsPerJob = o.flopsPerRow === null ? null : (o.mix.reduce((sum, r) => sum + unetRowSteps(r), 0) / jobs) * o.flopsPerRow;
   const wav = sampleSoundWav({ seconds: 1 });
   const results: CellResult[] = [];
-  for (const ortThreads of o.ortThreads) for (const shape of o.rows) {
+  for (const shape of o.rows) {
     const { rows, callRows, instances, threads } = shape;
-    const label = `${ortThreads === null ? '' : `threads ${ortThreads}, `}rows ${shapeName(shape)}`;
+    const label = `rows ${shapeName(shape)}`;
     const tmp = await mkdtemp(join(tmpdir(), 'a2i-batching-bench-'));
     const prefix = `a2i-bench-batching-${randomBytes(5).toString('hex')}`;
     const port = await freePort();
@@ -172,7 +178,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
       A2I_RATE_CONNECTIONS: 'off',
       A2I_SOCKETS_PER_ADDRESS: String(jobs * 4),
     };
-    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(ortThreads === null || threads !== null ? env : { ...env, A2I_ORT_THREADS: String(ortThreads) }, 'onnx')];
+    const processes: ServerProcess[] = [startApiProcess(env), startWorkerProcess(env, 'onnx')];
     try {
       await waitForReadyServer(url, { timeoutMs: 120_000 });
       for (const load of o.loads) {
@@ -225,7 +231,6 @@ export async function openLoop(o: OpenLoopOptions): Promise<CellResult[]> {
           callRows,
           instances,
           threads,
-          ortThreads,
           loadPercent: load,
           jobs,
           succeeded: ok.length,

@@ -13,9 +13,9 @@
  *                        2-core CPU); 1x2: two one-at-a-time jobs at once on two instances
  *                        (A2I_WORKER_CONCURRENCY 2, nothing shared); 1@2: A2I_ORT_THREADS 2 for
  *                        that cell (the one-at-a-time worker on every core)
- *     --ort-threads 1,2  A2I_ORT_THREADS of the server's worker: every rows cell once per count,
- *                        side by side (default: not set, the server's own default); the
- *                        in-process parts use the environment's, as the server would
+ *     --ort-threads 1,2  every --rows cell once per count, as its @T where it has none (default:
+ *                        none, the server's own default); the in-process parts use the
+ *                        environment's A2I_ORT_THREADS, as the server would
  *     --lone-runs 15     lone-job latency runs of each kind
  *     --seed 7           the workload's seed
  *     --mix issue        `issue`: the issue's mix (below); `single`: the same but every job one
@@ -56,7 +56,7 @@ import { OnnxPipeline } from '@a2i/pipeline/onnx';
 import type { SharedCallRecord } from '@a2i/unclip';
 import { positiveInt } from './bench-args.js';
 import { batchCurve, computeRate } from './batch-curve.js';
-import { openLoop, parseWorkerShapes, shapeName, unetRowSteps, type MixedRequest, type WorkerShape } from './batching-open-loop.js';
+import { openLoop, parseWorkerShapes, shapeName, withThreads, unetRowSteps, type MixedRequest, type WorkerShape } from './batching-open-loop.js';
 import { median, percentile, r1, r3 } from './bench-stats.js';
 
 const { values: args } = parseArgs({
@@ -74,9 +74,8 @@ const { values: args } = parseArgs({
 const JOBS = positiveInt('jobs', args.jobs);
 /** Open-loop arrival rates in % of the one-at-a-time capacity, or 'backlog': every job at once. */
 const LOADS: Array<number | 'backlog'> = args.loads.split(',').map((x) => (x === 'backlog' ? 'backlog' : positiveInt('loads', x)));
-const ROWS = parseWorkerShapes(args.rows);
-/** A2I_ORT_THREADS of the server's worker, a set of cells each; none given: the environment's (null). */
-const ORT_THREADS: Array<number | null> = args['ort-threads'] === '' ? [null] : args['ort-threads'].split(',').map((x) => positiveInt('ort-threads', x));
+/** The server cells: --rows, each once per --ort-threads count. */
+const ROWS = withThreads(parseWorkerShapes(args.rows), args['ort-threads'] === '' ? [] : args['ort-threads'].split(',').map((x) => positiveInt('ort-threads', x)));
 const LONE_RUNS = positiveInt('lone-runs', args['lone-runs']);
 const SEED = positiveInt('seed', args.seed);
 if (args.mix !== 'issue' && args.mix !== 'single') throw new Error(`Expected --mix issue or single but received ${args.mix}`);
@@ -260,7 +259,6 @@ try {
       capacityPerSec: local.capacityPerMin / 60,
       flopsPerRow: 'skipped' in rate ? null : rate.unetFlopsPerRow,
       rows: ROWS,
-      ortThreads: ORT_THREADS,
       loads: LOADS,
       seed: SEED,
       pack: PACK,
@@ -268,8 +266,9 @@ try {
       shortSteps: SHORT_STEPS,
     });
     report.openLoop = cells;
-    const at = (threads: number | null, shape: WorkerShape, load: number | 'backlog') => cells.find((c) => c.ortThreads === threads && shapeName(c) === shapeName(shape) && c.loadPercent === load);
-    const fifo: WorkerShape = { rows: 1, callRows: null, instances: null, threads: null };
+    const at = (shape: WorkerShape, load: number | 'backlog') => cells.find((c) => shapeName(c) === shapeName(shape) && c.loadPercent === load);
+    // the reference: the first one-at-a-time cell (rows 1, one instance: today's worker), whatever its threads
+    const fifo = ROWS.find((s) => s.rows === 1 && s.instances === null && s.callRows === null);
     const rates = LOADS.filter((load): load is number => load !== 'backlog');
     const top = Math.max(...rates);
     const summary: Array<{ metric: string; value: number | string | null; unit: string }> = [
@@ -292,28 +291,18 @@ try {
       );
       if (local.mixRate) summary.push({ metric: 'the mix\'s UNet arithmetic per second of its jobs, one at a time / batched in-process', value: `${local.mixRate.aloneGflops} / ${local.mixRate.batchedGflops}`, unit: 'GFLOP/s' });
     }
-    for (const threads of ORT_THREADS) {
-      const of = threads === null ? '' : `, A2I_ORT_THREADS ${threads}`;
-      const fifoTop = at(threads, fifo, top);
-      const fifoBacklog = at(threads, fifo, 'backlog');
-      for (const shape of ROWS.filter((s) => shapeName(s) !== shapeName(fifo))) {
-        const rows = shapeName(shape);
-        const cell = at(threads, shape, top);
-        const backlog = at(threads, shape, 'backlog');
-        if (backlog && fifoBacklog) summary.push({ metric: `throughput at saturation (a backlog, steady part), rows ${rows} / rows 1${of} (target >= 1.3)`, value: r3(backlog.steadyJobsPerMin / fifoBacklog.steadyJobsPerMin), unit: 'x' });
-        if (backlog?.steadyUnetGflops && fifoBacklog?.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, rows 1 / rows ${rows}${of}`, value: `${fifoBacklog.steadyUnetGflops} / ${backlog.steadyUnetGflops}`, unit: 'GFLOP/s' });
-        if (cell && fifoTop) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), rows ${rows} / rows 1${of}`, value: r3(cell.jobsPerMin / fifoTop.jobsPerMin), unit: 'x' });
-        const c90 = at(threads, shape, 90);
-        const f90 = at(threads, fifo, 90);
-        if (c90 && f90) summary.push({ metric: `short jobs' p99 at 90 %, rows ${rows} / rows 1${of} (target <= 0.5)`, value: r3(c90.short.p99 / f90.short.p99), unit: 'x' });
+    for (const shape of fifo ? ROWS.filter((s) => s !== fifo) : []) {
+      const vs = (load: number | 'backlog') => ({ cell: at(shape, load), base: at(fifo!, load) });
+      const of = `rows ${shapeName(shape)} / rows ${shapeName(fifo!)}`;
+      const saturation = vs('backlog');
+      if (saturation.cell && saturation.base) {
+        summary.push({ metric: `throughput at saturation (a backlog, steady part), ${of} (target >= 1.3)`, value: r3(saturation.cell.steadyJobsPerMin / saturation.base.steadyJobsPerMin), unit: 'x' });
+        if (saturation.cell.steadyUnetGflops && saturation.base.steadyUnetGflops) summary.push({ metric: `the mix's UNet arithmetic per second at saturation through the server, ${of}`, value: `${saturation.cell.steadyUnetGflops} / ${saturation.base.steadyUnetGflops}`, unit: 'GFLOP/s' });
       }
-    }
-    // several thread counts: the other counts' cells at saturation against the first count's one-at-a-time worker
-    const base = at(ORT_THREADS[0]!, fifo, 'backlog');
-    if (ORT_THREADS.length > 1 && base) {
-      for (const cell of cells.filter((c) => c.loadPercent === 'backlog' && c.ortThreads !== base.ortThreads)) {
-        summary.push({ metric: `throughput at saturation, A2I_ORT_THREADS ${cell.ortThreads} rows ${shapeName(cell)} / A2I_ORT_THREADS ${base.ortThreads} rows 1`, value: r3(cell.steadyJobsPerMin / base.steadyJobsPerMin), unit: 'x' });
-      }
+      const atTop = vs(top);
+      if (atTop.cell && atTop.base) summary.push({ metric: `throughput at ${top} % load (ramp and drain included), ${of}`, value: r3(atTop.cell.jobsPerMin / atTop.base.jobsPerMin), unit: 'x' });
+      const at90 = vs(90);
+      if (at90.cell && at90.base) summary.push({ metric: `short jobs' p99 at 90 %, ${of} (target <= 0.5)`, value: r3(at90.cell.short.p99 / at90.base.short.p99), unit: 'x' });
     }
     report.summary = summary;
   }

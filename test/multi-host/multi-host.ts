@@ -37,6 +37,8 @@ const DRIVER = join(REPO, 'test/multi-host/client-driver.ts');
 
 /** Started once this many jobs have ended (and worker1 holds one): worker1's host dies. */
 const KILL_AFTER_ENDED = 4;
+/** A held job is killed only this soon after it started (of its ~1 s run). */
+const FRESH_MS = 400;
 const { values: args } = parseArgs({ options: { jobs: { type: 'string', default: '24' } } });
 const JOBS = Number(args.jobs);
 if (!Number.isInteger(JOBS) || JOBS < KILL_AFTER_ENDED + 2) throw new TypeError(`Expected a whole number of at least ${KILL_AFTER_ENDED + 2} for --jobs but received ${args.jobs}`);
@@ -221,13 +223,18 @@ async function main(): Promise<number> {
     if (event.event === 'summary') summary = event as Record<string, unknown>;
   });
 
-  // worker1's host dies mid-job: once a few jobs have ended and it holds one
+  // worker1's host dies mid-job: once a few jobs have ended and it holds one it started less than
+  // FRESH_MS ago (BullMQ's processedOn), so the job cannot end between the look and the kill (a
+  // job runs 40 steps of 25 ms; a job about to end was once seen held and then finished by worker1)
   const prefix = '{a2i}';
   const heldBy = (worker: string) =>
     redisCli('LRANGE', `${prefix}:generations:active`, '0', '-1')
       .split('\n')
       .filter(Boolean)
-      .filter((id) => redisCli('HGET', `${prefix}:generations:${id}`, 'pb') === worker);
+      .filter((id) => {
+        const [by, processedOn] = redisCli('HMGET', `${prefix}:generations:${id}`, 'pb', 'processedOn').split('\n');
+        return by === worker && Date.now() - Number(processedOn) < FRESH_MS;
+      });
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   while (!killed && driver.exitCode === null && Date.now() < deadline) {
     if (ended.size >= KILL_AFTER_ENDED) {
